@@ -1,0 +1,30 @@
+# goldmine: `make run` runs the default analysis, `make test` the test suite.
+# Both create the virtual environment on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= all
+
+.PHONY: run test bench report clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
+
+$(BIN)/goldmine: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(BIN)/goldmine  ## run the default workflow and write results/report.html
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --printshellcmds
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/report.html
+
+test: $(BIN)/goldmine  ## run the tests
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest
+
+bench: $(BIN)/goldmine  ## speed and memory benchmarks (not tests)
+	for script in benchmarks/bench_*.py; do PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $$script || exit 1; done
+
+clean:  ## remove results, logs and Snakemake's state
+	rm -rf results logs .snakemake

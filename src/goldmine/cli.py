@@ -1,0 +1,202 @@
+"""The ``goldmine`` command line: one sub-command per workflow stage, plus ``inspect``.
+
+Every stage runs the same by hand, inside Snakemake, in a container or on REANA.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from goldmine import config as config_module
+
+__all__ = ["main"]
+
+_CONFIG = click.option(
+    "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml",
+    show_default=True, help="Analysis configuration (validated against the schema).",
+)
+_OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
+
+
+def _load(config_path: Path) -> dict:
+    try:
+        return config_module.load(config_path)
+    except config_module.ConfigError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
+@click.version_option(package_name="goldmine")
+def main(verbose: bool) -> None:
+    """goldmine: mine gold from particle-physics simulators.
+
+    \b
+    Stages, in the order the workflow runs them:
+      setup     choose the benchmarks and the morphing of the parameter space
+      generate  generate parton-level events (LHE, one weight per benchmark)
+      detect    detector simulation and observables (LHE -> HDF5 event file)
+      merge     gather event files
+      mine      training samples with joint likelihood ratio and score
+      train     train an estimator (SALLY, ALICES)
+      infer     Fisher information and expected limits of every method
+      plot      figures for the report
+    Tools:
+      inspect   summarise an LHE or HDF5 file
+      check     validate a configuration file
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml")
+def check(config_path: Path) -> None:
+    """Validate CONFIG_PATH against the schema and print it with defaults filled in."""
+    import yaml
+
+    click.echo(yaml.safe_dump(_load(config_path), sort_keys=False))
+
+
+@main.command()
+@_CONFIG
+@_OUTPUT
+def setup(config_path: Path, output: Path) -> None:
+    """Choose the benchmark basis (minimal morphing weights) and write the setup file."""
+    from goldmine import stages
+
+    space = stages.setup(_load(config_path), output)
+    click.echo(f"{output}: {len(space.benchmark_names)} benchmarks for {list(space.names)}")
+
+
+@main.command()
+@_CONFIG
+@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds the generator).")
+@_OUTPUT
+def generate(config_path: Path, setup_file: Path, chunk: int, output: Path) -> None:
+    """Generate one chunk of parton-level events into an LHE file (.lhe or .lhe.gz)."""
+    from goldmine import stages
+
+    stages.generate(_load(config_path), setup_file, chunk, output)
+
+
+@main.command()
+@_CONFIG
+@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--lhe", "lhe_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds the detector).")
+@_OUTPUT
+def detect(config_path: Path, setup_file: Path, lhe_file: Path, chunk: int, output: Path) -> None:
+    """Run the detector on an LHE file and write the observables and weights to HDF5."""
+    from goldmine import stages
+
+    n = _run(lambda: stages.detect(_load(config_path), setup_file, lhe_file, chunk, output))
+    click.echo(f"{output}: {n} events")
+
+
+@main.command()
+@_OUTPUT
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def merge(output: Path, inputs: tuple[Path, ...]) -> None:
+    """Merge event files (weights re-normalised by the generated events behind each)."""
+    from goldmine import events
+
+    n = _run(lambda: events.merge(list(inputs), output))
+    click.echo(f"{output}: {n} events")
+
+
+@main.command()
+@_CONFIG
+@click.option("--events", "event_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def mine(config_path: Path, event_file: Path, output_dir: Path) -> None:
+    """Mine training samples (SALLY, ALICES) and the test events."""
+    from goldmine import stages
+
+    paths = _run(lambda: stages.mine(_load(config_path), event_file, output_dir))
+    click.echo(" ".join(str(p) for p in paths.values()))
+
+
+@main.command()
+@_CONFIG
+@click.option("--method", type=click.Choice(["sally", "alices"]), required=True)
+@click.option("--sample", "sample_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@_OUTPUT
+@click.option("--progress/--no-progress", default=True, show_default=True)
+def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, output: Path, progress: bool) -> None:
+    """Train an estimator; writes OUTPUT (state_dict) and OUTPUT with .json (metadata)."""
+    from goldmine import stages
+
+    metadata = _run(lambda: stages.train(_load(config_path), method, sample_file, setup_file, output, progress))
+    history = metadata["history"]
+    click.echo(f"{output}: best validation loss {min(history['validation_loss']):.5g} "
+               f"at epoch {history['best_epoch'] + 1}")
+
+
+@main.command()
+@_CONFIG
+@click.option("--test", "test_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--sally", type=click.Path(exists=True, path_type=Path), help="Trained SALLY model.")
+@click.option("--alices", type=click.Path(exists=True, path_type=Path), help="Trained ALICES model.")
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def infer(config_path: Path, test_file: Path, sally: Path | None, alices: Path | None, output_dir: Path) -> None:
+    """Fisher information and expected limits; writes fisher.json, limits.json, validation.json."""
+    from goldmine import stages
+
+    models = {name: path for name, path in (("sally", sally), ("alices", alices)) if path is not None}
+    results = _run(lambda: stages.infer(_load(config_path), test_file, models, output_dir))
+    for method, result in results["limits"].items():
+        if not method.startswith("_"):
+            click.echo(f"{method:>10}: 68% CL {json.dumps(result['interval_68'])}")
+
+
+@main.command()
+@click.option("--events", "event_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--inference", "inference_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              required=True)
+@click.option("--models", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
+def plot(event_file: Path, inference_dir: Path, model_dir: Path, output_dir: Path) -> None:
+    """Figures (PNG and PDF): distributions, Fisher ellipses, limit contours, training curves."""
+    from goldmine import plotting
+
+    for path in _run(lambda: plotting.plot_all(event_file, inference_dir, model_dir, output_dir)):
+        click.echo(str(path))
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def inspect(path: Path, as_json: bool) -> None:
+    """Summarise an LHE file (events, weights, cross section) or an HDF5 event file."""
+    from goldmine.inspection import inspect_file
+
+    summary = _run(lambda: inspect_file(path))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    for key, value in summary.items():
+        click.echo(f"{key:>22}: {value}")
+
+
+def _run(action):
+    """Run a stage; known input errors become one clean message (no traceback)."""
+    from goldmine.detector import DetectorError
+    from goldmine.events import EventFileError
+    from goldmine.lhe import LHEError
+
+    try:
+        return action()
+    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, KeyError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise click.ClickException(str(message)) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

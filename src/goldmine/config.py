@@ -1,0 +1,149 @@
+"""The analysis configuration: loading, schema validation and defaults.
+
+The schema (``config/schema.yaml``, shipped inside the package) is the single
+description of every key. Validation fills in defaults and fails with one
+message that names the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+__all__ = ["ConfigError", "load", "schema", "validate"]
+
+
+class ConfigError(ValueError):
+    """The configuration does not satisfy the schema or is inconsistent."""
+
+
+def schema() -> dict[str, Any]:
+    """The JSON schema of the configuration, as a dict."""
+    text = resources.files("goldmine").joinpath("schemas/config.schema.yaml").read_text()
+    return _inline_references(yaml.safe_load(text))
+
+
+def _inline_references(document: dict[str, Any]) -> dict[str, Any]:
+    """Replace local ``$ref``s by their targets so that defaults inside them are seen."""
+    definitions = document.get("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return inline(definitions[node["$ref"].removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    return inline(document)
+
+
+def _with_defaults(validator_class: type) -> type:
+    """A validator class that writes schema defaults into the instance while validating."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, subschema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, subschema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = ".".join(str(part) for part in error.absolute_path) or "<top level>"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unexpected = sorted(set(error.instance) - set(allowed))
+        if allowed:
+            return f"config key {key!r}: unknown key(s) {unexpected}; allowed keys are {allowed}"
+    if error.validator == "enum":
+        return f"config key {key!r}: {error.instance!r} is not allowed; allowed values are {error.validator_value}"
+    if error.validator == "required":
+        return f"config key {key!r}: {error.message}"
+    return f"config key {key!r}: value {error.instance!r} is not allowed: {error.message}"
+
+
+def _check_consistency(config: dict[str, Any]) -> None:
+    from goldmine.processes import get_process
+
+    process = get_process(config["process"])
+    names = list(config["process"]["parameters"])
+    if names != list(process.parameter_names):
+        raise ConfigError(
+            f"config key 'process.parameters': process {config['process']['name']!r} has the "
+            f"parameters {list(process.parameter_names)} (in this order), got {names}"
+        )
+    for name, (low, high) in config["process"]["parameters"].items():
+        if not low < high:
+            raise ConfigError(f"config key 'process.parameters.{name}': range [{low}, {high}] must have low < high")
+        if not low <= 0.0 <= high:
+            raise ConfigError(
+                f"config key 'process.parameters.{name}': range [{low}, {high}] must contain the Standard Model (0)"
+            )
+    for key in ("observables",):
+        observables = config["inference"]["histogram"]["observables"]
+        missing = [name for name in observables if name not in config[key]]
+        if missing:
+            raise ConfigError(
+                f"config key 'inference.histogram.observables': {missing} are not among the "
+                f"observables {config[key]}"
+            )
+
+
+def validate(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a configuration and return a copy with every default filled in.
+
+    Args:
+        config: the parsed YAML configuration.
+
+    Returns:
+        dict: the configuration with defaults.
+
+    Raises:
+        ConfigError: naming the first offending key, its value and what is allowed.
+
+    Example:
+        >>> from goldmine import config
+        >>> cfg = config.load("config/config.yaml")
+        >>> cfg["process"]["name"], cfg["inference"]["luminosity"] > 0
+        ('ee_mumu', True)
+        >>> bad = dict(cfg, process=dict(cfg["process"], sqrt_s=-1))
+        >>> config.validate(bad)
+        Traceback (most recent call last):
+        ...
+        goldmine.config.ConfigError: config key 'process.sqrt_s': value -1 is not allowed: -1 is less than or equal to the minimum of 0
+    """
+    instance = copy.deepcopy(dict(config))
+    validator_class = _with_defaults(jsonschema.Draft202012Validator)
+    errors = sorted(validator_class(schema()).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(_describe(errors[0]))
+    _check_consistency(instance)
+    return instance
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read a YAML configuration file and validate it (see :func:`validate`)."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    try:
+        return validate(raw)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

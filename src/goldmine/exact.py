@@ -1,0 +1,155 @@
+"""The exact detector-level likelihood of ``ee_mumu`` under the parametrised detector.
+
+At Born level the only θ-dependent latent variable is the μ⁻ polar angle θ_t (the
+μ⁺ flies at π − θ_t). The detector accepts both muons with probability
+ε²·1[|cos θ_t| < a] and smears their polar angles with Gaussians of width σ (folded
+onto [0, π], see :mod:`goldmine.detector`); energies and azimuths carry no θ
+information and cancel in every ratio. With dσ/dcosθ = F(θ)(1 + c)² + B(θ)(1 − c)²,
+
+    p(x|θ) ∝ [F(θ) I₊(x) + B(θ) I₋(x)] / σ_fid(θ),
+    I±(x) = ∫ dθ_t sin θ_t (1 ± cos θ_t)² 1[|cos θ_t| < a] K(θ₁|θ_t) K(θ₂|π − θ_t),
+
+a one-dimensional integral done once per event on a fine grid (spacing σ/10), after
+which the likelihood at any θ costs two multiplications. This is the validation
+harness of every estimator (arXiv:1805.00020, section on the validation with an
+exactly known likelihood).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import logsumexp
+
+from goldmine.detector import MuonDetector
+from goldmine.processes import EEMuMu
+
+__all__ = ["ExactLikelihood"]
+
+_REQUIRED = ("cos_theta_mu_minus", "cos_theta_mu_plus")
+
+
+@dataclass(frozen=True)
+class ExactLikelihood:
+    """Exact log-likelihood ratios and scores of ``ee_mumu`` events.
+
+    Args:
+        process: the process (its couplings and √s).
+        detector: the muon detector the events went through.
+        observable_names: the columns of the observations passed in.
+
+    Example:
+        >>> import numpy as np
+        >>> exact = ExactLikelihood(EEMuMu(), MuonDetector(), ["cos_theta_mu_minus", "cos_theta_mu_plus"])
+        >>> x = np.array([[0.5, -0.5], [-0.5, 0.5]])
+        >>> log_r = exact.log_likelihood_ratio(x, [0.0, 0.2], [0.0, 0.0])  # c_aa > 0 favours forward μ⁻
+        >>> bool(log_r[0] > 0 > log_r[1])
+        True
+    """
+
+    process: EEMuMu
+    detector: MuonDetector
+    observable_names: Sequence[str]
+
+    def __post_init__(self) -> None:
+        missing = [name for name in _REQUIRED if name not in self.observable_names]
+        if missing:
+            raise ValueError(f"the exact likelihood needs the observables {missing}")
+
+    def _angles(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        names = list(self.observable_names)
+        x = np.atleast_2d(np.asarray(x, dtype=float))
+        cos1 = np.clip(x[:, names.index("cos_theta_mu_minus")], -1.0, 1.0)
+        cos2 = np.clip(x[:, names.index("cos_theta_mu_plus")], -1.0, 1.0)
+        return np.arccos(cos1), np.arccos(cos2)
+
+    def angular_integrals(self, x: np.ndarray, chunk_size: int = 4096) -> np.ndarray:
+        """The integrals (I₊, I₋) per event, scaled by a common per-event factor.
+
+        Returns:
+            array of shape (n_events, 2).
+        """
+        theta1, theta2 = self._angles(x)
+        sigma = self.detector.angle_resolution
+        if sigma == 0.0:
+            cos_true = np.cos(theta1)
+            inside = np.abs(cos_true) < self.detector.cos_theta_max
+            return np.stack([(1 + cos_true) ** 2, (1 - cos_true) ** 2], axis=1) * inside[:, None]
+        theta_min = np.arccos(self.detector.cos_theta_max)
+        n_grid = int(np.ceil((np.pi - 2 * theta_min) / (0.1 * sigma))) + 1
+        grid = np.linspace(theta_min, np.pi - theta_min, n_grid)
+        log_jacobian = np.log(np.sin(grid))
+        shapes = np.stack([(1 + np.cos(grid)) ** 2, (1 - np.cos(grid)) ** 2])
+        trapezoid = np.full(n_grid, grid[1] - grid[0])
+        trapezoid[[0, -1]] *= 0.5
+        integrals = np.empty((len(theta1), 2))
+        for start in range(0, len(theta1), chunk_size):
+            t1 = theta1[start : start + chunk_size, None]
+            t2 = theta2[start : start + chunk_size, None]
+            log_kernel = (
+                self._log_kernel(t1, grid, sigma) + self._log_kernel(t2, np.pi - grid, sigma) + log_jacobian
+            )
+            log_kernel -= log_kernel.max(axis=1, keepdims=True)
+            kernel = np.exp(log_kernel) * trapezoid
+            integrals[start : start + chunk_size] = kernel @ shapes.T
+        return integrals
+
+    @staticmethod
+    def _log_kernel(measured: np.ndarray, true: np.ndarray, sigma: float) -> np.ndarray:
+        """log of the folded Gaussian density of a measured polar angle (three images)."""
+        images = np.stack([measured - true, -measured - true, 2 * np.pi - measured - true])
+        return logsumexp(-0.5 * (images / sigma) ** 2, axis=0)
+
+    def _coefficients(self, theta: np.ndarray) -> np.ndarray:
+        """(F, B) of dσ/dcosθ, shape (..., 2)."""
+        forward, backward = self.process._angular_coefficients(np.asarray(theta, dtype=float))
+        return np.stack([forward, backward], axis=-1)
+
+    def fiducial_cross_section(self, theta: np.ndarray) -> np.ndarray:
+        """σ × acceptance × efficiency² in pb, scalar or shape (m,)."""
+        a = self.detector.cos_theta_max
+        acceptance = 2 * a + 2 * a**3 / 3  # ∫_{-a}^{a} (1 ± c)² dc
+        return self.detector.efficiency**2 * acceptance * self._coefficients(theta).sum(axis=-1)
+
+    def log_likelihood(self, x: np.ndarray, theta: np.ndarray, integrals: np.ndarray | None = None) -> np.ndarray:
+        """log p(x|θ) up to a θ-independent term per event.
+
+        Args:
+            x: observations, shape (n, n_observables).
+            theta: shape (p,) or (m, p).
+            integrals: precomputed :meth:`angular_integrals` (for many θ on the same events).
+
+        Returns:
+            shape (n,) or (m, n).
+        """
+        if integrals is None:
+            integrals = self.angular_integrals(x)
+        coefficients = self._coefficients(theta)
+        density = np.einsum("...k,nk->...n", coefficients, integrals)
+        normalisation = self.fiducial_cross_section(theta)
+        return np.log(density) - np.log(np.asarray(normalisation))[..., None]
+
+    def log_likelihood_ratio(
+        self, x: np.ndarray, theta0: np.ndarray, theta1: np.ndarray, integrals: np.ndarray | None = None
+    ) -> np.ndarray:
+        """log r(x|θ₀, θ₁) = log p(x|θ₀) − log p(x|θ₁), shape (n,) or (m, n) for m values of θ₀."""
+        if integrals is None:
+            integrals = self.angular_integrals(x)
+        return self.log_likelihood(x, theta0, integrals) - self.log_likelihood(x, theta1, integrals)
+
+    def score(self, x: np.ndarray, theta: np.ndarray, integrals: np.ndarray | None = None) -> np.ndarray:
+        """t(x|θ) = ∇_θ log p(x|θ), shape (n, p); central differences, exact for a quadratic dσ."""
+        if integrals is None:
+            integrals = self.angular_integrals(x)
+        theta = np.asarray(theta, dtype=float)
+        step = 1e-4
+        columns = []
+        for i in range(len(theta)):
+            shift = np.zeros_like(theta)
+            shift[i] = step
+            up = self.log_likelihood(x, theta + shift, integrals)
+            down = self.log_likelihood(x, theta - shift, integrals)
+            columns.append((up - down) / (2 * step))
+        return np.stack(columns, axis=-1)

@@ -1,0 +1,1 @@
+"""Inference: Fisher information, expected limits and HistFactory models."""

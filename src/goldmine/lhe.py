@@ -1,0 +1,936 @@
+"""Fast, vectorised reading and writing of Les Houches Event files.
+
+Les Houches Event files (LHEF, versions 1 to 3) are read plain or gzip-compressed
+(decided by the gzip magic bytes, not the name) and written plain or gzip-compressed
+(decided by a ``.gz`` suffix). MadGraph reweighting weights are supported: the
+``<initrwgt>`` header block declares weight ids in ``<weightgroup>``\\ s and every event
+carries ``<rwgt><wgt id='...'> value </wgt>...</rwgt>``; the weights become the columns
+of :attr:`LHEEvents.weights`, in ``<initrwgt>`` order.
+
+Reading is vectorised: the file is read in byte blocks, every block is cut at its last
+complete ``</event>``, tags are located with numpy on the raw bytes, and all numbers of a
+block (particle lines and ``<wgt>`` values) are parsed together by a numpy tokenizer that
+needs no per-event Python loop. Only the numeric lines of an event (up to the first
+``<`` or ``#``) and the ``<wgt>`` values are read; other event content (``<mgrwt>``,
+``<scales>``, LHEF 3 ``<weights>``, ``#`` comment lines) is ignored.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> import awkward as ak, numpy as np
+    >>> init = LHEInit((11, -11), (100.0, 100.0), 3, np.array([1.5]), np.array([0.1]),
+    ...                np.array([1]), weight_ids=("sm", "bsm"))
+    >>> particles = ak.Array([[{"pdgid": 11, "status": -1, "mother1": 0, "mother2": 0,
+    ...     "color1": 0, "color2": 0, "px": 0.0, "py": 0.0, "pz": 100.0, "energy": 100.0,
+    ...     "mass": 0.0, "lifetime": 0.0, "spin": 9.0}]])
+    >>> events = LHEEvents(particles, weight=np.array([1.5]), scale=np.array([200.0]),
+    ...     aqed=np.array([0.0078]), aqcd=np.array([0.118]), process_id=np.array([1]),
+    ...     weights=np.array([[1.5, 2.5]]), weight_ids=("sm", "bsm"))
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.lhe.gz"
+    >>> write(path, init, events)
+    >>> back = read(path)
+    >>> len(back), back.weight_ids, back.weights.tolist(), back.particles.pdgid.tolist()
+    (1, ('sm', 'bsm'), [[1.5, 2.5]], [[11]])
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import awkward as ak
+import numpy as np
+
+from goldmine.atomic import atomic_output
+
+__all__ = [
+    "LHEError",
+    "LHEEvents",
+    "LHEInit",
+    "concatenate",
+    "iterate",
+    "read",
+    "read_init",
+    "write",
+]
+
+_PARTICLE_FIELDS = (
+    "pdgid", "status", "mother1", "mother2", "color1", "color2",
+    "px", "py", "pz", "energy", "mass", "lifetime", "spin",
+)
+_INT_FIELDS = _PARTICLE_FIELDS[:6]
+_EVENT_FIELDS = ("NUP", "IDPRUP", "XWGTUP", "SCALUP", "AQEDUP", "AQCDUP")
+
+_READ_SIZE = 1 << 21  # bytes read per block; small blocks keep numpy temporaries in cache
+_WRITE_EVENTS = 8192  # events formatted per write call
+
+
+class LHEError(ValueError):
+    """Malformed LHE input; the message names the file, the 1-based event number (or the header element) and what is wrong."""
+
+
+@dataclass(frozen=True)
+class LHEInit:
+    """The run information of an LHE file: the ``<init>`` block, the weight ids and the header.
+
+    Args:
+        beam_ids: PDG ids of the two beams (IDBMUP).
+        beam_energies: beam energies in GeV (EBMUP).
+        weighting_strategy: IDWTUP (3 for unweighted events with weight XWGTUP).
+        cross_sections: XSECUP per process, in pb.
+        cross_section_errors: XERRUP per process, in pb.
+        process_ids: LPRUP per process.
+        weight_ids: ids of the ``<initrwgt>`` weights, in order (empty if none).
+        header: free text inside ``<header>``. When writing, any ``<initrwgt>`` block in it
+            is replaced by one built from ``weight_ids``; when reading, the raw text.
+    """
+
+    beam_ids: tuple[int, int]
+    beam_energies: tuple[float, float]
+    weighting_strategy: int
+    cross_sections: np.ndarray
+    cross_section_errors: np.ndarray
+    process_ids: np.ndarray
+    weight_ids: tuple[str, ...] = ()
+    header: str = ""
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "beam_ids", tuple(int(b) for b in self.beam_ids))
+        setattr_(self, "beam_energies", tuple(float(e) for e in self.beam_energies))
+        setattr_(self, "weighting_strategy", int(self.weighting_strategy))
+        setattr_(self, "cross_sections", np.atleast_1d(np.asarray(self.cross_sections, dtype=np.float64)))
+        setattr_(self, "cross_section_errors", np.atleast_1d(np.asarray(self.cross_section_errors, dtype=np.float64)))
+        setattr_(self, "process_ids", np.atleast_1d(np.asarray(self.process_ids, dtype=np.int64)))
+        setattr_(self, "weight_ids", tuple(str(i) for i in self.weight_ids))
+        if len(self.beam_ids) != 2 or len(self.beam_energies) != 2:
+            raise ValueError("beam_ids and beam_energies need two entries each")
+        n = len(self.process_ids)
+        if len(self.cross_sections) != n or len(self.cross_section_errors) != n:
+            raise ValueError("cross_sections, cross_section_errors and process_ids differ in length")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LHEInit):
+            return NotImplemented
+        return (
+            self.beam_ids == other.beam_ids
+            and self.beam_energies == other.beam_energies
+            and self.weighting_strategy == other.weighting_strategy
+            and np.array_equal(self.cross_sections, other.cross_sections)
+            and np.array_equal(self.cross_section_errors, other.cross_section_errors)
+            and np.array_equal(self.process_ids, other.process_ids)
+            and self.weight_ids == other.weight_ids
+            and self.header == other.header
+        )
+
+
+@dataclass(frozen=True)
+class LHEEvents:
+    """A block of events.
+
+    Args:
+        particles: jagged array, one list of particle records per event, with the integer
+            fields ``pdgid, status, mother1, mother2, color1, color2`` and the float fields
+            ``px, py, pz, energy, mass, lifetime, spin``.
+        weight: XWGTUP, shape (n,).
+        scale: SCALUP, shape (n,).
+        aqed: AQEDUP, shape (n,).
+        aqcd: AQCDUP, shape (n,).
+        process_id: IDPRUP, shape (n,).
+        weights: reweighting weights, shape (n, len(weight_ids)), columns in ``weight_ids``
+            order; shape (n, 0) when there are none.
+        weight_ids: the ids of the columns of ``weights``.
+    """
+
+    particles: ak.Array
+    weight: np.ndarray
+    scale: np.ndarray
+    aqed: np.ndarray
+    aqcd: np.ndarray
+    process_id: np.ndarray
+    weights: np.ndarray
+    weight_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        setattr_ = object.__setattr__
+        for name in ("weight", "scale", "aqed", "aqcd"):
+            setattr_(self, name, np.asarray(getattr(self, name), dtype=np.float64))
+        setattr_(self, "process_id", np.asarray(self.process_id, dtype=np.int64))
+        setattr_(self, "weight_ids", tuple(str(i) for i in self.weight_ids))
+        n = len(self.weight)
+        weights = np.asarray(self.weights, dtype=np.float64)
+        if weights.size == 0 and not self.weight_ids:
+            weights = weights.reshape(n, 0)
+        setattr_(self, "weights", weights)
+        if not isinstance(self.particles, ak.Array):
+            setattr_(self, "particles", ak.Array(self.particles))
+        for name in ("weight", "scale", "aqed", "aqcd", "process_id"):
+            if getattr(self, name).shape != (n,):
+                raise ValueError(f"LHEEvents.{name} has shape {getattr(self, name).shape}, expected ({n},)")
+        if weights.shape != (n, len(self.weight_ids)):
+            raise ValueError(f"LHEEvents.weights has shape {weights.shape}, expected ({n}, {len(self.weight_ids)})")
+        if len(self.particles) != n:
+            raise ValueError(f"LHEEvents.particles has {len(self.particles)} events, expected {n}")
+
+    def __len__(self) -> int:
+        return len(self.weight)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+_TO_INTEGERS = bytes.maketrans(b"eEdD", b"    ")  # with '.' deleted: "-1.5e+02" -> "-15 +02"
+_INT64_MAX = np.iinfo(np.int64).max
+with np.errstate(over="ignore"):
+    _POW10 = 10.0 ** np.arange(701, dtype=np.float64)  # inf above 1e308, used as a divisor too
+_NUMBER_RE = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eEdD][+-]?[0-9]+)?")
+
+_HEADER_RE = re.compile(rb"<header\b[^>]*>(.*?)</header\s*>", re.S)
+_INIT_RE = re.compile(rb"<init\b[^>]*>(.*?)</init\s*>", re.S)
+_INIT_OPEN_RE = re.compile(rb"<init\b")
+_INITRWGT_RE = re.compile(rb"<initrwgt\b[^>]*>(.*?)</initrwgt\s*>", re.S)
+_WEIGHT_TAG_RE = re.compile(rb"<weight\b([^>]*)>")
+_ID_ATTR_RE = re.compile(rb"""\bid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>'"]+))""")
+_INITRWGT_BLOCK_RE = re.compile(r"\s*<initrwgt\b.*?</initrwgt\s*>", re.S)
+_NUMERIC_PREFIX_RE = re.compile(rb"[^<#]*")
+
+
+def _open(path: str | os.PathLike) -> BinaryIO:
+    """Open an LHE file for binary reading, gzip-decompressing it if it starts with the gzip magic bytes."""
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    if magic == b"\x1f\x8b":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _id_of(attributes: bytes) -> str | None:
+    """The value of the ``id`` attribute in a tag's attribute text, or None."""
+    match = _ID_ATTR_RE.search(attributes)
+    if match is None:
+        return None
+    return next(g for g in match.groups() if g is not None).decode("utf-8", "replace")
+
+
+def _read_preamble(stream: BinaryIO, name: str) -> tuple[bytes, bytes]:
+    """Read up to and including ``</init>``; return (preamble, the bytes read beyond it)."""
+    data = b""
+    while True:
+        end = data.find(b"</init>")
+        if end >= 0:
+            end = data.index(b">", end) + 1
+            return data[:end], data[end:]
+        block = stream.read(_READ_SIZE)
+        if not block:
+            break
+        data += block
+        if _INIT_OPEN_RE.search(data) is None and b"<event" in data:
+            break
+    if _INIT_OPEN_RE.search(data) is None:
+        if b"<LesHouchesEvents" not in data:
+            raise LHEError(f"{name}: not an LHE file (no <LesHouchesEvents> tag before the events)")
+        raise LHEError(f"{name}: <init>: missing (no <init> block before the events)")
+    raise LHEError(f"{name}: <init>: not closed (no </init>)")
+
+
+def _parse_preamble(preamble: bytes, name: str) -> LHEInit:
+    """Build the :class:`LHEInit` of a file from the text up to ``</init>``."""
+    if b"<LesHouchesEvents" not in preamble:
+        raise LHEError(f"{name}: not an LHE file (no <LesHouchesEvents> tag)")
+    header_match = _HEADER_RE.search(preamble)
+    header = header_match.group(1).decode("utf-8", "replace") if header_match else ""
+    init_match = _INIT_RE.search(preamble, header_match.end() if header_match else 0)
+    if init_match is None:
+        raise LHEError(f"{name}: <init>: missing")
+    numbers = _NUMERIC_PREFIX_RE.match(init_match.group(1)).group(0).split()
+    try:
+        values = [float(token.replace(b"d", b"e").replace(b"D", b"e")) for token in numbers]
+    except ValueError as error:
+        raise LHEError(f"{name}: <init>: not a number ({error})") from None
+    if len(values) < 10:
+        raise LHEError(f"{name}: <init>: expected at least 10 numbers in the first line, found {len(values)}")
+    n_processes = int(values[9])
+    if n_processes < 0 or len(values) != 10 + 4 * n_processes:
+        raise LHEError(
+            f"{name}: <init>: NPRUP = {n_processes} needs 10 + 4*NPRUP = {10 + 4 * n_processes} numbers, "
+            f"found {len(values)}"
+        )
+    if not np.all(np.isfinite(values)):
+        raise LHEError(f"{name}: <init>: non-finite number")
+    processes = np.array(values[10:], dtype=np.float64).reshape(n_processes, 4)
+    weight_ids: list[str] = []
+    rwgt = _INITRWGT_RE.search(preamble)
+    if rwgt is not None:
+        for attributes in _WEIGHT_TAG_RE.findall(rwgt.group(1)):
+            weight_id = _id_of(attributes)
+            if weight_id is None:
+                raise LHEError(f"{name}: <initrwgt>: a <weight> has no id")
+            weight_ids.append(weight_id)
+        if len(set(weight_ids)) != len(weight_ids):
+            raise LHEError(f"{name}: <initrwgt>: duplicate weight ids")
+    return LHEInit(
+        beam_ids=(int(values[0]), int(values[1])),
+        beam_energies=(values[2], values[3]),
+        weighting_strategy=int(values[8]),
+        cross_sections=processes[:, 0],
+        cross_section_errors=processes[:, 1],
+        process_ids=processes[:, 3].astype(np.int64),
+        weight_ids=tuple(weight_ids),
+        header=header,
+    )
+
+
+def read_init(path: str | os.PathLike) -> LHEInit:
+    """Read the run information (``<init>``, ``<initrwgt>`` ids and ``<header>`` text) of an LHE file.
+
+    Args:
+        path: the LHE file, plain or gzip-compressed.
+
+    Returns:
+        The :class:`LHEInit`; ``header`` is the raw text inside ``<header>``.
+
+    Raises:
+        LHEError: no ``<LesHouchesEvents>`` tag, or a missing or malformed ``<init>`` block.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "run.lhe"
+        >>> _ = path.write_text('<LesHouchesEvents version="1.0">\\n<init>\\n2212 2212 6500 6500 0 0 0 0 3 1\\n'
+        ...                     '12.5 0.5 12.5 1\\n</init>\\n</LesHouchesEvents>\\n')
+        >>> init = read_init(path)
+        >>> init.beam_ids, float(init.cross_sections[0]), init.weight_ids
+        ((2212, 2212), 12.5, ())
+    """
+    name = os.fspath(path)
+    with _open(path) as stream:
+        preamble, _ = _read_preamble(stream, name)
+    return _parse_preamble(preamble, name)
+
+
+def _starts_with(data: np.ndarray, positions: np.ndarray, pattern: bytes) -> np.ndarray:
+    """Mask of the positions in ``data`` at which ``pattern`` begins."""
+    ok = positions + len(pattern) <= len(data)
+    last = len(data) - 1
+    for k, byte in enumerate(pattern):
+        ok &= data[np.minimum(positions + k, last)] == byte
+    return ok
+
+
+def _name_ends(data: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Mask of the positions that end a tag name (``>`` or whitespace; False past the end)."""
+    values = data[np.minimum(positions, len(data) - 1)]
+    return (positions < len(data)) & ((values == ord(">")) | (values <= 32))
+
+
+def _next(sorted_positions: np.ndarray, after: np.ndarray, end: int) -> np.ndarray:
+    """For each position in ``after``, the first of ``sorted_positions`` at or after it (``end`` if none)."""
+    index = np.searchsorted(sorted_positions, after)
+    padded = np.append(sorted_positions, end)
+    return padded[index]
+
+
+def _tokenize(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Parse every whitespace-separated number in ``data`` (a uint8 array that begins and ends with a space).
+
+    Numbers are ``[+-]digits[.digits][(e|E|d|D)[+-]digits]`` (either digit run of the
+    mantissa may be empty, not both). The fast path deletes the dots, blanks the exponent
+    letters and lets numpy's integer scanner read mantissa and exponent as integers; the
+    dot and exponent positions (found with numpy) give the power of ten. The result is
+    correctly rounded for up to 15 significant digits and decimal exponents up to 22, and
+    within an ulp otherwise. Anything unusual (malformed tokens, more than 18 digits) is
+    re-read token by token with :func:`float`.
+
+    Returns:
+        (values, starts, ends, bad): float64 value, byte span and a "not a finite number"
+        flag per token.
+    """
+    blank = data <= 32
+    edges = np.flatnonzero(blank[1:] != blank[:-1]) + 1
+    starts, ends = edges[0::2], edges[1::2]
+    n_tokens = len(starts)
+    if n_tokens == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return np.empty(0), empty, empty, np.empty(0, dtype=bool)
+
+    lower = data | 32
+    exp_at = np.flatnonzero((lower == ord("e")) | (lower == ord("d")))
+    dot_at = np.flatnonzero(data == ord("."))
+    exp_token = np.searchsorted(starts, exp_at, side="right") - 1
+    dot_token = np.searchsorted(starts, dot_at, side="right") - 1
+    irregular = np.any(exp_token[1:] == exp_token[:-1]) or np.any(dot_token[1:] == dot_token[:-1])
+    has_exp = np.zeros(n_tokens, dtype=bool)
+    has_exp[exp_token] = True
+    mantissa_end = ends.copy()
+    mantissa_end[exp_token] = exp_at
+    n_fraction = np.zeros(n_tokens, dtype=np.int64)
+    n_fraction[dot_token] = mantissa_end[dot_token] - dot_at - 1
+    irregular = irregular or bool(np.any(n_fraction < 0))  # a dot in the exponent
+
+    pieces = np.empty(0, dtype=np.int64)
+    expected = n_tokens + len(exp_token) + 1
+    if not irregular:
+        text = data.tobytes().translate(_TO_INTEGERS, b".") + b" 0"  # the 0 catches trailing junk
+        with warnings.catch_warnings():  # junk stops the scan early: seen as a short count below
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pieces = np.fromstring(text, dtype=np.int64, sep=" ")
+    if irregular or len(pieces) != expected:
+        return _tokenize_slowly(data, starts, ends)
+
+    first = np.arange(n_tokens) + (np.cumsum(has_exp) - has_exp)
+    mantissa = pieces[first]
+    exponent = np.where(has_exp, pieces[first + 1], 0)
+    saturated = (mantissa == _INT64_MAX) | (mantissa == -_INT64_MAX - 1)
+    power = exponent - n_fraction
+    up = np.clip(power, 0, 700)
+    down = np.clip(-power, 0, 700)
+    down_first = np.minimum(down, 308)
+    values = np.abs(mantissa).astype(np.float64) * _POW10[up] / _POW10[down_first] / _POW10[down - down_first]
+    values[data[starts] == ord("-")] *= -1.0
+    for i in np.flatnonzero(saturated):  # rare: more than 18 digits
+        values[i] = float(data[starts[i] : ends[i]].tobytes().translate(_FORTRAN_EXPONENT))
+    bad = ~np.isfinite(values)
+    return values, starts, ends, bad
+
+
+_FORTRAN_EXPONENT = bytes.maketrans(b"dD", b"ee")
+
+
+def _tokenize_slowly(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Token-by-token version of :func:`_tokenize`, for blocks with malformed or unusual tokens."""
+    values = np.full(len(starts), np.nan)
+    for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+        token = data[start:end].tobytes()
+        if _NUMBER_RE.fullmatch(token):
+            values[i] = float(token.translate(_FORTRAN_EXPONENT))
+    return values, starts, ends, ~np.isfinite(values)
+
+
+def _token_text(data: np.ndarray, start: int, end: int) -> str:
+    return data[start:end].tobytes().decode("ascii", "replace")
+
+
+def _describe_number(text: str) -> str:
+    try:
+        float(text.replace("d", "e").replace("D", "e"))
+    except ValueError:
+        return f"is not a number: {text!r}"
+    return f"is not a finite number: {text!r}"
+
+
+class _Problems:
+    """Collects (event index, message) pairs and raises the one of the earliest event."""
+
+    def __init__(self, name: str, base: int) -> None:
+        self.name, self.base, self.found = name, base, []
+
+    def add(self, event: int, message: str) -> None:
+        self.found.append((int(event), message))
+
+    def raise_first(self) -> None:
+        if self.found:
+            event, message = min(self.found, key=lambda item: item[0])
+            raise LHEError(f"{self.name}: event {self.base + event + 1}: {message}")
+
+
+def _parse_block(
+    block: bytes, name: str, base: int, weight_ids: tuple[str, ...], adopt_ids: bool
+) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    """Parse the complete events in ``block`` (which ends with ``</event>``).
+
+    Args:
+        block: bytes holding whole events (and possibly text between them).
+        name: the file name, for messages.
+        base: number of events before this block, for messages.
+        weight_ids: expected ``<wgt>`` ids per event, in order.
+        adopt_ids: take the ids from the first event when ``weight_ids`` is empty.
+
+    Returns:
+        (columns, weight_ids): per-event and per-particle columns, and the weight ids used.
+    """
+    data = np.frombuffer(block, dtype=np.uint8)
+    size = len(data)
+    problems = _Problems(name, base)
+
+    # Tags, located on the raw bytes.
+    lt = np.flatnonzero(data == ord("<"))
+    second = data[np.minimum(lt + 1, size - 1)]
+    candidates = lt[second == ord("e")]
+    opens = candidates[_starts_with(data, candidates, b"<event") & _name_ends(data, candidates + 6)]
+    candidates = lt[second == ord("/")]
+    closes = candidates[_starts_with(data, candidates, b"</event>")]
+    candidates = lt[second == ord("w")]
+    wgt = candidates[_starts_with(data, candidates, b"<wgt") & _name_ends(data, candidates + 4)]
+    n = len(opens)
+    paired = min(n, len(closes))
+    in_order = closes[:paired] > opens[:paired]
+    in_order[:-1] &= closes[: paired - 1] < opens[1:paired]
+    if paired != n or paired != len(closes) or not in_order.all():
+        wrong = int(np.flatnonzero(np.append(~in_order, True))[0])
+        problems.add(wrong, "no closing </event> before the next <event> (or a </event> without <event>)")
+        problems.raise_first()
+
+    # Numeric regions: the event lines up to the first '<' or '#', and the <wgt> values.
+    gt = np.flatnonzero(data == ord(">"))
+    hashes = np.flatnonzero(data == ord("#"))
+    numbers_start = _next(gt, opens, size) + 1
+    numbers_end = np.minimum(_next(lt, numbers_start, size), _next(hashes, numbers_start, size))
+    wgt_event = np.searchsorted(opens, wgt, side="right") - 1
+    inside = (wgt_event >= 0) & (wgt < closes[np.maximum(wgt_event, 0)])
+    wgt, wgt_event = wgt[inside], wgt_event[inside]
+    wgt_tag_end = _next(gt, wgt, size)
+    value_start = wgt_tag_end + 1
+    value_end = _next(lt, value_start, size)
+    unclosed = ~_starts_with(data, value_end, b"</wgt")
+    if unclosed.any():
+        problems.add(wgt_event[unclosed][0], "a <wgt> is not closed by </wgt>")
+        problems.raise_first()
+
+    # Blank everything else, then parse all numbers of the block at once.
+    region_start = np.concatenate([numbers_start, value_start])
+    order = np.argsort(region_start, kind="stable")
+    bounds = np.empty(2 * len(order) + 2, dtype=np.int64)
+    bounds[0], bounds[-1] = 0, size
+    bounds[1:-1:2] = region_start[order]
+    bounds[2:-1:2] = np.concatenate([numbers_end, value_end])[order]
+    keep = np.repeat(np.arange(len(bounds) - 1) % 2 == 1, np.diff(bounds))
+    values, starts, ends, bad = _tokenize(np.where(keep, data, np.uint8(ord(" "))))
+
+    first = np.searchsorted(starts, numbers_start)
+    count = np.searchsorted(starts, numbers_end) - first
+    value_first = np.searchsorted(starts, value_start)
+    value_count = np.searchsorted(starts, value_end) - value_first
+
+    # Weights: every event carries the declared ids, in order.
+    n_weights_found = np.bincount(wgt_event, minlength=n)
+    if adopt_ids and not weight_ids and len(wgt):
+        weight_ids = tuple(
+            _id_of(data[wgt[j] + 4 : wgt_tag_end[j]].tobytes()) or "" for j in range(int(n_weights_found[0]))
+        )
+    n_ids = len(weight_ids)
+    wrong_count = np.flatnonzero(n_weights_found != n_ids)
+    if len(wrong_count):
+        i = wrong_count[0]
+        problems.add(i, f"has {n_weights_found[i]} <wgt> weights, expected {n_ids} (the ids declared in <initrwgt>)")
+        problems.raise_first()
+    if n_ids:
+        _check_weight_ids(data, wgt, wgt_tag_end, n, weight_ids, problems)
+
+    # Numbers that are not numbers, or not finite.
+    if bad.any():
+        token = int(np.flatnonzero(bad)[0])
+        text = _describe_number(_token_text(data, starts[token], ends[token]))
+        owner = int(np.searchsorted(first, token, side="right") - 1)
+        if owner >= 0 and token < first[owner] + count[owner]:
+            local = token - first[owner]
+            what = _EVENT_FIELDS[local] if local < 6 else f"particle {(local - 6) // 13 + 1} {_PARTICLE_FIELDS[(local - 6) % 13]}"
+            problems.add(owner, f"{what} {text}")
+        else:
+            j = int(np.searchsorted(value_first, token, side="right") - 1)
+            problems.add(wgt_event[j], f"weight {weight_ids[j % n_ids]!r} {text}")
+    wrong_values = np.flatnonzero(value_count != 1)
+    if len(wrong_values):
+        j = wrong_values[0]
+        problems.add(wgt_event[j], f"weight {weight_ids[j % n_ids]!r} holds {value_count[j]} numbers, expected 1")
+    problems.raise_first()
+
+    # Event lines and particle lines.
+    short = np.flatnonzero(count < 6)
+    if len(short):
+        problems.add(short[0], f"expected 6 numbers in the event line, found {count[short[0]]}")
+        problems.raise_first()
+    header = values[first[:, None] + np.arange(6)]
+    n_particles = header[:, 0]
+    expected = 6 + 13 * n_particles
+    wrong = np.flatnonzero((count != expected) | (n_particles < 0) | (n_particles != np.round(n_particles)))
+    if len(wrong):
+        i = wrong[0]
+        problems.add(i, f"NUP = {n_particles[i]:g} needs 6 + 13*NUP = {expected[i]:g} numbers, found {count[i]}")
+        problems.raise_first()
+    counts = n_particles.astype(np.int64)
+    lengths = 13 * counts
+    offsets = np.cumsum(lengths) - lengths
+    index = np.arange(int(lengths.sum())) + np.repeat(first + 6 - offsets, lengths)
+    table = values[index].reshape(-1, 13)
+    columns: dict[str, np.ndarray] = {"counts": counts}
+    for j, field in enumerate(_PARTICLE_FIELDS):
+        column = np.ascontiguousarray(table[:, j])
+        if field in _INT_FIELDS:
+            fractional = np.flatnonzero(column != np.round(column))
+            if len(fractional):
+                event = np.searchsorted(np.cumsum(counts), fractional[0], side="right")
+                problems.add(event, f"particle {field} is not an integer: {column[fractional[0]]!r}")
+            column = column.astype(np.int64)
+        columns[field] = column
+    process_id = header[:, 1]
+    fractional = np.flatnonzero(process_id != np.round(process_id))
+    if len(fractional):
+        problems.add(fractional[0], f"IDPRUP is not an integer: {process_id[fractional[0]]!r}")
+    problems.raise_first()
+    columns["process_id"] = process_id.astype(np.int64)
+    for j, field in enumerate(("weight", "scale", "aqed", "aqcd"), start=2):
+        columns[field] = np.ascontiguousarray(header[:, j])
+    columns["weights"] = values[value_first].reshape(n, n_ids)
+    return columns, weight_ids
+
+
+def _check_weight_ids(
+    data: np.ndarray, wgt: np.ndarray, tag_end: np.ndarray, n: int, weight_ids: tuple[str, ...], problems: _Problems
+) -> None:
+    """Check that the ``<wgt>`` tags of every event carry ``weight_ids`` in order."""
+    k = len(weight_ids)
+    length = tag_end - wgt
+    reference = [data[wgt[j] : tag_end[j]].tobytes() for j in range(k)]
+    for j, tag in enumerate(reference):
+        if _id_of(tag[4:]) != weight_ids[j]:
+            problems.add(0, f"<wgt> number {j + 1} has id {_id_of(tag[4:])!r}, expected {weight_ids[j]!r}")
+            problems.raise_first()
+    width = int(length.max())
+    grid = np.zeros((k, width), dtype=np.uint8)
+    for j, tag in enumerate(reference):
+        grid[j, : len(tag)] = np.frombuffer(tag, np.uint8)
+    offsets = np.arange(width)
+    window = data[np.minimum(wgt[:, None] + offsets, len(data) - 1)]
+    window[offsets >= length[:, None]] = 0
+    same = (window.reshape(n, k, width) == grid).all(axis=2) & (length.reshape(n, k) == length[:k])
+    for flat in np.flatnonzero(~same.ravel()):  # differently written tags: compare the ids themselves
+        found = _id_of(data[wgt[flat] + 4 : tag_end[flat]].tobytes())
+        if found != weight_ids[flat % k]:
+            problems.add(
+                flat // k,
+                f"<wgt> number {flat % k + 1} has id {found!r}, expected {weight_ids[flat % k]!r}",
+            )
+            problems.raise_first()
+
+
+def _empty_columns(n_ids: int) -> dict[str, np.ndarray]:
+    columns = {"counts": np.zeros(0, dtype=np.int64)}
+    for field in _PARTICLE_FIELDS:
+        columns[field] = np.zeros(0, dtype=np.int64 if field in _INT_FIELDS else np.float64)
+    columns["process_id"] = np.zeros(0, dtype=np.int64)
+    for field in ("weight", "scale", "aqed", "aqcd"):
+        columns[field] = np.zeros(0)
+    columns["weights"] = np.zeros((0, n_ids))
+    return columns
+
+
+def _concatenate_columns(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if len(parts) == 1:
+        return parts[0]
+    return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+def _slice_columns(columns: dict[str, np.ndarray], start: int, stop: int) -> dict[str, np.ndarray]:
+    offsets = np.concatenate([[0], np.cumsum(columns["counts"])])
+    first, last = offsets[start], offsets[stop]
+    out = {}
+    for key, column in columns.items():
+        out[key] = column[first:last] if key in _PARTICLE_FIELDS else column[start:stop]
+    return out
+
+
+def _events_from_columns(columns: dict[str, np.ndarray], weight_ids: tuple[str, ...]) -> LHEEvents:
+    offsets = np.zeros(len(columns["counts"]) + 1, dtype=np.int64)
+    np.cumsum(columns["counts"], out=offsets[1:])
+    record = ak.contents.RecordArray(
+        [ak.contents.NumpyArray(np.ascontiguousarray(columns[field])) for field in _PARTICLE_FIELDS],
+        list(_PARTICLE_FIELDS),
+        length=int(offsets[-1]),
+    )
+    particles = ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), record))
+    return LHEEvents(
+        particles=particles,
+        weight=columns["weight"],
+        scale=columns["scale"],
+        aqed=columns["aqed"],
+        aqcd=columns["aqcd"],
+        process_id=columns["process_id"],
+        weights=columns["weights"],
+        weight_ids=weight_ids,
+    )
+
+
+def _iterate_columns(
+    path: str | os.PathLike, step_size: int | None
+) -> Iterator[tuple[dict[str, np.ndarray], tuple[str, ...]]]:
+    """Yield (columns, weight ids) of at most ``step_size`` events (all at once if None)."""
+    name = os.fspath(path)
+    with _open(path) as stream:
+        preamble, buffer = _read_preamble(stream, name)
+        init = _parse_preamble(preamble, name)
+        weight_ids = init.weight_ids
+        adopt = not weight_ids
+        pending: list[dict[str, np.ndarray]] = []
+        n_pending = 0
+        n_read = 0
+        eof = False
+        while not eof:
+            block = stream.read(_READ_SIZE)
+            eof = not block
+            buffer += block
+            cut = buffer.rfind(b"</event>")
+            if cut < 0:
+                continue
+            cut += len(b"</event>")
+            columns, weight_ids = _parse_block(buffer[:cut], name, n_read, weight_ids, adopt)
+            adopt = False  # ids come from the first event only
+            buffer = buffer[cut:]
+            n_block = len(columns["counts"])
+            n_read += n_block
+            pending.append(columns)
+            n_pending += n_block
+            while step_size is not None and n_pending >= step_size:
+                merged = _concatenate_columns(pending)
+                yield _slice_columns(merged, 0, step_size), weight_ids
+                rest = _slice_columns(merged, step_size, n_pending)
+                n_pending -= step_size
+                pending = [rest] if n_pending else []
+        if re.search(rb"<event\b", buffer):
+            raise LHEError(f"{name}: event {n_read + 1}: truncated (no closing </event> before the end of the file)")
+        if b"</LesHouchesEvents" not in buffer:
+            where = f"event {n_read}: the file ends after it" if n_read else "<init>: the file ends after it"
+            raise LHEError(f"{name}: {where} without </LesHouchesEvents> (truncated?)")
+        if pending or (step_size is None):
+            merged = _concatenate_columns(pending) if pending else _empty_columns(len(weight_ids))
+            yield merged, weight_ids
+
+
+def iterate(path: str | os.PathLike, step_size: int = 100_000) -> Iterator[LHEEvents]:
+    """Iterate over the events of an LHE file in chunks, with bounded memory.
+
+    The file is read in byte blocks; each block is cut after its last complete
+    ``</event>`` and parsed with vectorised numpy code.
+
+    Args:
+        path: the LHE file, plain or gzip-compressed.
+        step_size: the most events per chunk (every chunk but the last has exactly this many).
+
+    Returns:
+        An iterator of :class:`LHEEvents`. An error in the file is raised when the iteration
+        reaches it, possibly after earlier chunks were yielded.
+
+    Raises:
+        LHEError: malformed input; the message names the file and the 1-based event number.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "five.lhe"
+        >>> event = "<event>\\n1 1 1.0 91.2 0.0078 0.118\\n13 1 0 0 0 0 1 2 3 4 0 0 9\\n</event>\\n"
+        >>> _ = path.write_text('<LesHouchesEvents version="1.0">\\n<init>\\n11 -11 45 45 0 0 0 0 3 1\\n'
+        ...                     '5.0 0.1 1.0 1\\n</init>\\n' + 5 * event + '</LesHouchesEvents>\\n')
+        >>> [len(chunk) for chunk in iterate(path, step_size=2)]
+        [2, 2, 1]
+    """
+    if step_size < 1:
+        raise ValueError(f"step_size must be positive, got {step_size}")
+    for columns, weight_ids in _iterate_columns(path, step_size):
+        yield _events_from_columns(columns, weight_ids)
+
+
+def read(path: str | os.PathLike) -> LHEEvents:
+    """Read all events of an LHE file.
+
+    Args:
+        path: the LHE file, plain or gzip-compressed.
+
+    Returns:
+        The events (the concatenation of :func:`iterate`). ``weight_ids`` are those of the
+        ``<initrwgt>`` block, or, when there is none, those of the first event's ``<wgt>`` tags.
+
+    Raises:
+        LHEError: malformed input; the message names the file and the 1-based event number.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "one.lhe"
+        >>> _ = path.write_text('<LesHouchesEvents version="3.0">\\n<header>\\n<initrwgt>\\n'
+        ...     "<weightgroup name='x'>\\n<weight id='a'> </weight>\\n</weightgroup>\\n</initrwgt>\\n</header>\\n"
+        ...     '<init>\\n11 -11 45 45 0 0 0 0 3 1\\n5.0 0.1 1.0 1\\n</init>\\n<event>\\n'
+        ...     '1 1 +5.0e+00 91.2 0.0078 0.118\\n13 1 0 0 0 0 1. -2. .5 4 0 0 9\\n'
+        ...     "<rwgt>\\n<wgt id='a'> 2.5e-1 </wgt>\\n</rwgt>\\n</event>\\n</LesHouchesEvents>\\n")
+        >>> events = read(path)
+        >>> events.particles.pz.tolist(), events.weights.tolist(), events.weight_ids
+        ([[0.5]], [[0.25]], ('a',))
+    """
+    parts = list(_iterate_columns(path, None))
+    weight_ids = parts[-1][1]
+    return _events_from_columns(_concatenate_columns([p for p, _ in parts]), weight_ids)
+
+
+def concatenate(chunks: Sequence[LHEEvents]) -> LHEEvents:
+    """Concatenate blocks of events with the same weight ids.
+
+    Args:
+        chunks: one or more :class:`LHEEvents`.
+
+    Returns:
+        One :class:`LHEEvents` holding all events in order.
+
+    Example:
+        >>> import numpy as np, awkward as ak
+        >>> def one(w):
+        ...     return LHEEvents(ak.Array([[]]), np.array([w]), np.array([1.0]), np.array([0.0]),
+        ...                      np.array([0.1]), np.array([1]), np.empty((1, 0)))
+        >>> concatenate([one(1.0), one(2.0)]).weight.tolist()
+        [1.0, 2.0]
+    """
+    chunks = list(chunks)
+    if not chunks:
+        raise ValueError("concatenate needs at least one LHEEvents")
+    weight_ids = chunks[0].weight_ids
+    for chunk in chunks[1:]:
+        if chunk.weight_ids != weight_ids:
+            raise ValueError(f"weight ids differ: {weight_ids} and {chunk.weight_ids}")
+    if len(chunks) == 1:
+        return chunks[0]
+    return _events_from_columns(_concatenate_columns([_columns_of(c) for c in chunks]), weight_ids)
+
+
+def _columns_of(events: LHEEvents) -> dict[str, np.ndarray]:
+    """The flat columns of a block of events (the inverse of :func:`_events_from_columns`)."""
+    particles = events.particles
+    counts = np.asarray(ak.num(particles, axis=1), dtype=np.int64)
+    missing = [f for f in _PARTICLE_FIELDS if f not in particles.fields]
+    if missing and counts.sum() == 0:  # events without particles need no fields
+        columns = _empty_columns(0)
+    elif missing:
+        raise ValueError(f"LHEEvents.particles lacks the fields {missing}")
+    else:
+        flat = ak.flatten(particles, axis=1)
+        columns = {}
+        for field in _PARTICLE_FIELDS:
+            dtype = np.int64 if field in _INT_FIELDS else np.float64
+            columns[field] = np.asarray(ak.to_numpy(flat[field]), dtype=dtype)
+    columns["counts"] = counts
+    columns["process_id"] = events.process_id
+    for field in ("weight", "scale", "aqed", "aqcd"):
+        columns[field] = getattr(events, field)
+    columns["weights"] = events.weights
+    return columns
+
+
+# --------------------------------------------------------------------------- writing
+
+
+_EVENT_LINE = "%d %d %.10e %.10e %.10e %.10e\n"
+_PARTICLE_LINE = " %8d %2d %4d %4d %4d %4d %+.10e %+.10e %+.10e %.10e %.10e %.10e %.10e\n"
+_BAD_ID = re.compile(r"""[\s'"<>&]""")
+
+
+def _format_preamble(init: LHEInit) -> bytes:
+    lines = ['<LesHouchesEvents version="3.0">', "<header>"]
+    header = _INITRWGT_BLOCK_RE.sub("", init.header).strip("\n")
+    if header:
+        lines.append(header)
+    if init.weight_ids:
+        lines += ["<initrwgt>", "<weightgroup name='goldmine' combine='none'>"]
+        lines += [f"<weight id='{weight_id}'> </weight>" for weight_id in init.weight_ids]
+        lines += ["</weightgroup>", "</initrwgt>"]
+    lines += ["</header>", "<init>"]
+    n_processes = len(init.process_ids)
+    lines.append(
+        f"{init.beam_ids[0]} {init.beam_ids[1]} {init.beam_energies[0]:.10e} {init.beam_energies[1]:.10e} "
+        f"0 0 0 0 {init.weighting_strategy} {n_processes}"
+    )
+    for xsec, error, process in zip(init.cross_sections, init.cross_section_errors, init.process_ids):
+        lines.append(f"{xsec:.10e} {error:.10e} {xsec:.10e} {process}")
+    lines.append("</init>\n")
+    return "\n".join(lines).encode("utf-8")
+
+
+def _event_template(n_particles: int, weight_ids: tuple[str, ...], cache: dict[int, str]) -> str:
+    template = cache.get(n_particles)
+    if template is None:
+        template = "<event>\n" + _EVENT_LINE + _PARTICLE_LINE * n_particles
+        if weight_ids:
+            template += "<rwgt>\n"
+            template += "".join(f"<wgt id='{i.replace('%', '%%')}'> %.10e </wgt>\n" for i in weight_ids)
+            template += "</rwgt>\n"
+        template += "</event>\n"
+        cache[n_particles] = template
+    return template
+
+
+def _format_events(columns: dict[str, np.ndarray], weight_ids: tuple[str, ...], cache: dict[int, str], base: int) -> bytes:
+    """Format a block of events as LHE text (one ``%`` formatting call for the whole block)."""
+    counts = columns["counts"]
+    n, k = len(counts), len(weight_ids)
+    sizes = 6 + 13 * counts + k
+    offsets = np.cumsum(sizes) - sizes
+    flat = np.empty(int(sizes.sum()), dtype=np.float64)
+    header = np.column_stack(
+        [counts, columns["process_id"], columns["weight"], columns["scale"], columns["aqed"], columns["aqcd"]]
+    )
+    flat[offsets[:, None] + np.arange(6)] = header
+    event_of = np.repeat(np.arange(n), counts)
+    particle_start = np.cumsum(counts) - counts
+    local = np.arange(len(event_of)) - particle_start[event_of]
+    table = np.column_stack([columns[field] for field in _PARTICLE_FIELDS]).astype(np.float64)
+    flat[(offsets[event_of] + 6 + 13 * local)[:, None] + np.arange(13)] = table
+    if k:
+        flat[(offsets + 6 + 13 * counts)[:, None] + np.arange(k)] = columns["weights"]
+    finite = np.isfinite(flat)
+    if not finite.all():
+        event = int(np.searchsorted(offsets, np.flatnonzero(~finite)[0], side="right") - 1)
+        raise ValueError(f"event {base + event + 1} holds a non-finite number; LHE files must not")
+    template = "".join([_event_template(c, weight_ids, cache) for c in counts.tolist()])
+    return (template % tuple(flat.tolist())).encode("ascii")
+
+
+def write(path: str | os.PathLike, init: LHEInit, events: LHEEvents | Iterable[LHEEvents]) -> None:
+    """Write events to an LHE file, atomically.
+
+    The file is written to a temporary file in the same directory and renamed to ``path``
+    only when complete; on any error no file appears at ``path``. A ``.gz`` suffix gives a
+    gzip-compressed file. Floats are written with 11 significant digits (``%.10e``), so
+    reading the file back reproduces every value to a relative 1e-10.
+
+    Args:
+        path: the output file.
+        init: the run information; ``init.weight_ids`` are written as ``<initrwgt>`` and
+            ``init.header`` inside ``<header>`` (an ``<initrwgt>`` block in it is replaced).
+            PDFGUP and PDFSUP are written as 0, XMAXUP as XSECUP.
+        events: one :class:`LHEEvents` or an iterable of them (e.g. a generator), each with
+            ``weight_ids == init.weight_ids``; ``<rwgt>`` blocks are written when there are weights.
+
+    Raises:
+        ValueError: weight ids that differ from ``init.weight_ids`` or cannot be written,
+            missing particle fields, or non-finite numbers.
+
+    Example:
+        >>> import tempfile, pathlib, numpy as np, awkward as ak
+        >>> init = LHEInit((2212, 2212), (6500.0, 6500.0), 3, [10.0], [0.5], [1])
+        >>> events = LHEEvents(ak.Array([[]]), [10.0], [91.2], [0.0078], [0.118], [1], np.empty((1, 0)))
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "empty-events.lhe"
+        >>> write(path, init, events)
+        >>> read_init(path).cross_sections.tolist(), len(read(path))
+        ([10.0], 1)
+    """
+    chunks: Iterable[LHEEvents] = (events,) if isinstance(events, LHEEvents) else events
+    for weight_id in init.weight_ids:
+        if not weight_id or _BAD_ID.search(weight_id):
+            raise ValueError(f"weight id {weight_id!r} cannot be written (empty, or has spaces, quotes, <, > or &)")
+    path = Path(path)
+    cache: dict[int, str] = {}
+    with atomic_output(path) as temporary:
+        if path.name.endswith(".gz"):
+            stream = gzip.open(temporary, "wb", compresslevel=6)
+        else:
+            stream = open(temporary, "wb")
+        with stream:
+            stream.write(_format_preamble(init))
+            written = 0
+            for chunk in chunks:
+                if chunk.weight_ids != init.weight_ids:
+                    raise ValueError(f"events carry weight ids {chunk.weight_ids}, init declares {init.weight_ids}")
+                columns = _columns_of(chunk)
+                n = len(chunk)
+                for start in range(0, n, _WRITE_EVENTS):
+                    stop = min(start + _WRITE_EVENTS, n)
+                    stream.write(_format_events(_slice_columns(columns, start, stop), init.weight_ids, cache, written))
+                    written += stop - start
+            stream.write(b"</LesHouchesEvents>\n")

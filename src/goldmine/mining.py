@@ -1,0 +1,195 @@
+"""Gold mining: training samples augmented with the joint likelihood ratio and joint score.
+
+For an event with latent state z and weights w(z|θ) ∝ dσ(z|θ) (from morphing),
+
+    r(x,z|θ₀,θ₁) = [w(z|θ₀)/σ(θ₀)] / [w(z|θ₁)/σ(θ₁)],
+    t(x,z|θ)     = ∇_θ w(z|θ)/w(z|θ) − ∇_θ σ(θ)/σ(θ),
+
+(arXiv:1805.00013 eqs. 7-8; arXiv:1805.00020 section 3.1). Events are drawn from the
+weighted pool with probability ∝ w(z|θ), so the samples follow p(x,z|θ).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from goldmine.atomic import atomic_output
+from goldmine.morphing import monomial_gradients, monomials
+from goldmine.parameters import ParameterSpace
+
+__all__ = [
+    "EventPool",
+    "TrainingSample",
+    "mine_local_score",
+    "mine_ratio",
+    "read_training_sample",
+    "split_indices",
+    "write_training_sample",
+]
+
+_FIELDS = ("x", "theta0", "theta1", "y", "r_xz", "t_xz")
+
+
+@dataclass(frozen=True)
+class TrainingSample:
+    """Arrays of one training sample (design §3): x, theta0, theta1, y, r_xz, t_xz."""
+
+    x: np.ndarray
+    theta0: np.ndarray
+    theta1: np.ndarray
+    y: np.ndarray
+    r_xz: np.ndarray
+    t_xz: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def split_indices(n_events: int, test_fraction: float) -> tuple[slice, slice]:
+    """Train and test partitions of an event file: the last ``test_fraction`` of events is the test set.
+
+    Example:
+        >>> split_indices(10, 0.2)
+        (slice(0, 8, None), slice(8, 10, None))
+    """
+    n_test = int(round(n_events * test_fraction))
+    return slice(0, n_events - n_test), slice(n_events - n_test, n_events)
+
+
+class EventPool:
+    """Weighted events and their morphing: weights, cross sections and joint scores at any θ.
+
+    Args:
+        space: the parameter space.
+        observations: shape (n_events, n_observables).
+        benchmark_weights: shape (n_events, n_benchmarks).
+    """
+
+    def __init__(self, space: ParameterSpace, observations: np.ndarray, benchmark_weights: np.ndarray) -> None:
+        self.space = space
+        self.observations = observations
+        self.component_weights = space.morphing.component_weights(benchmark_weights)
+        self.total_component_weights = self.component_weights.sum(axis=0)
+
+    def __len__(self) -> int:
+        return len(self.observations)
+
+    def _monomials(self, theta: np.ndarray) -> np.ndarray:
+        return monomials(theta, self.space.morphing.components)
+
+    def _monomial_gradients(self, theta: np.ndarray) -> np.ndarray:
+        return monomial_gradients(theta, self.space.morphing.components)
+
+    def weights(self, theta: np.ndarray) -> np.ndarray:
+        """w(z|θ) of every event, shape (n_events,)."""
+        return self.component_weights @ self._monomials(theta)
+
+    def cross_section(self, theta: np.ndarray) -> np.ndarray:
+        """σ(θ) = Σ w(z|θ), scalar for θ of shape (p,), shape (m,) for (m, p)."""
+        return self._monomials(theta) @ self.total_component_weights
+
+    def cross_section_gradient(self, theta: np.ndarray) -> np.ndarray:
+        """∇σ(θ), shape (p,)."""
+        return self.total_component_weights @ self._monomial_gradients(theta)
+
+    def joint_score(self, theta: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """t(x,z|θ) of the events at ``indices``, shape (len(indices), p)."""
+        component_weights = self.component_weights[indices]
+        weights = component_weights @ self._monomials(theta)
+        gradients = component_weights @ self._monomial_gradients(theta)
+        return gradients / weights[:, None] - self.cross_section_gradient(theta) / self.cross_section(theta)
+
+    def log_joint_ratio(self, theta0: np.ndarray, theta1: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        """log r(x,z|θ₀,θ₁) of the events at ``indices``."""
+        component_weights = self.component_weights[indices]
+        log_p0 = np.log(component_weights @ self._monomials(theta0)) - np.log(self.cross_section(theta0))
+        log_p1 = np.log(component_weights @ self._monomials(theta1)) - np.log(self.cross_section(theta1))
+        return log_p0 - log_p1
+
+    def sample(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Indices of n events drawn with probability ∝ w(z|θ) (with replacement).
+
+        Raises:
+            ValueError: if some weight at θ is negative (the morphing left its range of validity).
+        """
+        weights = self.weights(theta)
+        if np.any(weights < 0):
+            raise ValueError(f"negative event weights at theta={np.asarray(theta).tolist()}: outside the morphing's validity")
+        cumulative = np.cumsum(weights)
+        return np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right").clip(max=len(weights) - 1)
+
+
+def mine_local_score(pool: EventPool, theta_ref: np.ndarray, n_samples: int, rng: np.random.Generator) -> TrainingSample:
+    """A SALLY/SALLINO sample: x ~ p(x|θ_ref) with the joint score t(x,z|θ_ref)."""
+    indices = pool.sample(theta_ref, n_samples, rng)
+    theta = np.tile(theta_ref, (n_samples, 1))
+    return TrainingSample(
+        x=pool.observations[indices],
+        theta0=theta,
+        theta1=theta,
+        y=np.zeros(n_samples),
+        r_xz=np.ones(n_samples),
+        t_xz=pool.joint_score(theta_ref, indices),
+    )
+
+
+def mine_ratio(
+    pool: EventPool, thetas0: np.ndarray, theta1: np.ndarray, n_samples: int, rng: np.random.Generator
+) -> TrainingSample:
+    """A parameterised-ratio sample (CARL, ROLR, RASCAL, ALICE, ALICES, CASCAL).
+
+    Half the samples are drawn at θ₀ (y = 0) and half at θ₁ (y = 1), each paired with
+    its θ₀; every sample carries r(x,z|θ₀,θ₁) and t(x,z|θ₀).
+
+    Args:
+        pool: the weighted events.
+        thetas0: the θ₀ points, shape (n_thetas, p); each gets an equal share of samples.
+        theta1: the reference hypothesis θ₁, shape (p,).
+        n_samples: total number of samples.
+        rng: random generator.
+    """
+    n_thetas = len(thetas0)
+    per_theta = np.full(n_thetas, n_samples // (2 * n_thetas))
+    per_theta[: (n_samples // 2) % n_thetas] += 1
+    parts: dict[str, list[np.ndarray]] = {field: [] for field in _FIELDS}
+    for theta0, n in zip(thetas0, per_theta):
+        if n == 0:
+            continue
+        for label, theta_sampling in ((0.0, theta0), (1.0, theta1)):
+            indices = pool.sample(theta_sampling, n, rng)
+            parts["x"].append(pool.observations[indices])
+            parts["theta0"].append(np.tile(theta0, (n, 1)))
+            parts["theta1"].append(np.tile(theta1, (n, 1)))
+            parts["y"].append(np.full(n, label))
+            parts["r_xz"].append(np.exp(pool.log_joint_ratio(theta0, theta1, indices)))
+            parts["t_xz"].append(pool.joint_score(theta0, indices))
+    arrays = {field: np.concatenate(values) for field, values in parts.items()}
+    order = rng.permutation(len(arrays["x"]))
+    return TrainingSample(**{field: values[order] for field, values in arrays.items()})
+
+
+def write_training_sample(path: str | Path, sample: TrainingSample, provenance: Mapping[str, object]) -> None:
+    """Write a training sample atomically; ``provenance`` goes into the file attributes."""
+    with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
+        for field in _FIELDS:
+            handle.create_dataset(field, data=getattr(sample, field), compression="gzip", shuffle=True)
+        for key, value in provenance.items():
+            handle.attrs[key] = value if isinstance(value, (int, float, str)) else str(value)
+
+
+def read_training_sample(path: str | Path) -> TrainingSample:
+    """Read a training sample.
+
+    Raises:
+        ValueError: naming the file and the missing field.
+    """
+    with h5py.File(path, "r") as handle:
+        missing = [field for field in _FIELDS if field not in handle]
+        if missing:
+            raise ValueError(f"{path}: not a goldmine training sample, missing {missing}")
+        return TrainingSample(**{field: handle[field][()] for field in _FIELDS})

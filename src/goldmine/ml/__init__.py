@@ -1,0 +1,1 @@
+"""Neural estimators of the likelihood ratio and score, trained on gold-mined samples."""

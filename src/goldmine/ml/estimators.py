@@ -1,0 +1,126 @@
+"""The estimators: SALLY (local score) and ALICES (parameterised likelihood ratio).
+
+Each ``train_*`` takes a gold-mined :class:`~goldmine.mining.TrainingSample` and the
+network settings of the config, and returns the trained model and its history;
+``evaluate_*`` apply a model to observations in float64 and in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from goldmine.mining import TrainingSample
+from goldmine.ml.losses import alices_loss, sally_loss
+from goldmine.ml.models import RatioModel, ScoreModel
+from goldmine.ml.trainer import TrainingHistory, train
+
+__all__ = [
+    "evaluate_log_ratio",
+    "evaluate_ratio_score",
+    "evaluate_score",
+    "model_metadata",
+    "train_alices",
+    "train_sally",
+]
+
+_TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "seed")
+
+
+def _training_options(settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: settings[key] for key in _TRAINING_KEYS}
+
+
+def model_metadata(method: str, settings: Mapping[str, Any], parameter_names: Sequence[str],
+                   parameter_ranges: np.ndarray, observable_names: Sequence[str],
+                   history: TrainingHistory, reference: np.ndarray) -> dict[str, Any]:
+    """The JSON metadata saved beside a model's state_dict."""
+    return {
+        "method": method,
+        "hidden": list(settings["hidden"]),
+        "activation": settings["activation"],
+        "parameters": list(parameter_names),
+        "parameter_ranges": np.asarray(parameter_ranges).tolist(),
+        "observables": list(observable_names),
+        "reference": np.asarray(reference).tolist(),
+        "training": {key: settings[key] for key in _TRAINING_KEYS + ("alpha",) if key in settings},
+        "history": history.as_dict(),
+        "torch": torch.__version__,
+    }
+
+
+def train_sally(sample: TrainingSample, parameter_ranges: np.ndarray, settings: Mapping[str, Any],
+                progress: bool = True) -> tuple[ScoreModel, TrainingHistory]:
+    """Train SALLY: regress the joint score t(x,z|θ_ref) on x (arXiv:1805.00020 eq. 31)."""
+    model = ScoreModel(sample.x.shape[1], sample.t_xz.shape[1], settings["hidden"], settings["activation"])
+    model.set_scaling(sample.x, parameter_ranges)
+
+    def loss(model: ScoreModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        return sally_loss(model(batch["x"]), batch["t_xz"])
+
+    history = train(model, loss, {"x": sample.x, "t_xz": sample.t_xz}, progress=progress,
+                    **_training_options(settings))
+    return model, history
+
+
+def train_alices(sample: TrainingSample, parameter_ranges: np.ndarray, settings: Mapping[str, Any],
+                 progress: bool = True) -> tuple[RatioModel, TrainingHistory]:
+    """Train ALICES: improved cross entropy plus score regression (arXiv:1808.00973)."""
+    model = RatioModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"], settings["activation"])
+    model.set_scaling(sample.x, parameter_ranges)
+    alpha = settings["alpha"]
+
+    def loss(model: RatioModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        log_r, t_hat = model.log_ratio_and_score(batch["x"], batch["theta0"], create_graph=model.training)
+        return alices_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
+
+    data = {"x": sample.x, "theta0": sample.theta0, "y": sample.y, "r_xz": sample.r_xz, "t_xz": sample.t_xz}
+    history = train(model, loss, data, progress=progress, **_training_options(settings))
+    return model, history
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def evaluate_score(model: ScoreModel, x: np.ndarray, batch_size: int = 65536) -> np.ndarray:
+    """t̂(x), shape (n, p)."""
+    model = model.double().eval()
+    device = _device_of(model)
+    with torch.no_grad():
+        parts = [model(torch.as_tensor(x[i : i + batch_size], dtype=torch.float64, device=device)).cpu().numpy()
+                 for i in range(0, len(x), batch_size)]
+    return np.concatenate(parts)
+
+
+def evaluate_log_ratio(model: RatioModel, x: np.ndarray, thetas: np.ndarray, batch_size: int = 262144) -> np.ndarray:
+    """log r̂(x|θ₀, θ_ref) for every θ₀ in ``thetas`` (shape (m, p)) and event: shape (m, n).
+
+    Evaluated in float32 (the precision the network was trained in) for speed.
+    """
+    model = model.float().eval()
+    device = _device_of(model)
+    x_tensor = torch.as_tensor(x, dtype=torch.float32, device=device)
+    thetas = np.atleast_2d(thetas)
+    out = np.empty((len(thetas), len(x)))
+    with torch.no_grad():
+        for i, theta in enumerate(thetas):
+            theta_tensor = torch.as_tensor(theta, dtype=torch.float32, device=device).expand(len(x), -1)
+            for start in range(0, len(x), batch_size):
+                out[i, start : start + batch_size] = model(
+                    x_tensor[start : start + batch_size], theta_tensor[start : start + batch_size]
+                ).cpu().numpy()
+    return out
+
+
+def evaluate_ratio_score(model: RatioModel, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """t̂(x|θ) = ∇_θ log r̂(x|θ, θ_ref) of a ratio model, shape (n, p)."""
+    model = model.double().eval()
+    device = _device_of(model)
+    x_tensor = torch.as_tensor(x, dtype=torch.float64, device=device)
+    theta_tensor = torch.as_tensor(np.asarray(theta, dtype=float), device=device).expand(len(x), -1)
+    _, score = model.log_ratio_and_score(x_tensor, theta_tensor)
+    return score.cpu().numpy()

@@ -1,0 +1,116 @@
+"""Networks of the estimators, with their input standardisation and their files.
+
+A model is saved as a torch ``state_dict`` (``.pt``) plus JSON metadata (``.json``):
+method, architecture, parameter names and ranges, observable names (design §3.4).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from goldmine.atomic import atomic_output
+
+__all__ = ["RatioModel", "ScoreModel", "load_model", "save_model"]
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "silu": nn.SiLU}
+
+
+def _mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for width in hidden:
+        layers += [nn.Linear(n_inputs, width), _ACTIVATIONS[activation]()]
+        n_inputs = width
+    layers.append(nn.Linear(n_inputs, n_outputs))
+    return nn.Sequential(*layers)
+
+
+class _Standardised(nn.Module):
+    """Holds the input scaling as buffers, so that it travels with the state_dict."""
+
+    def __init__(self, n_observables: int, n_parameters: int) -> None:
+        super().__init__()
+        self.register_buffer("x_mean", torch.zeros(n_observables, dtype=torch.float64))
+        self.register_buffer("x_scale", torch.ones(n_observables, dtype=torch.float64))
+        self.register_buffer("theta_center", torch.zeros(n_parameters, dtype=torch.float64))
+        self.register_buffer("theta_scale", torch.ones(n_parameters, dtype=torch.float64))
+
+    def set_scaling(self, x: np.ndarray, theta_ranges: np.ndarray) -> None:
+        """Standardise x to zero mean and unit variance, θ to [-1, 1] over its range."""
+        std = x.std(axis=0)
+        self.x_mean.copy_(torch.as_tensor(x.mean(axis=0)))
+        self.x_scale.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
+        ranges = np.asarray(theta_ranges, dtype=float)
+        self.theta_center.copy_(torch.as_tensor(ranges.mean(axis=1)))
+        self.theta_scale.copy_(torch.as_tensor(0.5 * (ranges[:, 1] - ranges[:, 0])))
+
+    def _x(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.x_mean.to(x.dtype)) / self.x_scale.to(x.dtype)
+
+    def _theta(self, theta: torch.Tensor) -> torch.Tensor:
+        return (theta - self.theta_center.to(theta.dtype)) / self.theta_scale.to(theta.dtype)
+
+
+class ScoreModel(_Standardised):
+    """SALLY: x → t̂(x|θ_ref), the score at a reference point."""
+
+    def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
+                 activation: str = "tanh") -> None:
+        super().__init__(n_observables, n_parameters)
+        self.network = _mlp(n_observables, hidden, n_parameters, activation)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # The output is in units of the standardised θ; undo it so that t̂ is ∇_θ log p.
+        return self.network(self._x(x)) / self.theta_scale.to(x.dtype)
+
+
+class RatioModel(_Standardised):
+    """ALICES and the ratio family: (x, θ₀) → log r̂(x|θ₀, θ₁) for a fixed reference θ₁."""
+
+    def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
+                 activation: str = "tanh") -> None:
+        super().__init__(n_observables, n_parameters)
+        self.network = _mlp(n_observables + n_parameters, hidden, 1, activation)
+
+    def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
+        return self.network(torch.cat([self._x(x), self._theta(theta0)], dim=1)).squeeze(1)
+
+    def log_ratio_and_score(self, x: torch.Tensor, theta0: torch.Tensor,
+                            create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """log r̂ and the estimated score t̂(x|θ₀) = ∇_θ₀ log r̂."""
+        with torch.enable_grad():
+            theta0 = theta0.detach().requires_grad_(True)
+            log_r = self(x, theta0)
+            (score,) = torch.autograd.grad(log_r.sum(), theta0, create_graph=create_graph)
+        return log_r, score
+
+
+_CLASSES = {"sally": ScoreModel, "alices": RatioModel}
+
+
+def save_model(path: str | Path, model: nn.Module, metadata: Mapping[str, Any]) -> None:
+    """Write ``path`` (state_dict) and ``path`` with suffix .json (metadata), atomically."""
+    path = Path(path)
+    with atomic_output(path) as temporary:
+        torch.save(model.state_dict(), temporary)
+    with atomic_output(path.with_suffix(".json")) as temporary:
+        temporary.write_text(json.dumps(dict(metadata), indent=2, sort_keys=True))
+
+
+def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
+    """Read a model written by :func:`save_model`; returns (model in eval mode, metadata)."""
+    path = Path(path)
+    metadata = json.loads(path.with_suffix(".json").read_text())
+    model = _CLASSES[metadata["method"]](
+        len(metadata["observables"]), len(metadata["parameters"]), metadata["hidden"], metadata["activation"]
+    )
+    model.load_state_dict(torch.load(path, weights_only=True))
+    model.double()
+    model.eval()
+    return model, metadata

@@ -1,0 +1,132 @@
+"""Training loop: tensors kept on the device, shuffled mini-batches, early stopping.
+
+No per-sample Python loop and no DataLoader: the whole sample sits in one tensor per
+field and batches are slices of a seeded permutation, so a fixed seed gives the same
+model bit for bit on CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+__all__ = ["TrainingHistory", "choose_device", "train"]
+
+LossFunction = Callable[[nn.Module, Mapping[str, torch.Tensor]], torch.Tensor]
+
+
+@dataclass
+class TrainingHistory:
+    """Loss per epoch on the training and validation parts, and the epoch kept."""
+
+    train_loss: list[float] = field(default_factory=list)
+    validation_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+
+    def as_dict(self) -> dict:
+        return {"train_loss": self.train_loss, "validation_loss": self.validation_loss, "best_epoch": self.best_epoch}
+
+
+def choose_device() -> torch.device:
+    """CUDA when present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train(
+    model: nn.Module,
+    loss_function: LossFunction,
+    data: Mapping[str, np.ndarray],
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    validation_fraction: float,
+    patience: int,
+    seed: int,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> TrainingHistory:
+    """Train ``model`` with Adam; keep the weights of the epoch with the lowest validation loss.
+
+    Args:
+        model: the network (moved to ``device`` and float32).
+        loss_function: (model, batch of tensors) → scalar loss.
+        data: field name → array, all with the same first dimension.
+        epochs: maximum number of epochs.
+        batch_size: samples per step.
+        learning_rate: Adam's step size (decays by cosine annealing to 1% over the epochs).
+        validation_fraction: share of the samples held out for early stopping.
+        patience: epochs without improvement before stopping.
+        seed: seeds the split, the shuffling and the initial weights.
+        device: where to train; :func:`choose_device` by default.
+        progress: show a progress bar.
+
+    Returns:
+        TrainingHistory.
+    """
+    device = device or choose_device()
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            module.reset_parameters()
+    model.to(device=device, dtype=torch.float32)
+
+    n = len(next(iter(data.values())))
+    order = torch.randperm(n, generator=generator)
+    n_validation = max(1, int(round(n * validation_fraction)))
+    tensors = {key: torch.as_tensor(np.asarray(value), dtype=torch.float32)[order].to(device)
+               for key, value in data.items()}
+    train_part = {key: value[n_validation:] for key, value in tensors.items()}
+    validation_part = {key: value[:n_validation] for key, value in tensors.items()}
+    n_train = n - n_validation
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=0.01 * learning_rate)
+    history = TrainingHistory()
+    best_state, best_loss, stale = copy.deepcopy(model.state_dict()), np.inf, 0
+    bar = tqdm(range(epochs), desc=f"training {type(model).__name__}", disable=not progress, unit="epoch")
+    for epoch in bar:
+        model.train()
+        permutation = torch.randperm(n_train, generator=generator).to(device)
+        total = 0.0
+        for start in range(0, n_train, batch_size):
+            batch_indices = permutation[start : start + batch_size]
+            batch = {key: value[batch_indices] for key, value in train_part.items()}
+            loss = loss_function(model, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(batch_indices)
+        scheduler.step()
+        model.eval()
+        validation_loss = _evaluate(model, loss_function, validation_part, batch_size=8192)
+        history.train_loss.append(total / n_train)
+        history.validation_loss.append(validation_loss)
+        bar.set_postfix(train=f"{total / n_train:.4g}", validation=f"{validation_loss:.4g}")
+        if validation_loss < best_loss:
+            best_state, best_loss, stale = copy.deepcopy(model.state_dict()), validation_loss, 0
+            history.best_epoch = epoch
+        else:
+            stale += 1
+            if stale >= patience:
+                break
+    model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def _evaluate(model: nn.Module, loss_function: LossFunction, data: Mapping[str, torch.Tensor],
+              batch_size: int) -> float:
+    n = len(next(iter(data.values())))
+    total = 0.0
+    for start in range(0, n, batch_size):
+        batch = {key: value[start : start + batch_size] for key, value in data.items()}
+        total += float(loss_function(model, batch).detach()) * len(next(iter(batch.values())))
+    return total / n

@@ -1,0 +1,117 @@
+"""The parameter space of an analysis: parameters, their ranges, benchmarks and morphing.
+
+A :class:`ParameterSpace` is what every stage after generation needs to turn the
+per-benchmark weights of an event into its weight, and its gradient, at any θ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from goldmine.morphing import Morphing, find_components, optimize_basis
+
+__all__ = ["ParameterSpace", "build_parameter_space"]
+
+SM_BENCHMARK = "sm"
+
+
+@dataclass(frozen=True)
+class ParameterSpace:
+    """Parameters, benchmarks (the morphing basis) and the morphing between them.
+
+    Args:
+        names: parameter names.
+        ranges: shape (n_parameters, 2), the range each parameter is explored in.
+        max_powers: the highest power of each parameter in the squared matrix element.
+        benchmark_names: one name per benchmark; "sm" is the Standard Model.
+        benchmarks: shape (n_benchmarks, n_parameters), the benchmark points.
+        morphing: the morphing from the benchmark weights to any θ.
+    """
+
+    names: tuple[str, ...]
+    ranges: np.ndarray
+    max_powers: tuple[int, ...]
+    benchmark_names: tuple[str, ...]
+    benchmarks: np.ndarray
+    morphing: Morphing
+
+    @property
+    def n_parameters(self) -> int:
+        return len(self.names)
+
+    def benchmark(self, name: str) -> np.ndarray:
+        """The parameter point of a named benchmark.
+
+        Raises:
+            KeyError: naming the benchmark and the ones that exist.
+        """
+        try:
+            return self.benchmarks[self.benchmark_names.index(name)]
+        except ValueError:
+            raise KeyError(f"benchmark {name!r} does not exist; benchmarks are {list(self.benchmark_names)}") from None
+
+    def weights(self, benchmark_weights: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """Event weights at θ from the per-benchmark weights, shape (n_events,) or (m, n_events)."""
+        return self.morphing.event_weights(benchmark_weights, theta)
+
+    def weight_gradients(self, benchmark_weights: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """∂w/∂θ of each event at θ, shape (n_events, n_parameters)."""
+        return self.morphing.event_weight_gradients(benchmark_weights, theta)
+
+    def grid(self, points_per_parameter: int) -> np.ndarray:
+        """A regular grid over the ranges, shape (points**n_parameters, n_parameters), last axis fastest."""
+        axes = [np.linspace(low, high, points_per_parameter) for low, high in self.ranges]
+        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.n_parameters)
+
+    def sample_uniform(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """θ drawn uniformly in the ranges, shape (n, n_parameters)."""
+        low, high = self.ranges[:, 0], self.ranges[:, 1]
+        return low + (high - low) * rng.random((n, self.n_parameters))
+
+
+def build_parameter_space(
+    names: tuple[str, ...],
+    ranges: Mapping[str, Any] | np.ndarray,
+    max_powers: tuple[int, ...],
+    max_overall_power: int,
+    n_trials: int = 2000,
+    seed: int = 1,
+) -> ParameterSpace:
+    """Choose the benchmark basis (SM first) that keeps morphing weights small over the ranges.
+
+    Args:
+        names: parameter names.
+        ranges: name → (low, high), or an array of shape (n_parameters, 2).
+        max_powers: highest power of each parameter in |M|².
+        max_overall_power: highest total degree of the monomials.
+        n_trials: candidate bases tried by the optimiser.
+        seed: seed of the optimiser.
+
+    Returns:
+        ParameterSpace: with benchmarks named "sm", "b1", "b2", ….
+
+    Example:
+        >>> space = build_parameter_space(("a", "b"), {"a": (-1, 1), "b": (-1, 1)}, (2, 2), 2, n_trials=50)
+        >>> space.benchmark_names
+        ('sm', 'b1', 'b2', 'b3', 'b4', 'b5')
+    """
+    if isinstance(ranges, Mapping):
+        ranges = np.array([ranges[name] for name in names], dtype=float)
+    ranges = np.asarray(ranges, dtype=float)
+    components = find_components(max_powers, max_overall_power)
+    sm = np.zeros((1, len(names)))
+    basis = optimize_basis(components, ranges, fixed=sm, n_trials=n_trials, seed=seed)
+    morphing = Morphing.from_basis(components, basis)
+    benchmark_names = (SM_BENCHMARK,) + tuple(f"b{i}" for i in range(1, len(basis)))
+    return ParameterSpace(
+        names=tuple(names),
+        ranges=ranges,
+        max_powers=tuple(max_powers),
+        benchmark_names=benchmark_names,
+        benchmarks=basis,
+        morphing=morphing,
+    )

@@ -1,0 +1,147 @@
+"""Figures of an analysis, as PNG and PDF: what a physicist looks at first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep  # noqa: E402
+import numpy as np  # noqa: E402
+
+from goldmine import events  # noqa: E402
+from goldmine.atomic import atomic_output  # noqa: E402
+from goldmine.observables import LABELS  # noqa: E402
+
+__all__ = ["plot_all", "plot_distributions", "plot_fisher_ellipses", "plot_limits", "plot_training"]
+
+_METHOD_STYLE = {
+    "exact": dict(color="black", linestyle="-", linewidth=2.5, label="exact likelihood"),
+    "alices": dict(color="tab:red", linestyle="-", label="ALICES"),
+    "sally": dict(color="tab:blue", linestyle="--", label="SALLY (score histogram)"),
+    "histogram": dict(color="tab:green", linestyle="-.", label="histogram (pyhf)"),
+    "rate": dict(color="tab:gray", linestyle=":", label="rate only"),
+    "truth": dict(color="tab:purple", linestyle=(0, (1, 1)), label="parton-level truth"),
+}
+
+
+def _save(figure: plt.Figure, output_dir: Path, name: str) -> list[Path]:
+    paths = []
+    for suffix in ("png", "pdf"):
+        path = output_dir / f"{name}.{suffix}"
+        with atomic_output(path) as temporary:
+            figure.savefig(temporary, format=suffix, dpi=120, bbox_inches="tight")
+        paths.append(path)
+    plt.close(figure)
+    return paths
+
+
+def plot_distributions(event_file: str | Path, output_dir: Path, max_benchmarks: int = 4) -> list[Path]:
+    """Normalised distributions of every observable at the first benchmarks."""
+    space = events.read_parameter_space(event_file)
+    names = events.read_observable_names(event_file)
+    sample = events.read(event_file, stop=200_000)
+    n = len(names)
+    columns = min(3, n)
+    rows = int(np.ceil(n / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
+    for i, name in enumerate(names):
+        ax = axes.flat[i]
+        values = sample.observations[:, i]
+        edges = np.linspace(*np.percentile(values, [0.1, 99.9]), 31)
+        for b in range(min(max_benchmarks, len(space.benchmark_names))):
+            counts, _ = np.histogram(values, edges, weights=sample.weights[:, b])
+            point = ", ".join(f"{p}={v:+.2f}" for p, v in zip(space.names, space.benchmarks[b]))
+            mplhep.histplot(counts / counts.sum() / np.diff(edges), edges, ax=ax,
+                            label=f"{space.benchmark_names[b]} ({point})")
+        ax.set_xlabel(LABELS.get(name, name))
+        ax.set_ylabel("normalised density")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize="small")
+    figure.suptitle("Observables at the benchmarks")
+    return _save(figure, output_dir, "distributions")
+
+
+def plot_fisher_ellipses(fisher: Mapping[str, Any], output_dir: Path) -> list[Path]:
+    """68% CL ellipses Δθᵀ I Δθ = 2.30 of every Fisher information, around the reference point."""
+    meta = fisher["_meta"]
+    center = np.array(meta["theta"])
+    angle = np.linspace(0, 2 * np.pi, 200)
+    circle = np.stack([np.cos(angle), np.sin(angle)])
+    figure, ax = plt.subplots(figsize=(6, 6))
+    for method, matrix in fisher.items():
+        if method.startswith("_"):
+            continue
+        matrix = np.asarray(matrix)[:2, :2]
+        values, vectors = np.linalg.eigh(matrix)
+        if np.any(values <= 0):
+            continue
+        ellipse = vectors @ (circle * np.sqrt(2.30 / values)[:, None])
+        style = _METHOD_STYLE.get(method, {"label": method})
+        ax.plot(center[0] + ellipse[0], center[1] + ellipse[1], **style)
+    ax.set_xlabel(meta["parameters"][0])
+    ax.set_ylabel(meta["parameters"][1])
+    ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$")
+    ax.legend(fontsize="small")
+    return _save(figure, output_dir, "fisher_ellipses")
+
+
+def plot_limits(limits: Mapping[str, Any], output_dir: Path) -> list[Path]:
+    """Expected 68% and 95% CL contours (2 d.o.f.) of every method against the exact likelihood."""
+    grid = limits["_grid"]
+    x_axis, y_axis = (np.array(axis) for axis in grid["axes"][:2])
+    figure, ax = plt.subplots(figsize=(6.5, 6))
+    for method, result in limits.items():
+        if method.startswith("_"):
+            continue
+        q = np.array(result["q"])
+        style = dict(_METHOD_STYLE.get(method, {"label": method}))
+        label = style.pop("label")
+        ax.contour(x_axis, y_axis, q.T, levels=[2.30, 5.99], colors=style.get("color", "k"),
+                   linestyles=[style.get("linestyle", "-")], linewidths=style.get("linewidth", 1.5))
+        ax.plot([], [], label=label, **style)
+    ax.plot(*grid["reference"][:2], marker="*", color="gold", markersize=14, markeredgecolor="k", linestyle="none",
+            label="Asimov point")
+    ax.set_xlabel(grid["parameters"][0])
+    ax.set_ylabel(grid["parameters"][1])
+    ax.set_title(f"Expected 68% and 95% CL, L = {grid['luminosity_pb']:g} pb$^{{-1}}$")
+    ax.legend(fontsize="small", loc="upper right")
+    return _save(figure, output_dir, "limits")
+
+
+def plot_training(model_dir: Path, output_dir: Path) -> list[Path]:
+    """Training and validation loss per epoch of every trained model."""
+    metadata_files = sorted(Path(model_dir).glob("*.json"))
+    figure, axes = plt.subplots(1, max(1, len(metadata_files)), figsize=(5 * max(1, len(metadata_files)), 4),
+                                squeeze=False)
+    for ax, path in zip(axes.flat, metadata_files):
+        metadata = json.loads(path.read_text())
+        history = metadata["history"]
+        epochs = np.arange(1, len(history["train_loss"]) + 1)
+        ax.plot(epochs, history["train_loss"], label="training")
+        ax.plot(epochs, history["validation_loss"], label="validation")
+        ax.axvline(history["best_epoch"] + 1, color="gray", linestyle=":", label="kept")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.set_title(metadata["method"].upper())
+        ax.legend()
+    return _save(figure, output_dir, "training")
+
+
+def plot_all(event_file: str | Path, inference_dir: str | Path, model_dir: str | Path,
+             output_dir: str | Path) -> list[Path]:
+    """Every figure of the report."""
+    output_dir = Path(output_dir)
+    inference_dir = Path(inference_dir)
+    paths = plot_distributions(event_file, output_dir)
+    paths += plot_fisher_ellipses(json.loads((inference_dir / "fisher.json").read_text()), output_dir)
+    paths += plot_limits(json.loads((inference_dir / "limits.json").read_text()), output_dir)
+    paths += plot_training(Path(model_dir), output_dir)
+    return paths

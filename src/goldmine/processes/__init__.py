@@ -1,0 +1,29 @@
+"""Embedded generators: analytic matrix elements, polynomial in the theory parameters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from goldmine.processes.ee_mumu import EEMuMu
+
+__all__ = ["EEMuMu", "get_process"]
+
+_PROCESSES = {"ee_mumu": EEMuMu}
+
+
+def get_process(process_config: Mapping[str, Any]) -> EEMuMu:
+    """Build the embedded process described by the ``process`` section of the config.
+
+    Example:
+        >>> get_process({"name": "ee_mumu", "sqrt_s": 91.2}).sqrt_s
+        91.2
+    """
+    name = process_config["name"]
+    try:
+        process_class = _PROCESSES[name]
+    except KeyError:
+        raise ValueError(f"unknown process {name!r}; embedded processes are {sorted(_PROCESSES)}") from None
+    options = {key: process_config[key] for key in ("sqrt_s", "cutoff") if key in process_config}
+    options.update(process_config.get("couplings", {}))
+    return process_class(**options)

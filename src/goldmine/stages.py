@@ -1,0 +1,161 @@
+"""The workflow stages: each reads its inputs, calls the library and writes its outputs atomically.
+
+One function per ``goldmine <stage>`` command; the Snakemake rules call the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from goldmine import events, lhe, mining, observables
+from goldmine.atomic import atomic_output
+from goldmine.detector import MuonDetector
+from goldmine.generate import generate_lhe
+from goldmine.parameters import ParameterSpace, build_parameter_space
+from goldmine.processes import get_process
+
+__all__ = ["detect", "generate", "infer", "mine", "setup", "train", "write_json"]
+
+log = logging.getLogger("goldmine")
+
+
+def write_json(path: str | Path, document: Mapping[str, Any]) -> None:
+    """Write a JSON document atomically."""
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def setup(config: Mapping[str, Any], output: str | Path) -> ParameterSpace:
+    """Choose the morphing basis for the configured parameters and write the setup file."""
+    process = get_process(config["process"])
+    space = build_parameter_space(
+        process.parameter_names, config["process"]["parameters"], process.max_powers, process.max_overall_power,
+        n_trials=config["morphing"]["n_trials"], seed=config["morphing"]["seed"],
+    )
+    events.write_parameter_space(output, space)
+    log.info("benchmarks: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
+    return space
+
+
+def generate(config: Mapping[str, Any], setup_file: str | Path, chunk: int, output: str | Path) -> None:
+    """Generate one chunk of parton-level events into an LHE file (seed = generation.seed + chunk)."""
+    generation = config["generation"]
+    space = events.read_parameter_space(setup_file)
+    generate_lhe(output, get_process(config["process"]), space, generation["events_per_chunk"],
+                 seed=generation["seed"] + chunk, sampling_benchmark=generation["sampling_benchmark"])
+
+
+def detect(config: Mapping[str, Any], setup_file: str | Path, lhe_file: str | Path, chunk: int,
+           output: str | Path, step_size: int = 100_000) -> int:
+    """Run the detector and compute observables on an LHE file; write an event file.
+
+    The LHE weights must carry exactly the benchmarks of the setup (matched by name).
+
+    Raises:
+        events.EventFileError: naming the LHE file when its weights do not match the benchmarks.
+    """
+    space = events.read_parameter_space(setup_file)
+    detector = MuonDetector.from_config(config["detector"])
+    names = list(config["observables"])
+    rng = np.random.default_rng(config["detector"]["seed"] + chunk)
+    init = lhe.read_init(lhe_file)
+    missing = [name for name in space.benchmark_names if name not in init.weight_ids]
+    if missing:
+        raise events.EventFileError(
+            f"{lhe_file}: no weights for the benchmarks {missing} (weights in the file: {list(init.weight_ids)})"
+        )
+    columns = [init.weight_ids.index(name) for name in space.benchmark_names]
+    sampling_index = space.benchmark_names.index(config["generation"]["sampling_benchmark"])
+
+    lhe_count = 0
+
+    def blocks():
+        nonlocal lhe_count
+        first = 0
+        for chunk_events in lhe.iterate(lhe_file, step_size=step_size):
+            muons = detector.reconstruct(chunk_events.particles, rng, first_event=first)
+            weights = chunk_events.weights[:, columns][muons.accepted]
+            first += len(chunk_events)
+            lhe_count = first
+            yield events.Events(observables.compute(names, muons), weights,
+                                np.full(len(weights), sampling_index, dtype=np.int64))
+
+    definitions = [observables.DEFINITIONS[name] for name in names]
+    written = events.write(output, space, names, definitions, blocks(), generated_events=lambda: lhe_count)
+    return written
+
+
+def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Path) -> dict[str, Path]:
+    """Split the events into train and test parts and mine the training samples of each method.
+
+    Writes ``sally.h5`` and ``alices.h5`` (training samples) and ``test.h5`` (the test
+    events, as an event file) into ``output_dir``.
+    """
+    settings = config["mining"]
+    output_dir = Path(output_dir)
+    space = events.read_parameter_space(event_file)
+    names = events.read_observable_names(event_file)
+    n_events = events.count(event_file)
+    train_part, test_part = mining.split_indices(n_events, settings["test_fraction"])
+    train_events = events.read(event_file, train_part.start, train_part.stop)
+    pool = mining.EventPool(space, train_events.observations, train_events.weights)
+    rng = np.random.default_rng(settings["seed"])
+    reference = space.benchmark(settings["reference_benchmark"])
+    provenance = {"events": str(event_file), "seed": settings["seed"], "reference": reference.tolist(),
+                  "observables": json.dumps(list(names)), "parameters": json.dumps(list(space.names))}
+    paths = {"sally": output_dir / "sally.h5", "alices": output_dir / "alices.h5", "test": output_dir / "test.h5"}
+    sally = mining.mine_local_score(pool, reference, settings["samples"]["sally"], rng)
+    mining.write_training_sample(paths["sally"], sally, dict(provenance, method="sally"))
+    thetas0 = space.sample_uniform(settings["n_thetas"], rng)
+    alices = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["alices"], rng)
+    mining.write_training_sample(paths["alices"], alices, dict(provenance, method="alices"))
+    # The test part alone must estimate the full cross sections: scale its weights up.
+    scale = n_events / (test_part.stop - test_part.start)
+    test_blocks = (events.Events(block.observations, block.weights * scale, block.sampling_benchmarks)
+                   for block in events.iterate(event_file, start=test_part.start, stop=test_part.stop))
+    events.write(paths["test"], space, names, events.read_observable_definitions(event_file), test_blocks)
+    return paths
+
+
+def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup_file: str | Path,
+          output: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Train one estimator on its training sample and save it (state_dict + JSON metadata)."""
+    import torch
+
+    from goldmine.ml.estimators import model_metadata, train_alices, train_sally
+    from goldmine.ml.models import save_model
+
+    torch.set_num_threads(config["training"]["threads"])
+    settings = config["training"][method]
+    space = events.read_parameter_space(setup_file)
+    sample = mining.read_training_sample(sample_file)
+    trainer = {"sally": train_sally, "alices": train_alices}[method]
+    model, history = trainer(sample, space.ranges, settings, progress=progress)
+    with h5py.File(sample_file, "r") as handle:
+        observable_names = json.loads(handle.attrs["observables"])
+        reference = json.loads(handle.attrs["reference"])
+    metadata = model_metadata(method, settings, space.names, space.ranges, observable_names, history, reference)
+    save_model(output, model, metadata)
+    return metadata
+
+
+def infer(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, str | Path],
+          output_dir: str | Path) -> dict[str, Any]:
+    """Fisher information and expected limits of every method; writes fisher.json and limits.json."""
+    from goldmine.inference.analysis import run_inference
+
+    results = run_inference(config, test_file, model_files)
+    output_dir = Path(output_dir)
+    write_json(output_dir / "fisher.json", results["fisher"])
+    write_json(output_dir / "limits.json", results["limits"])
+    write_json(output_dir / "validation.json", results["validation"])
+    write_json(output_dir / "histogram_workspace.json", results["workspace"])
+    return results
+

@@ -1,0 +1,62 @@
+"""Shared fixtures: the shared data folder and a small analysis run through the real stages."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from goldmine import config as config_module
+from goldmine import events, stages
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder: $GOLDMINE_SHARED_DATA, else ../shared/data beside the repository."""
+    candidates = [os.environ.get("GOLDMINE_SHARED_DATA"), REPOSITORY.parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    pytest.skip("shared data not found: set GOLDMINE_SHARED_DATA or place it at ../shared/data")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    config: dict
+    directory: Path
+    setup: Path
+    events: Path
+
+
+def small_config(**changes) -> dict:
+    """The default analysis with fewer events; ``changes`` update top-level sections."""
+    config = config_module.load(REPOSITORY / "config" / "config.yaml")
+    config = copy.deepcopy(config)
+    config["generation"].update(chunks=2, events_per_chunk=60_000)
+    config["morphing"]["n_trials"] = 200
+    for section, values in changes.items():
+        config[section].update(values)
+    return config_module.validate(config)
+
+
+@pytest.fixture(scope="session")
+def analysis(tmp_path_factory) -> Analysis:
+    """Setup, generation (2 chunks), detector and merge of the default analysis, 120k events."""
+    directory = tmp_path_factory.mktemp("analysis")
+    config = small_config()
+    setup = directory / "setup.h5"
+    stages.setup(config, setup)
+    chunks = []
+    for chunk in range(config["generation"]["chunks"]):
+        lhe_file = directory / f"chunk{chunk}.lhe.gz"
+        stages.generate(config, setup, chunk, lhe_file)
+        chunks.append(directory / f"chunk{chunk}.h5")
+        stages.detect(config, setup, lhe_file, chunk, chunks[-1])
+    merged = directory / "events.h5"
+    events.merge(chunks, merged)
+    return Analysis(config, directory, setup, merged)

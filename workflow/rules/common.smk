@@ -1,0 +1,40 @@
+# Configuration validation and input functions; no rules but the effective config.
+import yaml
+
+from goldmine.config import ConfigError, validate
+
+try:
+    config.update(validate(config))
+except ConfigError as error:
+    raise ValueError(f"invalid configuration: {error}") from None
+
+EFFECTIVE_CONFIG = "results/config.yaml"
+METHODS = ["sally", "alices"]
+
+
+def chunk_index(wildcards):
+    """0-based chunk index of a scatter item such as '2-of-4'."""
+    return int(wildcards.scatteritem.split("-of-")[0]) - 1
+
+
+def final_outputs():
+    return [
+        "results/inference/fisher.json",
+        "results/inference/limits.json",
+        "results/inference/validation.json",
+        "results/inference/histogram_workspace.json",
+        "results/plots/limits.png",
+    ]
+
+
+rule effective_config:
+    output:
+        EFFECTIVE_CONFIG,
+    params:
+        config=lambda wildcards: config,
+    log:
+        "logs/config.log",
+    run:
+        # The validated config, defaults included, that every `goldmine` call reads.
+        with open(output[0], "w") as handle:
+            yaml.safe_dump(dict(params.config), handle, sort_keys=False)

@@ -1,0 +1,14 @@
+rule mine:
+    input:
+        config=EFFECTIVE_CONFIG,
+        events="results/events.h5",
+    output:
+        sally="results/samples/sally.h5",
+        alices="results/samples/alices.h5",
+        test="results/samples/test.h5",
+    log:
+        "logs/mine.log",
+    benchmark:
+        "results/benchmarks/mine.tsv",
+    shell:
+        "goldmine mine --config {input.config} --events {input.events} -o results/samples 2> {log}"
