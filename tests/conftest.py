@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from goldmine import config as config_module
 from goldmine import events, stages
@@ -27,6 +28,8 @@ def shared_data() -> Path:
 
 @dataclass(frozen=True)
 class Analysis:
+    """A small analysis: its config (also as directory/config.yaml), setup and merged events."""
+
     config: dict
     directory: Path
     setup: Path
@@ -49,6 +52,7 @@ def analysis(tmp_path_factory) -> Analysis:
     """Setup, generation (2 chunks), detector and merge of the default analysis, 120k events."""
     directory = tmp_path_factory.mktemp("analysis")
     config = small_config()
+    (directory / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     setup = directory / "setup.h5"
     stages.setup(config, setup)
     chunks = []

@@ -78,11 +78,13 @@ def _check_consistency(config: dict[str, Any]) -> None:
 
     process = get_process(config["process"])
     names = list(config["process"]["parameters"])
-    if names != list(process.parameter_names):
+    if sorted(names) != sorted(process.parameter_names):
         raise ConfigError(
             f"config key 'process.parameters': process {config['process']['name']!r} has the "
-            f"parameters {list(process.parameter_names)} (in this order), got {names}"
+            f"parameters {list(process.parameter_names)}, got {names}"
         )
+    # θ vectors follow the process's order, whatever the order in the file.
+    config["process"]["parameters"] = {name: config["process"]["parameters"][name] for name in process.parameter_names}
     for name, (low, high) in config["process"]["parameters"].items():
         if not low < high:
             raise ConfigError(f"config key 'process.parameters.{name}': range [{low}, {high}] must have low < high")

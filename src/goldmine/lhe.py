@@ -37,8 +37,9 @@ from __future__ import annotations
 import gzip
 import os
 import re
-import warnings
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -68,6 +69,7 @@ _EVENT_FIELDS = ("NUP", "IDPRUP", "XWGTUP", "SCALUP", "AQEDUP", "AQCDUP")
 
 _READ_SIZE = 1 << 21  # bytes read per block; small blocks keep numpy temporaries in cache
 _WRITE_EVENTS = 8192  # events formatted per write call
+_THREADS = min(2, os.cpu_count() or 1)  # blocks parsed at once
 
 
 class LHEError(ValueError):
@@ -184,10 +186,16 @@ class LHEEvents:
 # --------------------------------------------------------------------------- reading
 
 
-_TO_INTEGERS = bytes.maketrans(b"eEdD", b"    ")  # with '.' deleted: "-1.5e+02" -> "-15 +02"
+# Translation for numpy's integer scanner (with '.' deleted): "-1.5e+02" -> " 15  02". Control
+# characters become spaces; anything that cannot be in a number becomes '!' and sends the
+# block to the token-by-token path (so does the Fortran exponent letter d).
+_TO_INTEGERS = bytes(
+    b if chr(b) in "0123456789" else 32 if b <= 32 or chr(b) in "eE+-" else ord("!") for b in range(256)
+)
 _INT64_MAX = np.iinfo(np.int64).max
 with np.errstate(over="ignore"):
     _POW10 = 10.0 ** np.arange(701, dtype=np.float64)  # inf above 1e308, used as a divisor too
+_FORTRAN_EXPONENT = bytes.maketrans(b"dD", b"ee")
 _NUMBER_RE = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eEdD][+-]?[0-9]+)?")
 
 _HEADER_RE = re.compile(rb"<header\b[^>]*>(.*?)</header\s*>", re.S)
@@ -357,8 +365,7 @@ def _tokenize(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
         empty = np.empty(0, dtype=np.int64)
         return np.empty(0), empty, empty, np.empty(0, dtype=bool)
 
-    lower = data | 32
-    exp_at = np.flatnonzero((lower == ord("e")) | (lower == ord("d")))
+    exp_at = np.flatnonzero((data | 32) == ord("e"))
     dot_at = np.flatnonzero(data == ord("."))
     exp_token = np.searchsorted(starts, exp_at, side="right") - 1
     dot_token = np.searchsorted(starts, dot_at, side="right") - 1
@@ -371,33 +378,48 @@ def _tokenize(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     n_fraction[dot_token] = mantissa_end[dot_token] - dot_at - 1
     irregular = irregular or bool(np.any(n_fraction < 0))  # a dot in the exponent
 
+    # Every sign must lead its token or follow an exponent letter; the digits are then read
+    # as unsigned integers from a copy holding nothing but digits and spaces.
+    raw = data.tobytes()
+    lead = data[starts]
+    negative = lead == ord("-")
+    exp_sign = data[exp_at + 1]
+    exp_negative = exp_sign == ord("-")
+    n_signs = np.count_nonzero(negative | (lead == ord("+"))) + np.count_nonzero(exp_negative | (exp_sign == ord("+")))
+    irregular = irregular or raw.count(b"-") + raw.count(b"+") != n_signs
     pieces = np.empty(0, dtype=np.int64)
-    expected = n_tokens + len(exp_token) + 1
+    expected = n_tokens + len(exp_at) + 1
     if not irregular:
-        text = data.tobytes().translate(_TO_INTEGERS, b".") + b" 0"  # the 0 catches trailing junk
-        with warnings.catch_warnings():  # junk stops the scan early: seen as a short count below
-            warnings.simplefilter("ignore", DeprecationWarning)
-            pieces = np.fromstring(text, dtype=np.int64, sep=" ")
+        text = raw.translate(_TO_INTEGERS, b".")
+        irregular = b"!" in text
+    if not irregular:
+        try:  # cannot stop early on digits and spaces; a malformed token gives a short count
+            pieces = np.fromstring(text + b" 0", dtype=np.int64, sep=" ")  # the 0 catches a lost last piece
+        except (DeprecationWarning, ValueError):  # pragma: no cover - defensive
+            irregular = True
     if irregular or len(pieces) != expected:
         return _tokenize_slowly(data, starts, ends)
 
     first = np.arange(n_tokens) + (np.cumsum(has_exp) - has_exp)
     mantissa = pieces[first]
-    exponent = np.where(has_exp, pieces[first + 1], 0)
-    saturated = (mantissa == _INT64_MAX) | (mantissa == -_INT64_MAX - 1)
+    exponent = np.zeros(n_tokens, dtype=np.int64)
+    exponent[exp_token] = np.where(exp_negative, -pieces[first[exp_token] + 1], pieces[first[exp_token] + 1])
+    saturated = mantissa == _INT64_MAX  # more than 18 digits
     power = exponent - n_fraction
-    up = np.clip(power, 0, 700)
-    down = np.clip(-power, 0, 700)
-    down_first = np.minimum(down, 308)
-    values = np.abs(mantissa).astype(np.float64) * _POW10[up] / _POW10[down_first] / _POW10[down - down_first]
-    values[data[starts] == ord("-")] *= -1.0
-    for i in np.flatnonzero(saturated):  # rare: more than 18 digits
+    if len(power) and np.abs(power).max() > 600:  # absurd exponents: let inf and 0 happen
+        power = np.clip(power, -600, 600)
+    # Exact powers of ten up to 1e22 make this correctly rounded: one multiplication or division.
+    values = mantissa.astype(np.float64)
+    values *= _POW10[np.maximum(power, 0)]
+    down = np.maximum(-power, 0)
+    if len(down) and down.max() > 308:  # below 1e-308: two steps, so that 1e308 stays finite
+        values /= _POW10[np.minimum(down, 308)]
+        down = np.maximum(down - 308, 0)
+    values /= _POW10[down]
+    values[negative] *= -1.0
+    for i in np.flatnonzero(saturated):
         values[i] = float(data[starts[i] : ends[i]].tobytes().translate(_FORTRAN_EXPONENT))
-    bad = ~np.isfinite(values)
-    return values, starts, ends, bad
-
-
-_FORTRAN_EXPONENT = bytes.maketrans(b"dD", b"ee")
+    return values, starts, ends, ~np.isfinite(values)
 
 
 def _tokenize_slowly(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -422,39 +444,47 @@ def _describe_number(text: str) -> str:
     return f"is not a finite number: {text!r}"
 
 
+class _BlockError(Exception):
+    """A problem in a block of events, at a block-relative (0-based) event index."""
+
+    def __init__(self, event: int, message: str) -> None:
+        super().__init__(event, message)
+        self.event, self.message = int(event), message
+
+
 class _Problems:
     """Collects (event index, message) pairs and raises the one of the earliest event."""
 
-    def __init__(self, name: str, base: int) -> None:
-        self.name, self.base, self.found = name, base, []
+    def __init__(self) -> None:
+        self.found: list[tuple[int, str]] = []
 
     def add(self, event: int, message: str) -> None:
         self.found.append((int(event), message))
 
     def raise_first(self) -> None:
         if self.found:
-            event, message = min(self.found, key=lambda item: item[0])
-            raise LHEError(f"{self.name}: event {self.base + event + 1}: {message}")
+            raise _BlockError(*min(self.found, key=lambda item: item[0]))
 
 
 def _parse_block(
-    block: bytes, name: str, base: int, weight_ids: tuple[str, ...], adopt_ids: bool
+    block: bytes, weight_ids: tuple[str, ...], adopt_ids: bool = False
 ) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
     """Parse the complete events in ``block`` (which ends with ``</event>``).
 
     Args:
         block: bytes holding whole events (and possibly text between them).
-        name: the file name, for messages.
-        base: number of events before this block, for messages.
         weight_ids: expected ``<wgt>`` ids per event, in order.
         adopt_ids: take the ids from the first event when ``weight_ids`` is empty.
 
     Returns:
         (columns, weight_ids): per-event and per-particle columns, and the weight ids used.
+
+    Raises:
+        _BlockError: malformed input, with the block-relative index of the first bad event.
     """
     data = np.frombuffer(block, dtype=np.uint8)
     size = len(data)
-    problems = _Problems(name, base)
+    problems = _Problems()
 
     # Tags, located on the raw bytes.
     lt = np.flatnonzero(data == ord("<"))
@@ -654,6 +684,61 @@ def _events_from_columns(columns: dict[str, np.ndarray], weight_ids: tuple[str, 
     )
 
 
+def _complete_blocks(stream: BinaryIO, buffer: bytes, tail: list[bytes]) -> Iterator[bytes]:
+    """Yield the rest of ``stream`` (after ``buffer``) in blocks that end with ``</event>``.
+
+    What follows the last ``</event>`` is appended to ``tail`` when the stream is exhausted.
+    """
+    eof = False
+    while not eof:
+        block = stream.read(_READ_SIZE)
+        eof = not block
+        buffer += block
+        cut = buffer.rfind(b"</event>")
+        if cut >= 0:
+            cut += len(b"</event>")
+            yield buffer[:cut]
+            buffer = buffer[cut:]
+    tail.append(buffer)
+
+
+def _parsed_blocks(
+    blocks: Iterator[bytes], weight_ids: tuple[str, ...], name: str
+) -> Iterator[tuple[dict[str, np.ndarray], tuple[str, ...]]]:
+    """Parse blocks in order; after the first, a few at a time in worker threads (numpy releases the GIL)."""
+    n_read = 0
+
+    def result(parse: Callable[[], tuple[dict[str, np.ndarray], tuple[str, ...]]]) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+        nonlocal n_read
+        try:
+            columns, ids = parse()
+        except _BlockError as error:
+            raise LHEError(f"{name}: event {n_read + error.event + 1}: {error.message}") from None
+        n_read += len(columns["counts"])
+        return columns, ids
+
+    first = next(blocks, None)
+    if first is None:
+        return
+    columns, weight_ids = result(lambda: _parse_block(first, weight_ids, adopt_ids=not weight_ids))
+    yield columns, weight_ids
+    if _THREADS < 2:
+        for block in blocks:
+            yield result(lambda: _parse_block(block, weight_ids))
+        return
+    pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="goldmine-lhe")
+    try:
+        queue: deque[Future] = deque()
+        for block in blocks:
+            queue.append(pool.submit(_parse_block, block, weight_ids))
+            if len(queue) > 2 * _THREADS:
+                yield result(queue.popleft().result)
+        while queue:
+            yield result(queue.popleft().result)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _iterate_columns(
     path: str | os.PathLike, step_size: int | None
 ) -> Iterator[tuple[dict[str, np.ndarray], tuple[str, ...]]]:
@@ -661,24 +746,11 @@ def _iterate_columns(
     name = os.fspath(path)
     with _open(path) as stream:
         preamble, buffer = _read_preamble(stream, name)
-        init = _parse_preamble(preamble, name)
-        weight_ids = init.weight_ids
-        adopt = not weight_ids
+        weight_ids = _parse_preamble(preamble, name).weight_ids
+        tail: list[bytes] = []
         pending: list[dict[str, np.ndarray]] = []
-        n_pending = 0
-        n_read = 0
-        eof = False
-        while not eof:
-            block = stream.read(_READ_SIZE)
-            eof = not block
-            buffer += block
-            cut = buffer.rfind(b"</event>")
-            if cut < 0:
-                continue
-            cut += len(b"</event>")
-            columns, weight_ids = _parse_block(buffer[:cut], name, n_read, weight_ids, adopt)
-            adopt = False  # ids come from the first event only
-            buffer = buffer[cut:]
+        n_pending = n_read = 0
+        for columns, weight_ids in _parsed_blocks(_complete_blocks(stream, buffer, tail), weight_ids, name):
             n_block = len(columns["counts"])
             n_read += n_block
             pending.append(columns)
@@ -686,15 +758,14 @@ def _iterate_columns(
             while step_size is not None and n_pending >= step_size:
                 merged = _concatenate_columns(pending)
                 yield _slice_columns(merged, 0, step_size), weight_ids
-                rest = _slice_columns(merged, step_size, n_pending)
                 n_pending -= step_size
-                pending = [rest] if n_pending else []
-        if re.search(rb"<event\b", buffer):
+                pending = [_slice_columns(merged, step_size, step_size + n_pending)] if n_pending else []
+        if re.search(rb"<event\b", tail[0]):
             raise LHEError(f"{name}: event {n_read + 1}: truncated (no closing </event> before the end of the file)")
-        if b"</LesHouchesEvents" not in buffer:
+        if b"</LesHouchesEvents" not in tail[0]:
             where = f"event {n_read}: the file ends after it" if n_read else "<init>: the file ends after it"
             raise LHEError(f"{name}: {where} without </LesHouchesEvents> (truncated?)")
-        if pending or (step_size is None):
+        if pending or step_size is None:
             merged = _concatenate_columns(pending) if pending else _empty_columns(len(weight_ids))
             yield merged, weight_ids
 

@@ -1,0 +1,91 @@
+"""SALLY and ALICES against the exact likelihood of ee_mumu (the validation of arXiv:1805.00020)."""
+
+import numpy as np
+import pytest
+import torch
+
+from goldmine import events, mining, stages
+from goldmine.detector import MuonDetector
+from goldmine.exact import ExactLikelihood
+from goldmine.inference.analysis import run_inference
+from goldmine.ml.estimators import evaluate_score, train_sally
+from goldmine.ml.losses import alices_loss
+from goldmine.ml.models import load_model
+from goldmine.processes import get_process
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(analysis, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("trained")
+    paths = stages.mine(analysis.config, analysis.events, directory)
+    models = {}
+    for method in ("sally", "alices"):
+        models[method] = directory / f"{method}.pt"
+        stages.train(analysis.config, method, paths[method], analysis.setup, models[method], progress=False)
+    results = run_inference(analysis.config, paths["test"], models, progress=False)
+    return paths, models, results
+
+
+def test_alices_learns_the_exact_log_likelihood_ratio(trained):
+    """MSE of log r̂ on test events over 50 θ₀ from the prior, against the spread of the exact log r.
+
+    Threshold: the MSE must be below 2% of the variance of the exact log r (R² > 0.98): a
+    network that learned only the rate or only a linear term in θ would leave tens of percent.
+    """
+    validation = trained[2]["validation"]
+    assert validation["alices_log_r_mse"] < 0.02 * validation["exact_log_r_variance"]
+
+
+@pytest.mark.parametrize("method", ["alices", "sally"])
+def test_expected_intervals_match_the_exact_likelihood(trained, method):
+    limits = trained[2]["limits"]
+    for name, (low, high) in limits[method]["interval_68"].items():
+        exact_low, exact_high = limits["exact"]["interval_68"][name]
+        assert low == pytest.approx(exact_low, rel=0.10), (name, low, exact_low)
+        assert high == pytest.approx(exact_high, rel=0.10), (name, high, exact_high)
+
+
+def test_sally_learns_the_exact_score(trained, analysis):
+    paths, models, _ = trained
+    model, metadata = load_model(models["sally"])
+    test = events.read(paths["test"])
+    exact = ExactLikelihood(get_process(analysis.config["process"]),
+                            MuonDetector.from_config(analysis.config["detector"]), metadata["observables"])
+    true = exact.score(test.observations, np.zeros(2))
+    estimated = evaluate_score(model, test.observations)
+    assert np.mean((estimated - true) ** 2) < 0.02 * np.mean(np.var(true, axis=0))
+
+
+def test_pyhf_histogram_equals_goldmines_histogram_likelihood(trained):
+    assert trained[2]["validation"]["pyhf_vs_numpy_histogram_max_abs_q_difference"] < 1e-8
+
+
+def test_fisher_information_ordering(trained):
+    """Truth ≥ exact detector level ≥ histogram ≥ rate, in the sense of the determinant."""
+    information = {k: np.array(v) for k, v in trained[2]["fisher"].items() if not k.startswith("_")}
+    determinant = {k: np.linalg.det(v) for k, v in information.items()}
+    assert determinant["truth"] >= determinant["exact"] * 0.99
+    assert determinant["exact"] >= determinant["histogram"] * 0.99
+    assert determinant["rate"] == pytest.approx(0.0, abs=1e-6 * determinant["histogram"])
+    np.testing.assert_allclose(information["sally"], information["exact"], rtol=0.1)
+
+
+def test_training_is_bit_for_bit_reproducible(trained, analysis):
+    sample = mining.read_training_sample(trained[0]["sally"])
+    small = mining.TrainingSample(*(getattr(sample, f)[:4000] for f in ("x", "theta0", "theta1", "y", "r_xz", "t_xz")))
+    settings = dict(analysis.config["training"]["sally"], epochs=2)
+    states = [train_sally(small, np.array([[-0.2, 0.2]] * 2), settings, progress=False)[0].state_dict()
+              for _ in range(2)]
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+
+
+def test_alices_loss_is_minimal_at_the_joint_target():
+    """The cross entropy against s(x,z) is minimised by log r̂ = log r(x,z) for a single sample."""
+    r_xz = torch.tensor([2.0])
+    candidates = torch.linspace(-1, 2, 301)
+    losses = [float(alices_loss(c.reshape(1), torch.zeros(1, 1), torch.zeros(1), r_xz, torch.zeros(1, 1), 0.0))
+              for c in candidates]
+    assert float(candidates[int(np.argmin(losses))]) == pytest.approx(np.log(2.0), abs=0.01)
