@@ -18,12 +18,12 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The shared data folder: $GOLDMINE_SHARED_DATA, else ../shared/data beside the repository."""
-    candidates = [os.environ.get("GOLDMINE_SHARED_DATA"), REPOSITORY.parent / "shared" / "data"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    pytest.skip("shared data not found: set GOLDMINE_SHARED_DATA or place it at ../shared/data")
+    """The shared data folder: ``$GOLDMINE_SHARED_DATA``, else ``<repo>/../shared/data``; skips the test if absent."""
+    configured = os.environ.get("GOLDMINE_SHARED_DATA")
+    folder = Path(configured) if configured else REPOSITORY.parent / "shared" / "data"
+    if not folder.is_dir():
+        pytest.skip(f"shared data folder {folder} not found (set GOLDMINE_SHARED_DATA to the 'data' folder)")
+    return folder
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ def small_config(**changes) -> dict:
     config = copy.deepcopy(config)
     config["generation"].update(chunks=2, events_per_chunk=60_000)
     config["morphing"]["n_trials"] = 200
+    config["mining"]["samples"] = {"sally": 100_000, "alices": 200_000}
     for section, values in changes.items():
         config[section].update(values)
     return config_module.validate(config)

@@ -17,7 +17,8 @@ def detected(analysis):
     sample = events.read(analysis.events)
     exact = ExactLikelihood(get_process(analysis.config["process"]),
                             MuonDetector.from_config(analysis.config["detector"]), names)
-    return space, sample, exact, EventPool(space, sample.observations, sample.weights)
+    integrals = exact.angular_integrals(sample.observations)
+    return space, sample, exact, EventPool(space, sample.observations, sample.weights), integrals
 
 
 THETAS = np.array([[0.15, 0.0], [0.0, -0.15], [-0.1, 0.12]])
@@ -25,9 +26,9 @@ THETAS = np.array([[0.15, 0.0], [0.0, -0.15], [-0.1, 0.12]])
 
 def test_exact_ratio_is_normalised_on_detected_events(detected):
     """E_SM[r(x|θ, SM)] = ∫ p(x|θ) dx = 1 for every θ."""
-    _, sample, exact, pool = detected
+    _, sample, exact, pool, integrals = detected
     sm = np.zeros(2)
-    ratios = np.exp(exact.log_likelihood_ratio(sample.observations, THETAS, sm))
+    ratios = np.exp(exact.log_likelihood_ratio(sample.observations, THETAS, sm, integrals))
     mean = ratios @ pool.weights(sm) / pool.cross_section(sm)
     error = ratios.std(axis=1) / np.sqrt(len(sample))
     assert np.all(np.abs(mean - 1) < 4 * error), (mean, error)
@@ -35,9 +36,9 @@ def test_exact_ratio_is_normalised_on_detected_events(detected):
 
 def test_exact_ratio_reweights_like_the_morphed_event_weights(detected):
     """E_SM[r(x|θ,SM) f(x)] equals the morphing-weighted mean of f at θ (f: forward μ⁻, large |cos|)."""
-    _, sample, exact, pool = detected
+    _, sample, exact, pool, integrals = detected
     sm = np.zeros(2)
-    ratios = np.exp(exact.log_likelihood_ratio(sample.observations, THETAS, sm))
+    ratios = np.exp(exact.log_likelihood_ratio(sample.observations, THETAS, sm, integrals))
     cos_mu = sample.observations[:, 2]
     for f in (cos_mu > 0, np.abs(cos_mu) > 0.7):
         by_ratio = (ratios * f) @ pool.weights(sm) / pool.cross_section(sm)
@@ -46,19 +47,19 @@ def test_exact_ratio_reweights_like_the_morphed_event_weights(detected):
 
 
 def test_fiducial_cross_section_matches_the_detected_weights(detected):
-    _, _, exact, pool = detected
+    _, _, exact, pool, _ = detected
     for theta in np.vstack([np.zeros(2), THETAS]):
         assert exact.fiducial_cross_section(theta) == pytest.approx(pool.cross_section(theta), rel=0.01)
 
 
 def test_score_has_zero_mean_and_matches_the_ratio_slope(detected):
-    _, sample, exact, pool = detected
+    _, sample, exact, pool, integrals = detected
     sm = np.zeros(2)
-    scores = exact.score(sample.observations, sm)
+    scores = exact.score(sample.observations, sm, integrals)
     weights = pool.weights(sm) / pool.cross_section(sm)
     assert np.all(np.abs(weights @ scores) < 4 * scores.std(axis=0) / np.sqrt(len(sample)))
     step = 1e-3
-    slope = exact.log_likelihood_ratio(sample.observations, np.array([step, 0.0]), sm) / step
+    slope = exact.log_likelihood_ratio(sample.observations, np.array([step, 0.0]), sm, integrals) / step
     np.testing.assert_allclose(slope, scores[:, 0], atol=5e-3 * np.abs(scores[:, 0]).max())
 
 

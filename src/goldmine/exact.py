@@ -129,18 +129,23 @@ class ExactLikelihood:
         coefficients = self._coefficients(theta)
         density = np.einsum("...k,nk->...n", coefficients, integrals)
         normalisation = self.fiducial_cross_section(theta)
-        return np.log(density) - np.log(np.asarray(normalisation))[..., None]
+        with np.errstate(divide="ignore"):  # −inf outside the acceptance, where p(x|θ) = 0
+            return np.log(density) - np.log(np.asarray(normalisation))[..., None]
 
     def log_likelihood_ratio(
         self, x: np.ndarray, theta0: np.ndarray, theta1: np.ndarray, integrals: np.ndarray | None = None
     ) -> np.ndarray:
-        """log r(x|θ₀, θ₁) = log p(x|θ₀) − log p(x|θ₁), shape (n,) or (m, n) for m values of θ₀."""
+        """log r(x|θ₀, θ₁) = log p(x|θ₀) − log p(x|θ₁), shape (n,) or (m, n) for m values of θ₀.
+
+        Events outside the acceptance (possible only without smearing) get NaN.
+        """
         if integrals is None:
             integrals = self.angular_integrals(x)
-        return self.log_likelihood(x, theta0, integrals) - self.log_likelihood(x, theta1, integrals)
+        with np.errstate(invalid="ignore"):
+            return self.log_likelihood(x, theta0, integrals) - self.log_likelihood(x, theta1, integrals)
 
     def score(self, x: np.ndarray, theta: np.ndarray, integrals: np.ndarray | None = None) -> np.ndarray:
-        """t(x|θ) = ∇_θ log p(x|θ), shape (n, p); central differences, exact for a quadratic dσ."""
+        """t(x|θ) = ∇_θ log p(x|θ), shape (n, p), by central differences (step 10⁻⁴, error ~10⁻⁸)."""
         if integrals is None:
             integrals = self.angular_integrals(x)
         theta = np.asarray(theta, dtype=float)

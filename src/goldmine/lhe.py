@@ -3,16 +3,20 @@
 Les Houches Event files (LHEF, versions 1 to 3) are read plain or gzip-compressed
 (decided by the gzip magic bytes, not the name) and written plain or gzip-compressed
 (decided by a ``.gz`` suffix). MadGraph reweighting weights are supported: the
-``<initrwgt>`` header block declares weight ids in ``<weightgroup>``\\ s and every event
+``<initrwgt>`` header block declares weight ids (inside weight groups) and every event
 carries ``<rwgt><wgt id='...'> value </wgt>...</rwgt>``; the weights become the columns
-of :attr:`LHEEvents.weights`, in ``<initrwgt>`` order.
+of :attr:`LHEEvents.weights`, in ``<initrwgt>`` order, and every event must carry exactly
+these ids in this order.
 
 Reading is vectorised: the file is read in byte blocks, every block is cut at its last
 complete ``</event>``, tags are located with numpy on the raw bytes, and all numbers of a
 block (particle lines and ``<wgt>`` values) are parsed together by a numpy tokenizer that
-needs no per-event Python loop. Only the numeric lines of an event (up to the first
-``<`` or ``#``) and the ``<wgt>`` values are read; other event content (``<mgrwt>``,
-``<scales>``, LHEF 3 ``<weights>``, ``#`` comment lines) is ignored.
+needs no per-event Python loop; blocks after the first are parsed by two worker threads
+(numpy releases the GIL). Only the numeric lines of an event (up to the first ``<`` or
+``#``) and the ``<wgt>`` values are read; other event content (``<mgrwt>``, ``<scales>``,
+LHEF 3 ``<weights>``, ``#`` comment lines) is ignored. Numbers are read to within an ulp
+of :func:`float` (exactly, for up to 15 significant digits and exponents up to 22);
+writing keeps 11 significant digits (``%.10e``).
 
 Example:
     >>> import tempfile, pathlib
@@ -40,7 +44,7 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -73,7 +77,10 @@ _THREADS = min(2, os.cpu_count() or 1)  # blocks parsed at once
 
 
 class LHEError(ValueError):
-    """Malformed LHE input; the message names the file, the 1-based event number (or the header element) and what is wrong."""
+    """Malformed LHE input.
+
+    The message names the file, the 1-based event number (or the header element) and what is wrong.
+    """
 
 
 @dataclass(frozen=True)
@@ -201,8 +208,10 @@ _NUMBER_RE = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eEdD][+-]?[0-9]+
 _HEADER_RE = re.compile(rb"<header\b[^>]*>(.*?)</header\s*>", re.S)
 _INIT_RE = re.compile(rb"<init\b[^>]*>(.*?)</init\s*>", re.S)
 _INIT_OPEN_RE = re.compile(rb"<init\b")
+_EVENT_OPEN_RE = re.compile(rb"<event\b")
 _INITRWGT_RE = re.compile(rb"<initrwgt\b[^>]*>(.*?)</initrwgt\s*>", re.S)
 _WEIGHT_TAG_RE = re.compile(rb"<weight\b([^>]*)>")
+_WGT_TAG_RE = re.compile(rb"<wgt\b([^>]*)>")
 _ID_ATTR_RE = re.compile(rb"""\bid\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>'"]+))""")
 _INITRWGT_BLOCK_RE = re.compile(r"\s*<initrwgt\b.*?</initrwgt\s*>", re.S)
 _NUMERIC_PREFIX_RE = re.compile(rb"[^<#]*")
@@ -231,19 +240,30 @@ def _read_preamble(stream: BinaryIO, name: str) -> tuple[bytes, bytes]:
     while True:
         end = data.find(b"</init>")
         if end >= 0:
-            end = data.index(b">", end) + 1
+            end += len(b"</init>")
             return data[:end], data[end:]
+        if data and (b"<LesHouchesEvents" not in data or _EVENT_OPEN_RE.search(data)):
+            break
         block = stream.read(_READ_SIZE)
         if not block:
             break
         data += block
-        if _INIT_OPEN_RE.search(data) is None and b"<event" in data:
-            break
+    if b"<LesHouchesEvents" not in data:
+        raise LHEError(f"{name}: not an LHE file (no <LesHouchesEvents> tag at its start)")
     if _INIT_OPEN_RE.search(data) is None:
-        if b"<LesHouchesEvents" not in data:
-            raise LHEError(f"{name}: not an LHE file (no <LesHouchesEvents> tag before the events)")
         raise LHEError(f"{name}: <init>: missing (no <init> block before the events)")
-    raise LHEError(f"{name}: <init>: not closed (no </init>)")
+    raise LHEError(f"{name}: <init>: not closed (no </init> before the events)")
+
+
+def _first_event_weight_ids(stream: BinaryIO, buffer: bytes) -> tuple[str, ...]:
+    """The ``<wgt>`` ids of the first event (read from ``buffer`` and, if needed, ``stream``)."""
+    while b"</event>" not in buffer:
+        block = stream.read(_READ_SIZE)
+        if not block:
+            return ()
+        buffer += block
+    event = buffer[: buffer.index(b"</event>")]
+    return tuple(_id_of(attributes) or "" for attributes in _WGT_TAG_RE.findall(event))
 
 
 def _parse_preamble(preamble: bytes, name: str) -> LHEInit:
@@ -316,8 +336,11 @@ def read_init(path: str | os.PathLike) -> LHEInit:
     """
     name = os.fspath(path)
     with _open(path) as stream:
-        preamble, _ = _read_preamble(stream, name)
-    return _parse_preamble(preamble, name)
+        preamble, rest = _read_preamble(stream, name)
+        init = _parse_preamble(preamble, name)
+        if not init.weight_ids:  # no <initrwgt>: the ids of the first event's weights, if any
+            init = replace(init, weight_ids=_first_event_weight_ids(stream, rest))
+    return init
 
 
 def _starts_with(data: np.ndarray, positions: np.ndarray, pattern: bytes) -> np.ndarray:
@@ -368,15 +391,19 @@ def _tokenize(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     exp_at = np.flatnonzero((data | 32) == ord("e"))
     dot_at = np.flatnonzero(data == ord("."))
     exp_token = np.searchsorted(starts, exp_at, side="right") - 1
-    dot_token = np.searchsorted(starts, dot_at, side="right") - 1
-    irregular = np.any(exp_token[1:] == exp_token[:-1]) or np.any(dot_token[1:] == dot_token[:-1])
+    irregular = bool(np.any(exp_token[1:] == exp_token[:-1]))
     has_exp = np.zeros(n_tokens, dtype=bool)
     has_exp[exp_token] = True
-    mantissa_end = ends.copy()
-    mantissa_end[exp_token] = exp_at
     n_fraction = np.zeros(n_tokens, dtype=np.int64)
-    n_fraction[dot_token] = mantissa_end[dot_token] - dot_at - 1
-    irregular = irregular or bool(np.any(n_fraction < 0))  # a dot in the exponent
+    if len(dot_at) == len(exp_at) and np.all(dot_at < exp_at) and np.all(dot_at > starts[exp_token]):
+        n_fraction[exp_token] = exp_at - dot_at - 1  # usual "d.ddde+dd": each dot before its token's exponent
+    else:
+        dot_token = np.searchsorted(starts, dot_at, side="right") - 1
+        irregular = irregular or bool(np.any(dot_token[1:] == dot_token[:-1]))
+        mantissa_end = ends.copy()
+        mantissa_end[exp_token] = exp_at
+        n_fraction[dot_token] = mantissa_end[dot_token] - dot_at - 1
+        irregular = irregular or bool(np.any(n_fraction < 0))  # a dot in the exponent
 
     # Every sign must lead its token or follow an exponent letter; the digits are then read
     # as unsigned integers from a copy holding nothing but digits and spaces.
@@ -386,7 +413,7 @@ def _tokenize(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     exp_sign = data[exp_at + 1]
     exp_negative = exp_sign == ord("-")
     n_signs = np.count_nonzero(negative | (lead == ord("+"))) + np.count_nonzero(exp_negative | (exp_sign == ord("+")))
-    irregular = irregular or raw.count(b"-") + raw.count(b"+") != n_signs
+    irregular = irregular or np.count_nonzero((data == ord("-")) | (data == ord("+"))) != n_signs
     pieces = np.empty(0, dtype=np.int64)
     expected = n_tokens + len(exp_at) + 1
     if not irregular:
@@ -400,29 +427,37 @@ def _tokenize(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     if irregular or len(pieces) != expected:
         return _tokenize_slowly(data, starts, ends)
 
-    first = np.arange(n_tokens) + (np.cumsum(has_exp) - has_exp)
-    mantissa = pieces[first]
-    exponent = np.zeros(n_tokens, dtype=np.int64)
-    exponent[exp_token] = np.where(exp_negative, -pieces[first[exp_token] + 1], pieces[first[exp_token] + 1])
+    exp_piece = exp_token + np.arange(1, len(exp_token) + 1)  # pieces: mantissa [exponent] per token, then 0
+    is_mantissa = np.ones(len(pieces), dtype=bool)
+    is_mantissa[exp_piece] = False
+    is_mantissa[-1] = False
+    mantissa = pieces[is_mantissa]
     saturated = mantissa == _INT64_MAX  # more than 18 digits
-    power = exponent - n_fraction
-    if len(power) and np.abs(power).max() > 600:  # absurd exponents: let inf and 0 happen
-        power = np.clip(power, -600, 600)
+    power = -n_fraction
+    exponent = pieces[exp_piece]
+    power[exp_token] += np.where(exp_negative, -exponent, exponent)
     # Exact powers of ten up to 1e22 make this correctly rounded: one multiplication or division.
+    highest, lowest = int(power.max()), int(power.min())
+    if highest > 600 or lowest < -600:  # absurd exponents: let inf and 0 happen
+        power = np.clip(power, -600, 600)
     values = mantissa.astype(np.float64)
-    values *= _POW10[np.maximum(power, 0)]
-    down = np.maximum(-power, 0)
-    if len(down) and down.max() > 308:  # below 1e-308: two steps, so that 1e308 stays finite
-        values /= _POW10[np.minimum(down, 308)]
-        down = np.maximum(down - 308, 0)
-    values /= _POW10[down]
+    if highest > 0:
+        values *= _POW10[np.maximum(power, 0)]
+    if lowest < 0:
+        down = np.maximum(-power, 0)
+        if lowest < -308:  # below 1e-308: two steps, so that 1e308 stays finite
+            values /= _POW10[np.minimum(down, 308)]
+            down = np.maximum(down - 308, 0)
+        values /= _POW10[down]
     values[negative] *= -1.0
     for i in np.flatnonzero(saturated):
         values[i] = float(data[starts[i] : ends[i]].tobytes().translate(_FORTRAN_EXPONENT))
     return values, starts, ends, ~np.isfinite(values)
 
 
-def _tokenize_slowly(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _tokenize_slowly(
+    data: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Token-by-token version of :func:`_tokenize`, for blocks with malformed or unusual tokens."""
     values = np.full(len(starts), np.nan)
     for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
@@ -433,10 +468,12 @@ def _tokenize_slowly(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> 
 
 
 def _token_text(data: np.ndarray, start: int, end: int) -> str:
+    """The text of one token, for messages."""
     return data[start:end].tobytes().decode("ascii", "replace")
 
 
 def _describe_number(text: str) -> str:
+    """Why ``text`` was refused: not a number at all, or not a finite one."""
     try:
         float(text.replace("d", "e").replace("D", "e"))
     except ValueError:
@@ -520,20 +557,27 @@ def _parse_block(
         problems.add(wgt_event[unclosed][0], "a <wgt> is not closed by </wgt>")
         problems.raise_first()
 
-    # Blank everything else, then parse all numbers of the block at once.
+    # Gather the numeric regions, each with the byte before and after it as a separating
+    # space (regions are at least two bytes apart), and parse all numbers at once.
     region_start = np.concatenate([numbers_start, value_start])
+    region_end = np.concatenate([numbers_end, value_end])
     order = np.argsort(region_start, kind="stable")
     bounds = np.empty(2 * len(order) + 2, dtype=np.int64)
     bounds[0], bounds[-1] = 0, size
-    bounds[1:-1:2] = region_start[order]
-    bounds[2:-1:2] = np.concatenate([numbers_end, value_end])[order]
-    keep = np.repeat(np.arange(len(bounds) - 1) % 2 == 1, np.diff(bounds))
-    values, starts, ends, bad = _tokenize(np.where(keep, data, np.uint8(ord(" "))))
+    bounds[1:-1:2] = region_start[order] - 1
+    bounds[2:-1:2] = region_end[order] + 1
+    numeric = data[np.repeat(np.arange(len(bounds) - 1) % 2 == 1, np.diff(bounds))]
+    width = np.empty_like(region_start)
+    width[order] = region_end[order] - region_start[order] + 2
+    offset = np.empty_like(region_start)
+    offset[order] = np.cumsum(width[order]) - width[order]
+    numeric[offset] = numeric[offset + width - 1] = ord(" ")
+    values, starts, ends, bad = _tokenize(numeric)
 
-    first = np.searchsorted(starts, numbers_start)
-    count = np.searchsorted(starts, numbers_end) - first
-    value_first = np.searchsorted(starts, value_start)
-    value_count = np.searchsorted(starts, value_end) - value_first
+    region_first = np.searchsorted(starts, offset + 1)
+    region_count = np.searchsorted(starts, offset + width - 1) - region_first
+    first, value_first = region_first[:n], region_first[n:]
+    count, value_count = region_count[:n], region_count[n:]
 
     # Weights: every event carries the declared ids, in order.
     n_weights_found = np.bincount(wgt_event, minlength=n)
@@ -553,11 +597,12 @@ def _parse_block(
     # Numbers that are not numbers, or not finite.
     if bad.any():
         token = int(np.flatnonzero(bad)[0])
-        text = _describe_number(_token_text(data, starts[token], ends[token]))
+        text = _describe_number(_token_text(numeric, starts[token], ends[token]))
         owner = int(np.searchsorted(first, token, side="right") - 1)
         if owner >= 0 and token < first[owner] + count[owner]:
             local = token - first[owner]
-            what = _EVENT_FIELDS[local] if local < 6 else f"particle {(local - 6) // 13 + 1} {_PARTICLE_FIELDS[(local - 6) % 13]}"
+            particle, field = divmod(local - 6, 13)
+            what = _EVENT_FIELDS[local] if local < 6 else f"particle {particle + 1} {_PARTICLE_FIELDS[field]}"
             problems.add(owner, f"{what} {text}")
         else:
             j = int(np.searchsorted(value_first, token, side="right") - 1)
@@ -638,6 +683,7 @@ def _check_weight_ids(
 
 
 def _empty_columns(n_ids: int) -> dict[str, np.ndarray]:
+    """Columns of zero events with ``n_ids`` weights."""
     columns = {"counts": np.zeros(0, dtype=np.int64)}
     for field in _PARTICLE_FIELDS:
         columns[field] = np.zeros(0, dtype=np.int64 if field in _INT_FIELDS else np.float64)
@@ -649,12 +695,14 @@ def _empty_columns(n_ids: int) -> dict[str, np.ndarray]:
 
 
 def _concatenate_columns(parts: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Columns of consecutive blocks joined into one."""
     if len(parts) == 1:
         return parts[0]
     return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
 
 
 def _slice_columns(columns: dict[str, np.ndarray], start: int, stop: int) -> dict[str, np.ndarray]:
+    """Columns of the events ``start:stop`` (views, not copies)."""
     offsets = np.concatenate([[0], np.cumsum(columns["counts"])])
     first, last = offsets[start], offsets[stop]
     out = {}
@@ -664,6 +712,7 @@ def _slice_columns(columns: dict[str, np.ndarray], start: int, stop: int) -> dic
 
 
 def _events_from_columns(columns: dict[str, np.ndarray], weight_ids: tuple[str, ...]) -> LHEEvents:
+    """Wrap flat columns (per-event counts, particle and event columns) as :class:`LHEEvents`, without copying."""
     offsets = np.zeros(len(columns["counts"]) + 1, dtype=np.int64)
     np.cumsum(columns["counts"], out=offsets[1:])
     record = ak.contents.RecordArray(
@@ -684,6 +733,9 @@ def _events_from_columns(columns: dict[str, np.ndarray], weight_ids: tuple[str, 
     )
 
 
+_Parsed = tuple[dict[str, np.ndarray], tuple[str, ...]]  # (columns, weight ids) of a block
+
+
 def _complete_blocks(stream: BinaryIO, buffer: bytes, tail: list[bytes]) -> Iterator[bytes]:
     """Yield the rest of ``stream`` (after ``buffer``) in blocks that end with ``</event>``.
 
@@ -702,13 +754,11 @@ def _complete_blocks(stream: BinaryIO, buffer: bytes, tail: list[bytes]) -> Iter
     tail.append(buffer)
 
 
-def _parsed_blocks(
-    blocks: Iterator[bytes], weight_ids: tuple[str, ...], name: str
-) -> Iterator[tuple[dict[str, np.ndarray], tuple[str, ...]]]:
+def _parsed_blocks(blocks: Iterator[bytes], weight_ids: tuple[str, ...], name: str) -> Iterator[_Parsed]:
     """Parse blocks in order; after the first, a few at a time in worker threads (numpy releases the GIL)."""
     n_read = 0
 
-    def result(parse: Callable[[], tuple[dict[str, np.ndarray], tuple[str, ...]]]) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
+    def result(parse: Callable[[], _Parsed]) -> _Parsed:
         nonlocal n_read
         try:
             columns, ids = parse()
@@ -760,7 +810,7 @@ def _iterate_columns(
                 yield _slice_columns(merged, 0, step_size), weight_ids
                 n_pending -= step_size
                 pending = [_slice_columns(merged, step_size, step_size + n_pending)] if n_pending else []
-        if re.search(rb"<event\b", tail[0]):
+        if _EVENT_OPEN_RE.search(tail[0]):
             raise LHEError(f"{name}: event {n_read + 1}: truncated (no closing </event> before the end of the file)")
         if b"</LesHouchesEvents" not in tail[0]:
             where = f"event {n_read}: the file ends after it" if n_read else "<init>: the file ends after it"
@@ -893,6 +943,7 @@ _BAD_ID = re.compile(r"""[\s'"<>&]""")
 
 
 def _format_preamble(init: LHEInit) -> bytes:
+    """The text from ``<LesHouchesEvents>`` to ``</init>``."""
     lines = ['<LesHouchesEvents version="3.0">', "<header>"]
     header = _INITRWGT_BLOCK_RE.sub("", init.header).strip("\n")
     if header:
@@ -914,6 +965,7 @@ def _format_preamble(init: LHEInit) -> bytes:
 
 
 def _event_template(n_particles: int, weight_ids: tuple[str, ...], cache: dict[int, str]) -> str:
+    """The ``%`` format of one event with ``n_particles`` particles and the given weights."""
     template = cache.get(n_particles)
     if template is None:
         template = "<event>\n" + _EVENT_LINE + _PARTICLE_LINE * n_particles
@@ -926,8 +978,20 @@ def _event_template(n_particles: int, weight_ids: tuple[str, ...], cache: dict[i
     return template
 
 
-def _format_events(columns: dict[str, np.ndarray], weight_ids: tuple[str, ...], cache: dict[int, str], base: int) -> bytes:
-    """Format a block of events as LHE text (one ``%`` formatting call for the whole block)."""
+def _format_events(
+    columns: dict[str, np.ndarray], weight_ids: tuple[str, ...], cache: dict[int, str], base: int
+) -> bytes:
+    """Format a block of events as LHE text, with one ``%`` formatting call for the whole block.
+
+    Args:
+        columns: the block's columns (see :func:`_columns_of`).
+        weight_ids: the ids of the weight columns.
+        cache: event templates by number of particles, shared between blocks.
+        base: number of events written before this block, for messages.
+
+    Returns:
+        The ASCII text of the events.
+    """
     counts = columns["counts"]
     n, k = len(counts), len(weight_ids)
     sizes = 6 + 13 * counts + k
@@ -989,7 +1053,7 @@ def write(path: str | os.PathLike, init: LHEInit, events: LHEEvents | Iterable[L
     cache: dict[int, str] = {}
     with atomic_output(path) as temporary:
         if path.name.endswith(".gz"):
-            stream = gzip.open(temporary, "wb", compresslevel=6)
+            stream = gzip.open(temporary, "wb", compresslevel=3)
         else:
             stream = open(temporary, "wb")
         with stream:

@@ -73,6 +73,12 @@ def _histogram_fisher(yields: np.ndarray, components: np.ndarray, theta: np.ndar
     return fisher.histogram_information(expected, gradients, 1.0)
 
 
+def _weighted_mean_over_events(function, thetas: np.ndarray, weights: np.ndarray, chunk: int = 32) -> np.ndarray:
+    """Σ_e w_e f(x_e|θ) / Σ_e w_e for every θ, evaluating f on a few θ at a time (bounded memory)."""
+    return np.concatenate([function(thetas[i : i + chunk]) @ weights for i in range(0, len(thetas), chunk)]) / (
+        weights.sum())
+
+
 def _summary(q: np.ndarray, space_axes: list[np.ndarray], names: tuple[str, ...]) -> dict[str, Any]:
     shape = tuple(len(axis) for axis in space_axes)
     grid_q = q.reshape(shape)
@@ -152,7 +158,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         integrals = exact.angular_integrals(test.observations)
         exact_scores = exact.score(test.observations, reference, integrals)
         information["exact"] = fisher.score_information(weights_ref, exact_scores, grad_sigma_ref, luminosity)
-        mean_log_r = (exact.log_likelihood_ratio(test.observations, grid, reference, integrals) @ weights_ref) / sigma_ref
+        mean_log_r = _weighted_mean_over_events(
+            lambda thetas: exact.log_likelihood_ratio(test.observations, thetas, reference, integrals),
+            grid, weights_ref)
         mean_score = weights_ref @ exact_scores / sigma_ref
         validation["exact_mean_score_at_reference"] = mean_score.tolist()
         mean_log_r = limits.centred_mean_log_ratio(mean_log_r, grid, reference, mean_score)
@@ -160,11 +168,13 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
 
     if "alices" in model_files:
         alices, _ = load_model(model_files["alices"])
-        log_r_hat = evaluate_log_ratio(alices, test.observations, grid)
-        log_r_hat -= evaluate_log_ratio(alices, test.observations, reference[None, :])
+        log_r_at_reference = evaluate_log_ratio(alices, test.observations, reference[None, :])
+        mean_log_r = _weighted_mean_over_events(
+            lambda thetas: evaluate_log_ratio(alices, test.observations, thetas) - log_r_at_reference,
+            grid, weights_ref)
         mean_score = weights_ref @ evaluate_ratio_score(alices, test.observations, reference) / sigma_ref
         validation["alices_mean_score_at_reference"] = mean_score.tolist()
-        mean_log_r = limits.centred_mean_log_ratio((log_r_hat @ weights_ref) / sigma_ref, grid, reference, mean_score)
+        mean_log_r = limits.centred_mean_log_ratio(mean_log_r, grid, reference, mean_score)
         q["alices"] = limits.unbinned_q(sigma_grid, sigma_ref, mean_log_r, luminosity)
         if exact is not None:
             rng = np.random.default_rng(0)
