@@ -369,9 +369,10 @@ def _tokenize(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     """Parse every whitespace-separated number in ``data`` (a uint8 array that begins and ends with a space).
 
     Numbers are ``[+-]digits[.digits][(e|E|d|D)[+-]digits]`` (either digit run of the
-    mantissa may be empty, not both). The fast path deletes the dots, blanks the exponent
-    letters and lets numpy's integer scanner read mantissa and exponent as integers; the
-    dot and exponent positions (found with numpy) give the power of ten. The result is
+    mantissa may be empty, not both). The fast path deletes the dots, blanks signs and
+    exponent letters and lets numpy's integer scanner read mantissa and exponent digits as
+    integers; the signs, dot and exponent positions (found with numpy) give the sign and the
+    power of ten. The result is
     correctly rounded for up to 15 significant digits and decimal exponents up to 22, and
     within an ulp otherwise. Anything unusual (malformed tokens, more than 18 digits) is
     re-read token by token with :func:`float`.

@@ -69,22 +69,34 @@ def plot_distributions(event_file: str | Path, output_dir: Path, max_benchmarks:
 
 
 def plot_fisher_ellipses(fisher: Mapping[str, Any], output_dir: Path) -> list[Path]:
-    """68% CL ellipses Δθᵀ I Δθ = 2.30 of every Fisher information, around the reference point."""
+    """68% CL ellipses Δθᵀ I Δθ = 2.30 of every Fisher information, around the reference point.
+
+    A rank-one information (the rate alone) is drawn as the band it constrains.
+    """
     meta = fisher["_meta"]
     center = np.array(meta["theta"])
     angle = np.linspace(0, 2 * np.pi, 200)
     circle = np.stack([np.cos(angle), np.sin(angle)])
     figure, ax = plt.subplots(figsize=(6, 6))
+    bands = []
     for method, matrix in fisher.items():
-        if method.startswith("_"):
+        if method.startswith("_") or ":" in method:  # per-observable histograms are in the JSON only
             continue
-        matrix = np.asarray(matrix)[:2, :2]
-        values, vectors = np.linalg.eigh(matrix)
-        if np.any(values <= 0):
+        values, vectors = np.linalg.eigh(np.asarray(matrix)[:2, :2])
+        style = _METHOD_STYLE.get(method, {"label": method})
+        if values[0] <= 1e-9 * values[1]:
+            bands.append((vectors, values, style))
             continue
         ellipse = vectors @ (circle * np.sqrt(2.30 / values)[:, None])
-        style = _METHOD_STYLE.get(method, {"label": method})
         ax.plot(center[0] + ellipse[0], center[1] + ellipse[1], **style)
+    ax.autoscale_view()
+    ax.autoscale(False)  # the bands must not stretch the axes
+    for vectors, values, style in bands:
+        offset = vectors[:, 1] * np.sqrt(2.30 / values[1])
+        along = vectors[:, 0][:, None] * np.array([-10.0, 10.0])
+        for sign, label in ((1, style.get("label")), (-1, None)):
+            line = center[:, None] + sign * offset[:, None] + along
+            ax.plot(line[0], line[1], **dict(style, label=label))
     ax.set_xlabel(meta["parameters"][0])
     ax.set_ylabel(meta["parameters"][1])
     ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from goldmine import events
 from goldmine.detector import MuonDetector
@@ -73,10 +74,11 @@ def _histogram_fisher(yields: np.ndarray, components: np.ndarray, theta: np.ndar
     return fisher.histogram_information(expected, gradients, 1.0)
 
 
-def _weighted_mean_over_events(function, thetas: np.ndarray, weights: np.ndarray, chunk: int = 32) -> np.ndarray:
+def _weighted_mean_over_events(function, thetas: np.ndarray, weights: np.ndarray, description: str,
+                               progress: bool, chunk: int = 32) -> np.ndarray:
     """Σ_e w_e f(x_e|θ) / Σ_e w_e for every θ, evaluating f on a few θ at a time (bounded memory)."""
-    return np.concatenate([function(thetas[i : i + chunk]) @ weights for i in range(0, len(thetas), chunk)]) / (
-        weights.sum())
+    starts = tqdm(range(0, len(thetas), chunk), desc=description, unit="chunk", disable=not progress)
+    return np.concatenate([function(thetas[i : i + chunk]) @ weights for i in starts]) / weights.sum()
 
 
 def _summary(q: np.ndarray, space_axes: list[np.ndarray], names: tuple[str, ...]) -> dict[str, Any]:
@@ -140,6 +142,11 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     q["histogram"] = model.q(grid, progress=progress)
     q_histogram_numpy = limits.binned_q(monomials(grid, components) @ yields, asimov)
     information["histogram"] = _histogram_fisher(yields, components, reference)
+    for column, name in enumerate(names):
+        single_index, single_bins = bin_indices(test.observations[:, [column]],
+                                                _uniform_edges(test.observations[:, [column]], histogram["bins"]))
+        single_yields = binned_component_yields(single_index, single_bins, pool.component_weights, luminosity)
+        information[f"histogram_1d:{name}"] = _histogram_fisher(single_yields, components, reference)
 
     validation: dict[str, Any] = {}
     if "sally" in model_files:
@@ -160,7 +167,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         information["exact"] = fisher.score_information(weights_ref, exact_scores, grad_sigma_ref, luminosity)
         mean_log_r = _weighted_mean_over_events(
             lambda thetas: exact.log_likelihood_ratio(test.observations, thetas, reference, integrals),
-            grid, weights_ref)
+            grid, weights_ref, "exact likelihood on the grid", progress)
         mean_score = weights_ref @ exact_scores / sigma_ref
         validation["exact_mean_score_at_reference"] = mean_score.tolist()
         mean_log_r = limits.centred_mean_log_ratio(mean_log_r, grid, reference, mean_score)
@@ -171,7 +178,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         log_r_at_reference = evaluate_log_ratio(alices, test.observations, reference[None, :])
         mean_log_r = _weighted_mean_over_events(
             lambda thetas: evaluate_log_ratio(alices, test.observations, thetas) - log_r_at_reference,
-            grid, weights_ref)
+            grid, weights_ref, "ALICES on the grid", progress)
         mean_score = weights_ref @ evaluate_ratio_score(alices, test.observations, reference) / sigma_ref
         validation["alices_mean_score_at_reference"] = mean_score.tolist()
         mean_log_r = limits.centred_mean_log_ratio(mean_log_r, grid, reference, mean_score)
