@@ -42,7 +42,7 @@ def small_config(**changes) -> dict:
     config = copy.deepcopy(config)
     config["generation"].update(chunks=2, events_per_chunk=60_000)
     config["morphing"]["n_trials"] = 200
-    config["mining"]["samples"] = {"sally": 100_000, "alices": 200_000}
+    config["mining"]["samples"] = {"local_score": 100_000, "ratio": 200_000}
     for section, values in changes.items():
         config[section].update(values)
     return config_module.validate(config)

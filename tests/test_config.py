@@ -27,7 +27,7 @@ def test_default_config_is_valid_and_defaults_are_filled(config):
         (lambda c: c["process"].update(sqrt_s=-1), "'process.sqrt_s': value -1"),
         (lambda c: c["process"].update(name="pp_tt"), "'process.name': 'pp_tt' is not allowed; allowed values are"),
         (lambda c: c["generation"].update(chunk=3), "unknown key(s) ['chunk']; allowed keys are"),
-        (lambda c: c["training"]["sally"].update(activation="sigmoid"), "'training.sally.activation'"),
+        (lambda c: c["training"]["local_score"].update(activation="sigmoid"), "'training.local_score.activation'"),
         (lambda c: c["process"]["parameters"].update(c_vv=[0.1, -0.1]), "must have low < high"),
         (lambda c: c["process"].update(parameters={"c_xx": [-1, 1]}), "has the parameters ['c_vv', 'c_aa'], got ['c_xx']"),
         (lambda c: c["inference"]["histogram"].update(observables=["cos_theta_star"]), "not among the observables"),

@@ -39,7 +39,7 @@ def run_pythia(sqrt_s: float, n_events: int, seed: int = 7):
 
 @pytest.mark.parametrize("sqrt_s", [91.2, 200.0])
 def test_cross_section_and_angular_distribution_agree_with_pythia(sqrt_s):
-    sigma_pythia, cos_theta, inputs = run_pythia(sqrt_s, 100_000)
+    sigma_pythia, cos_theta, inputs = run_pythia(sqrt_s, 400_000)
     process = EEMuMu(sqrt_s=sqrt_s, **inputs)
     sigma = process.cross_section([0.0, 0.0])
     assert sigma == pytest.approx(sigma_pythia, rel=0.02)

@@ -8,8 +8,7 @@ from goldmine import events, mining, stages
 from goldmine.detector import MuonDetector
 from goldmine.exact import ExactLikelihood
 from goldmine.inference.analysis import run_inference
-from goldmine.ml.estimators import evaluate_score, train_sally
-from goldmine.ml.losses import alices_loss
+from goldmine.ml.estimators import evaluate_score, train_estimator
 from goldmine.ml.models import load_model
 from goldmine.processes import get_process
 
@@ -21,9 +20,9 @@ def trained(analysis, tmp_path_factory):
     directory = tmp_path_factory.mktemp("trained")
     paths = stages.mine(analysis.config, analysis.events, directory)
     models = {}
-    for method in ("sally", "alices"):
-        models[method] = directory / f"{method}.pt"
-        stages.train(analysis.config, method, paths[method], analysis.setup, models[method], progress=False)
+    for method, family in (("sally", "local_score"), ("alices", "ratio")):
+        models[method] = [directory / f"{method}.pt"]
+        stages.train(analysis.config, method, paths[family], analysis.setup, models[method][0], progress=False)
     results = run_inference(analysis.config, paths["test"], models, progress=False)
     return paths, models, results
 
@@ -49,7 +48,7 @@ def test_expected_intervals_match_the_exact_likelihood(trained, method):
 
 def test_sally_learns_the_exact_score(trained, analysis):
     paths, models, _ = trained
-    model, metadata = load_model(models["sally"])
+    model, metadata = load_model(models["sally"][0])
     test = events.read(paths["test"])
     exact = ExactLikelihood(get_process(analysis.config["process"]),
                             MuonDetector.from_config(analysis.config["detector"]), metadata["observables"])
@@ -73,19 +72,10 @@ def test_fisher_information_ordering(trained):
 
 
 def test_training_is_bit_for_bit_reproducible(trained, analysis):
-    sample = mining.read_training_sample(trained[0]["sally"])
+    sample = mining.read_training_sample(trained[0]["local_score"])
     small = mining.TrainingSample(*(getattr(sample, f)[:4000] for f in ("x", "theta0", "theta1", "y", "r_xz", "t_xz")))
-    settings = dict(analysis.config["training"]["sally"], epochs=2)
-    states = [train_sally(small, np.array([[-0.2, 0.2]] * 2), settings, progress=False)[0].state_dict()
+    settings = dict(analysis.config["training"]["local_score"], epochs=2)
+    states = [train_estimator("sally", small, np.array([[-0.2, 0.2]] * 2), settings, progress=False)[0].state_dict()
               for _ in range(2)]
     for key in states[0]:
         assert torch.equal(states[0][key], states[1][key]), key
-
-
-def test_alices_loss_is_minimal_at_the_joint_target():
-    """The cross entropy against s(x,z) is minimised by log r̂ = log r(x,z) for a single sample."""
-    r_xz = torch.tensor([2.0])
-    candidates = torch.linspace(-1, 2, 301)
-    losses = [float(alices_loss(c.reshape(1), torch.zeros(1, 1), torch.zeros(1), r_xz, torch.zeros(1, 1), 0.0))
-              for c in candidates]
-    assert float(candidates[int(np.argmin(losses))]) == pytest.approx(np.log(2.0), abs=0.01)

@@ -30,9 +30,9 @@ def _tiny_config(directory: Path) -> Path:
     config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "config.yaml"))
     config["generation"].update(chunks=2, events_per_chunk=4000)
     config["morphing"]["n_trials"] = 100
-    config["mining"].update(n_thetas=50, samples={"sally": 2000, "alices": 4000})
-    for method in ("sally", "alices"):
-        config["training"][method].update(epochs=2, hidden=[16])
+    config["mining"].update(n_thetas=50, samples={"local_score": 2000, "ratio": 4000})
+    for family in ("local_score", "ratio"):
+        config["training"][family].update(epochs=2, hidden=[16])
     config["inference"]["grid_points"] = 11
     path = directory / "tiny.yaml"
     path.write_text(yaml.safe_dump(config))

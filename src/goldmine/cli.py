@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from goldmine import config as config_module
+from goldmine.ml import METHODS
 
 __all__ = ["main"]
 
@@ -43,7 +44,7 @@ def main(verbose: bool) -> None:
       detect    detector simulation and observables (LHE -> HDF5 event file)
       merge     gather event files
       mine      training samples with joint likelihood ratio and score
-      train     train an estimator (SALLY, ALICES)
+      train     train an estimator (SALLY, SALLINO, CARL, ROLR, RASCAL, ALICE, ALICES, CASCAL)
       infer     Fisher information and expected limits of every method
       plot      figures for the report
     Tools:
@@ -124,16 +125,25 @@ def mine(config_path: Path, event_file: Path, output_dir: Path) -> None:
 
 @main.command()
 @_CONFIG
-@click.option("--method", type=click.Choice(["sally", "alices"]), required=True)
-@click.option("--sample", "sample_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--method", type=click.Choice(METHODS), required=True,
+              help="Estimator: local score (sally, sallino) or parameterised ratio (carl … cascal).")
+@click.option("--sample", "sample_file", type=click.Path(exists=True, path_type=Path), required=True,
+              help="Training sample of the method's family (local_score.h5 or ratio.h5).")
 @click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--member", type=int, default=0, show_default=True, help="Ensemble member (adds to the seed).")
 @_OUTPUT
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, output: Path, progress: bool) -> None:
-    """Train an estimator; writes OUTPUT (state_dict) and OUTPUT with .json (metadata)."""
+def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, member: int, output: Path,
+          progress: bool) -> None:
+    """Train an estimator; writes OUTPUT (state_dict) and OUTPUT with .json (metadata).
+
+    The training state is checkpointed beside OUTPUT after every epoch: run the same
+    command again after a crash and it resumes.
+    """
     from goldmine import stages
 
-    metadata = _run(lambda: stages.train(_load(config_path), method, sample_file, setup_file, output, progress))
+    metadata = _run(lambda: stages.train(_load(config_path), method, sample_file, setup_file, output, member,
+                                         progress))
     history = metadata["history"]
     click.echo(f"{output}: best validation loss {min(history['validation_loss']):.5g} "
                f"at epoch {history['best_epoch'] + 1}")
@@ -142,15 +152,14 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, o
 @main.command()
 @_CONFIG
 @click.option("--test", "test_file", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--sally", type=click.Path(exists=True, path_type=Path), help="Trained SALLY model.")
-@click.option("--alices", type=click.Path(exists=True, path_type=Path), help="Trained ALICES model.")
+@click.option("--models", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Folder with METHOD/MEMBER.pt for every configured method.")
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-def infer(config_path: Path, test_file: Path, sally: Path | None, alices: Path | None, output_dir: Path) -> None:
+def infer(config_path: Path, test_file: Path, model_dir: Path, output_dir: Path) -> None:
     """Fisher information and expected limits; writes fisher.json, limits.json, validation.json."""
     from goldmine import stages
 
-    models = {name: path for name, path in (("sally", sally), ("alices", alices)) if path is not None}
-    results = _run(lambda: stages.infer(_load(config_path), test_file, models, output_dir))
+    results = _run(lambda: stages.infer(_load(config_path), test_file, model_dir, output_dir))
     for method, result in results["limits"].items():
         if not method.startswith("_"):
             click.echo(f"{method:>10}: 68% CL {json.dumps(result['interval_68'])}")
@@ -193,7 +202,8 @@ def _run(action):
 
     try:
         return action()
-    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, KeyError) as error:
+    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, KeyError,
+            FileNotFoundError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         raise click.ClickException(str(message)) from None
 

@@ -23,6 +23,12 @@ __all__ = ["plot_all", "plot_distributions", "plot_fisher_ellipses", "plot_limit
 _METHOD_STYLE = {
     "exact": dict(color="black", linestyle="-", linewidth=2.5, label="exact likelihood"),
     "alices": dict(color="tab:red", linestyle="-", label="ALICES"),
+    "alice": dict(color="tab:orange", linestyle="-", label="ALICE"),
+    "rascal": dict(color="tab:brown", linestyle="--", label="RASCAL"),
+    "rolr": dict(color="tab:pink", linestyle=":", label="ROLR"),
+    "carl": dict(color="tab:olive", linestyle="-.", label="CARL"),
+    "cascal": dict(color="tab:cyan", linestyle="-", label="CASCAL"),
+    "sallino": dict(color="navy", linestyle=":", label="SALLINO"),
     "sally": dict(color="tab:blue", linestyle="--", label="SALLY (score histogram)"),
     "histogram": dict(color="tab:green", linestyle="-.", label="histogram (pyhf)"),
     "rate": dict(color="tab:gray", linestyle=":", label="rate only"),
@@ -128,22 +134,32 @@ def plot_limits(limits: Mapping[str, Any], output_dir: Path) -> list[Path]:
 
 
 def plot_training(model_dir: Path, output_dir: Path) -> list[Path]:
-    """Training and validation loss per epoch of every trained model."""
-    metadata_files = sorted(Path(model_dir).glob("*.json"))
-    figure, axes = plt.subplots(1, max(1, len(metadata_files)), figsize=(5 * max(1, len(metadata_files)), 4),
-                                squeeze=False)
-    for ax, path in zip(axes.flat, metadata_files):
+    """Training and validation loss per epoch, one panel per method, every ensemble member."""
+    by_method: dict[str, list[dict]] = {}
+    for path in sorted(Path(model_dir).rglob("*.json")):
         metadata = json.loads(path.read_text())
-        history = metadata["history"]
-        epochs = np.arange(1, len(history["train_loss"]) + 1)
-        ax.plot(epochs, history["train_loss"], label="training")
-        ax.plot(epochs, history["validation_loss"], label="validation")
-        ax.axvline(history["best_epoch"] + 1, color="gray", linestyle=":", label="kept")
+        by_method.setdefault(metadata["method"], []).append(metadata)
+    n = max(1, len(by_method))
+    columns = min(n, 4)
+    rows = int(np.ceil(n / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
+    for ax, (method, members) in zip(axes.flat, by_method.items()):
+        for i, metadata in enumerate(members):
+            history = metadata["history"]
+            epochs = np.arange(1, len(history["train_loss"]) + 1)
+            color = plt.cm.tab10(i % 10)
+            ax.plot(epochs, history["train_loss"], color=color, alpha=0.5,
+                    label="training" if i == 0 else None)
+            ax.plot(epochs, history["validation_loss"], color=color,
+                    label="validation" if i == 0 else None)
+            ax.axvline(history["best_epoch"] + 1, color=color, linestyle=":")
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
-        ax.set_title(metadata["method"].upper())
-        ax.legend()
+        ax.set_title(method.upper() + (f" ({len(members)} members)" if len(members) > 1 else ""))
+        ax.legend(title="dotted: epoch kept", fontsize="small")
+    for ax in list(axes.flat)[len(by_method):]:
+        ax.set_visible(False)
     return _save(figure, output_dir, "training")
 
 

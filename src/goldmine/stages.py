@@ -21,7 +21,7 @@ from goldmine.generate import generate_lhe
 from goldmine.parameters import ParameterSpace, build_parameter_space
 from goldmine.processes import get_process
 
-__all__ = ["detect", "generate", "infer", "mine", "setup", "train", "write_json"]
+__all__ = ["detect", "generate", "infer", "mine", "model_files", "setup", "train", "write_json"]
 
 log = logging.getLogger("goldmine")
 
@@ -93,10 +93,10 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, lhe_file: str | Pa
 
 
 def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Path) -> dict[str, Path]:
-    """Split the events into train and test parts and mine the training samples of each method.
+    """Split the events into train and test parts and mine the training samples.
 
-    Writes ``sally.h5`` and ``alices.h5`` (training samples) and ``test.h5`` (the test
-    events, as an event file) into ``output_dir``.
+    Writes ``local_score.h5`` (SALLY, SALLINO) and ``ratio.h5`` (the parameterised-ratio
+    methods) and ``test.h5`` (the test events, as an event file) into ``output_dir``.
     """
     settings = config["mining"]
     output_dir = Path(output_dir)
@@ -108,14 +108,14 @@ def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Pa
     pool = mining.EventPool(space, train_events.observations, train_events.weights)
     rng = np.random.default_rng(settings["seed"])
     reference = space.benchmark(settings["reference_benchmark"])
-    provenance = {"events": str(event_file), "seed": settings["seed"], "reference": reference.tolist(),
+    provenance = {"events": str(event_file), "seed": settings["seed"], "reference": json.dumps(reference.tolist()),
                   "observables": json.dumps(list(names)), "parameters": json.dumps(list(space.names))}
-    paths = {"sally": output_dir / "sally.h5", "alices": output_dir / "alices.h5", "test": output_dir / "test.h5"}
-    sally = mining.mine_local_score(pool, reference, settings["samples"]["sally"], rng)
-    mining.write_training_sample(paths["sally"], sally, dict(provenance, method="sally"))
+    paths = {family: output_dir / f"{family}.h5" for family in ("local_score", "ratio", "test")}
+    local_score = mining.mine_local_score(pool, reference, settings["samples"]["local_score"], rng)
+    mining.write_training_sample(paths["local_score"], local_score, dict(provenance, family="local_score"))
     thetas0 = space.sample_uniform(settings["n_thetas"], rng)
-    alices = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["alices"], rng)
-    mining.write_training_sample(paths["alices"], alices, dict(provenance, method="alices"))
+    ratio = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
+    mining.write_training_sample(paths["ratio"], ratio, dict(provenance, family="ratio"))
     # The test part alone must estimate the full cross sections: scale its weights up.
     scale = n_events / (test_part.stop - test_part.start)
     test_blocks = (events.Events(block.observations, block.weights * scale, block.sampling_benchmarks)
@@ -125,37 +125,60 @@ def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Pa
 
 
 def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup_file: str | Path,
-          output: str | Path, progress: bool = True) -> dict[str, Any]:
-    """Train one estimator on its training sample and save it (state_dict + JSON metadata)."""
+          output: str | Path, member: int = 0, progress: bool = True) -> dict[str, Any]:
+    """Train one estimator (one ensemble member) and save it (state_dict + JSON metadata).
+
+    The member's seed is the family's seed plus ``member``. The training state is
+    checkpointed beside the output after every epoch, so a killed job resumes.
+    """
     import torch
 
-    from goldmine.ml.estimators import model_metadata, train_alices, train_sally
+    from goldmine.ml.estimators import family_of, model_metadata, train_estimator
     from goldmine.ml.models import save_model
 
     torch.set_num_threads(config["training"]["threads"])
-    settings = config["training"][method]
+    settings = dict(config["training"][family_of(method)])
+    settings["seed"] += member
     space = events.read_parameter_space(setup_file)
     sample = mining.read_training_sample(sample_file)
-    trainer = {"sally": train_sally, "alices": train_alices}[method]
-    model, history = trainer(sample, space.ranges, settings, progress=progress)
+    output = Path(output)
+    checkpoint = output.with_suffix(".checkpoint")
+    model, history = train_estimator(method, sample, space.ranges, settings, checkpoint=checkpoint,
+                                     progress=progress)
     with h5py.File(sample_file, "r") as handle:
         observable_names = json.loads(handle.attrs["observables"])
         reference = json.loads(handle.attrs["reference"])
     metadata = model_metadata(method, settings, space.names, space.ranges, observable_names, history, reference)
+    metadata["member"] = member
     save_model(output, model, metadata)
+    checkpoint.unlink(missing_ok=True)
     return metadata
 
 
-def infer(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, str | Path],
+def model_files(config: Mapping[str, Any], model_dir: str | Path) -> dict[str, list[Path]]:
+    """The trained models of every configured method: method → one file per ensemble member."""
+    model_dir = Path(model_dir)
+    return {method: [model_dir / method / f"{member}.pt" for member in range(config["training"]["ensemble"])]
+            for method in config["training"]["methods"]}
+
+
+def infer(config: Mapping[str, Any], test_file: str | Path, model_dir: str | Path,
           output_dir: str | Path) -> dict[str, Any]:
-    """Fisher information and expected limits of every method; writes fisher.json and limits.json."""
+    """Fisher information and expected limits of every method; writes fisher.json and limits.json.
+
+    Raises:
+        FileNotFoundError: naming a model of a configured method that has not been trained.
+    """
     from goldmine.inference.analysis import run_inference
 
-    results = run_inference(config, test_file, model_files)
+    models = model_files(config, model_dir)
+    missing = [str(path) for paths in models.values() for path in paths if not path.exists()]
+    if missing:
+        raise FileNotFoundError(f"models not trained yet: {missing}")
+    results = run_inference(config, test_file, models)
     output_dir = Path(output_dir)
     write_json(output_dir / "fisher.json", results["fisher"])
     write_json(output_dir / "limits.json", results["limits"])
     write_json(output_dir / "validation.json", results["validation"])
     write_json(output_dir / "histogram_workspace.json", results["workspace"])
     return results
-

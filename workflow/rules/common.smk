@@ -2,6 +2,7 @@
 import yaml
 
 from goldmine.config import ConfigError, validate
+from goldmine.ml import METHODS, SCORE_METHODS
 
 try:
     config.update(validate(config))
@@ -9,12 +10,26 @@ except ConfigError as error:
     raise ValueError(f"invalid configuration: {error}") from None
 
 EFFECTIVE_CONFIG = "results/config.yaml"
-METHODS = ["sally", "alices"]
 
 
 def chunk_index(wildcards):
     """0-based chunk index of a scatter item such as '2-of-4'."""
     return int(wildcards.scatteritem.split("-of-")[0]) - 1
+
+
+def training_sample(wildcards):
+    """The sample of a method's family: SALLY/SALLINO learn the local score, the rest the ratio."""
+    family = "local_score" if wildcards.method in SCORE_METHODS else "ratio"
+    return f"results/samples/{family}.h5"
+
+
+def trained_models():
+    """Every ensemble member of every configured method."""
+    return expand(
+        "results/models/{method}/{member}.pt",
+        method=config["training"]["methods"],
+        member=range(config["training"]["ensemble"]),
+    )
 
 
 def final_outputs():

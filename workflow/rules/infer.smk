@@ -2,8 +2,7 @@ rule infer:
     input:
         config=EFFECTIVE_CONFIG,
         test="results/samples/test.h5",
-        sally="results/models/sally.pt",
-        alices="results/models/alices.pt",
+        models=trained_models(),
     output:
         fisher=report("results/inference/fisher.json", caption="../report/fisher.rst", category="Results"),
         limits=report("results/inference/limits.json", caption="../report/limits.rst", category="Results"),
@@ -18,5 +17,5 @@ rule infer:
     benchmark:
         "results/benchmarks/infer.tsv",
     shell:
-        "goldmine infer --config {input.config} --test {input.test} --sally {input.sally} "
-        "--alices {input.alices} -o results/inference 2> {log}"
+        "goldmine infer --config {input.config} --test {input.test} --models results/models "
+        "-o results/inference 2> {log}"

@@ -3,8 +3,8 @@ rule mine:
         config=EFFECTIVE_CONFIG,
         events="results/events.h5",
     output:
-        sally="results/samples/sally.h5",
-        alices="results/samples/alices.h5",
+        local_score="results/samples/local_score.h5",
+        ratio="results/samples/ratio.h5",
         test="results/samples/test.h5",
     log:
         "logs/mine.log",

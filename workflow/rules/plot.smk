@@ -3,7 +3,7 @@ rule plot:
         events="results/events.h5",
         inference="results/inference/limits.json",
         fisher="results/inference/fisher.json",
-        models=expand("results/models/{method}.json", method=METHODS),
+        models=trained_models(),
     output:
         distributions=report("results/plots/distributions.png", caption="../report/distributions.rst",
                              category="Plots"),

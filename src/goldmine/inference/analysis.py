@@ -1,14 +1,17 @@
 """Fisher information and expected limits of every method on the test events.
 
 Methods: ``rate`` (total cross section only), ``histogram`` (observables, as a pyhf
-model), ``sally`` (histogram of the learned score), ``alices`` (learned likelihood
-ratio) and ``exact`` (the exact likelihood, for ``ee_mumu``), all on the same test
-events and Asimov data of the reference point.
+model), ``exact`` (the exact likelihood, for ``ee_mumu``), and every trained estimator:
+SALLY (histogram of the learned score), SALLINO (1-D histogram of the score projected on
+θ − θ_ref, per θ) and the parameterised-ratio methods (the learned likelihood ratio in
+the extended unbinned likelihood), all on the same test events and Asimov data of the
+reference point.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,44 +94,120 @@ def _summary(q: np.ndarray, space_axes: list[np.ndarray], names: tuple[str, ...]
     return result
 
 
-def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, str | Path],
+@dataclass
+class _Context:
+    """What every method's inference shares: test events, morphing, grid and Asimov point."""
+
+    pool: EventPool
+    observations: np.ndarray
+    reference: np.ndarray
+    weights_ref: np.ndarray
+    sigma_ref: float
+    grad_sigma_ref: np.ndarray
+    grid: np.ndarray
+    sigma_grid: np.ndarray
+    luminosity: float
+    progress: bool
+
+    @property
+    def components(self) -> np.ndarray:
+        return self.pool.space.morphing.components
+
+    def binned_q(self, index: np.ndarray, n_bins: int) -> np.ndarray:
+        """Asimov q on the grid of a histogram given each event's bin."""
+        yields = binned_component_yields(index, n_bins, self.pool.component_weights, self.luminosity)
+        return limits.binned_q(monomials(self.grid, self.components) @ yields,
+                               monomials(self.reference, self.components) @ yields)
+
+    def unbinned_q(self, mean_log_r: np.ndarray, mean_score: np.ndarray) -> np.ndarray:
+        """Asimov q on the grid of the extended unbinned likelihood (score control variate applied)."""
+        centred = limits.centred_mean_log_ratio(mean_log_r, self.grid, self.reference, mean_score)
+        return limits.unbinned_q(self.sigma_grid, self.sigma_ref, centred, self.luminosity)
+
+    def score_information(self, scores: np.ndarray) -> np.ndarray:
+        return fisher.score_information(self.weights_ref, scores, self.grad_sigma_ref, self.luminosity)
+
+    def mean_at_reference(self, values: np.ndarray) -> np.ndarray:
+        return self.weights_ref @ values / self.sigma_ref
+
+
+def _local_score_q(method: str, scores: np.ndarray, context: _Context, bins: int) -> np.ndarray:
+    """SALLY: histogram of the p-dimensional score; SALLINO: for each θ, the 1-D histogram of
+    the score projected on θ − θ_ref (quantile bins at the reference point)."""
+    if method == "sally":
+        return context.binned_q(*bin_indices(scores, _quantile_edges(scores, context.weights_ref, bins)))
+    values = np.empty(len(context.grid))
+    for i, theta in enumerate(context.grid):
+        direction = theta - context.reference
+        if not np.any(direction):
+            values[i] = 0.0
+            continue
+        projected = (scores @ direction)[:, None]
+        index, n_bins = bin_indices(projected, _quantile_edges(projected, context.weights_ref, bins))
+        yields = binned_component_yields(index, n_bins, context.pool.component_weights, context.luminosity)
+        values[i] = limits.binned_q(monomials(theta, context.components) @ yields,
+                                    monomials(context.reference, context.components) @ yields)[0]
+    return values
+
+
+def _ratio_scan(model, context: _Context, description: str) -> tuple[np.ndarray, np.ndarray]:
+    """E_ref[log r̂(x|θ,θ_ref)] on the grid and E_ref[t̂(x|θ_ref)] of one ratio model."""
+    from goldmine.ml.estimators import evaluate_log_ratio, evaluate_ratio_score
+
+    at_reference = evaluate_log_ratio(model, context.observations, context.reference[None, :])
+    mean_log_r = _weighted_mean_over_events(
+        lambda thetas: evaluate_log_ratio(model, context.observations, thetas) - at_reference,
+        context.grid, context.weights_ref, description, context.progress)
+    mean_score = context.mean_at_reference(evaluate_ratio_score(model, context.observations, context.reference))
+    return mean_log_r, mean_score
+
+
+def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, Sequence[Path]],
                   progress: bool = True) -> dict[str, Any]:
-    """Compute Fisher information, expected limits and validation metrics.
+    """Compute Fisher information, expected limits and validation metrics of every method.
+
+    An ensemble's prediction is the mean of its members' (log r̂ or t̂); each member's own
+    limits and Fisher information give the ensemble spread reported beside them.
 
     Args:
         config: the validated configuration.
         test_file: event file of the test events (weights sum to the fiducial σ).
-        model_files: method name ("sally", "alices") → trained model file.
+        model_files: method name → the model file of each ensemble member.
         progress: show progress bars.
 
     Returns:
         dict with "fisher", "limits", "validation" and "workspace" (the pyhf workspace of the histogram).
     """
-    from goldmine.ml.estimators import evaluate_log_ratio, evaluate_ratio_score, evaluate_score
+    from goldmine.ml.estimators import evaluate_score
+    from goldmine.ml import SCORE_METHODS
     from goldmine.ml.models import load_model
 
     settings = config["inference"]
-    luminosity = settings["luminosity"]
     space = events.read_parameter_space(test_file)
     names = list(events.read_observable_names(test_file))
     test = events.read(test_file)
     pool = EventPool(space, test.observations, test.weights)
-    components = space.morphing.components
     reference = space.benchmark(config["mining"]["reference_benchmark"])
-    weights_ref = pool.weights(reference)
-    sigma_ref = float(pool.cross_section(reference))
-    grad_sigma_ref = pool.cross_section_gradient(reference)
     grid = space.grid(settings["grid_points"])
+    context = _Context(
+        pool=pool, observations=test.observations, reference=reference, weights_ref=pool.weights(reference),
+        sigma_ref=float(pool.cross_section(reference)), grad_sigma_ref=pool.cross_section_gradient(reference),
+        grid=grid, sigma_grid=pool.cross_section(grid), luminosity=settings["luminosity"], progress=progress,
+    )
     axes = [np.linspace(low, high, settings["grid_points"]) for low, high in space.ranges]
-    sigma_grid = pool.cross_section(grid)
+    components = context.components
+    luminosity = context.luminosity
 
     information: dict[str, np.ndarray] = {}
+    information_spread: dict[str, np.ndarray] = {}
     q: dict[str, np.ndarray] = {}
+    member_q: dict[str, list[np.ndarray]] = {}
+    validation: dict[str, Any] = {}
 
-    information["truth"] = fisher.truth_information(weights_ref, pool.component_weights @ monomial_gradients(
-        reference, components), luminosity)
-    information["rate"] = fisher.rate_information(sigma_ref, grad_sigma_ref, luminosity)
-    q["rate"] = limits.unbinned_q(sigma_grid, sigma_ref, np.zeros(len(grid)), luminosity)
+    information["truth"] = fisher.truth_information(
+        context.weights_ref, pool.component_weights @ monomial_gradients(reference, components), luminosity)
+    information["rate"] = fisher.rate_information(context.sigma_ref, context.grad_sigma_ref, luminosity)
+    q["rate"] = limits.unbinned_q(context.sigma_grid, context.sigma_ref, np.zeros(len(grid)), luminosity)
 
     # Histogram of observables, as a pyhf model.
     histogram = settings["histogram"]
@@ -137,79 +216,86 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     index, n_bins = bin_indices(test.observations[:, columns], edges)
     yields = binned_component_yields(index, n_bins, pool.component_weights, luminosity)
     asimov = monomials(reference, components) @ yields
-    model = HistogramModel(space.names, components, yields, asimov,
-                           histogram["systematics"]["normalisation"])
+    model = HistogramModel(space.names, components, yields, asimov, histogram["systematics"]["normalisation"])
     q["histogram"] = model.q(grid, progress=progress)
-    q_histogram_numpy = limits.binned_q(monomials(grid, components) @ yields, asimov)
+    if histogram["systematics"]["normalisation"] == 0:
+        q_numpy = limits.binned_q(monomials(grid, components) @ yields, asimov)
+        validation["pyhf_vs_numpy_histogram_max_abs_q_difference"] = float(
+            np.max(np.abs(q["histogram"] - (q_numpy - q_numpy.min()))))
     information["histogram"] = _histogram_fisher(yields, components, reference)
     for column, name in enumerate(names):
-        single_index, single_bins = bin_indices(test.observations[:, [column]],
-                                                _uniform_edges(test.observations[:, [column]], histogram["bins"]))
+        single = test.observations[:, [column]]
+        single_index, single_bins = bin_indices(single, _uniform_edges(single, histogram["bins"]))
         single_yields = binned_component_yields(single_index, single_bins, pool.component_weights, luminosity)
         information[f"histogram_1d:{name}"] = _histogram_fisher(single_yields, components, reference)
 
-    validation: dict[str, Any] = {}
-    if "sally" in model_files:
-        sally, _ = load_model(model_files["sally"])
-        scores = evaluate_score(sally, test.observations)
-        information["sally"] = fisher.score_information(weights_ref, scores, grad_sigma_ref, luminosity)
-        bins = config["inference"]["score_histogram"]["bins"]
-        score_index, score_bins = bin_indices(scores, _quantile_edges(scores, weights_ref, bins))
-        score_yields = binned_component_yields(score_index, score_bins, pool.component_weights, luminosity)
-        q["sally"] = limits.binned_q(monomials(grid, components) @ score_yields,
-                                     monomials(reference, components) @ score_yields)
-
-    exact = None
+    exact = integrals = None
     if config["process"]["name"] == "ee_mumu":
         exact = ExactLikelihood(get_process(config["process"]), MuonDetector.from_config(config["detector"]), names)
         integrals = exact.angular_integrals(test.observations)
         exact_scores = exact.score(test.observations, reference, integrals)
-        information["exact"] = fisher.score_information(weights_ref, exact_scores, grad_sigma_ref, luminosity)
+        information["exact"] = context.score_information(exact_scores)
         mean_log_r = _weighted_mean_over_events(
             lambda thetas: exact.log_likelihood_ratio(test.observations, thetas, reference, integrals),
-            grid, weights_ref, "exact likelihood on the grid", progress)
-        mean_score = weights_ref @ exact_scores / sigma_ref
+            grid, context.weights_ref, "exact likelihood on the grid", progress)
+        mean_score = context.mean_at_reference(exact_scores)
         validation["exact_mean_score_at_reference"] = mean_score.tolist()
-        mean_log_r = limits.centred_mean_log_ratio(mean_log_r, grid, reference, mean_score)
-        q["exact"] = limits.unbinned_q(sigma_grid, sigma_ref, mean_log_r, luminosity)
+        q["exact"] = context.unbinned_q(mean_log_r, mean_score)
+        validation_thetas = space.sample_uniform(50, np.random.default_rng(0))
+        true_log_r = exact.log_likelihood_ratio(test.observations, validation_thetas, reference, integrals)
+        validation["exact_log_r_variance"] = float(np.mean(np.var(true_log_r, axis=1)))
+        validation["exact_score_variance"] = np.var(exact_scores, axis=0).tolist()
 
-    if "alices" in model_files:
-        alices, _ = load_model(model_files["alices"])
-        log_r_at_reference = evaluate_log_ratio(alices, test.observations, reference[None, :])
-        mean_log_r = _weighted_mean_over_events(
-            lambda thetas: evaluate_log_ratio(alices, test.observations, thetas) - log_r_at_reference,
-            grid, weights_ref, "ALICES on the grid", progress)
-        mean_score = weights_ref @ evaluate_ratio_score(alices, test.observations, reference) / sigma_ref
-        validation["alices_mean_score_at_reference"] = mean_score.tolist()
-        mean_log_r = limits.centred_mean_log_ratio(mean_log_r, grid, reference, mean_score)
-        q["alices"] = limits.unbinned_q(sigma_grid, sigma_ref, mean_log_r, luminosity)
-        if exact is not None:
-            rng = np.random.default_rng(0)
-            thetas = space.sample_uniform(50, rng)
-            true = exact.log_likelihood_ratio(test.observations, thetas, reference, integrals)
-            estimated = evaluate_log_ratio(alices, test.observations, thetas) - evaluate_log_ratio(
-                alices, test.observations, reference[None, :])
-            validation["alices_log_r_mse"] = float(np.mean((estimated - true) ** 2))
-            validation["exact_log_r_variance"] = float(np.mean(np.var(true, axis=1)))
+    bins = settings["score_histogram"]["bins"]
+    for method, paths in model_files.items():
+        members = [load_model(path)[0] for path in paths]
+        if method in SCORE_METHODS:
+            scores = [evaluate_score(member, test.observations) for member in members]
+            mean_scores = np.mean(scores, axis=0)
+            information[method] = context.score_information(mean_scores)
+            member_information = [context.score_information(s) for s in scores]
+            q[method] = _local_score_q(method, mean_scores, context, bins)
+            if len(members) > 1:
+                information_spread[method] = np.std(member_information, axis=0)
+                member_q[method] = [_local_score_q(method, s, context, bins) for s in scores]
+            if exact is not None:
+                validation[f"{method}_score_mse"] = np.mean((mean_scores - exact_scores) ** 2, axis=0).tolist()
+        else:
+            scans = [_ratio_scan(member, context, f"{method} on the grid") for member in members]
+            mean_log_r = np.mean([scan[0] for scan in scans], axis=0)
+            mean_score = np.mean([scan[1] for scan in scans], axis=0)
+            validation[f"{method}_mean_score_at_reference"] = mean_score.tolist()
+            q[method] = context.unbinned_q(mean_log_r, mean_score)
+            if len(members) > 1:
+                member_q[method] = [context.unbinned_q(*scan) for scan in scans]
+            if exact is not None:
+                from goldmine.ml.estimators import evaluate_log_ratio
 
-    validation["pyhf_vs_numpy_histogram_max_abs_q_difference"] = (
-        float(np.max(np.abs(q["histogram"] - (q_histogram_numpy - q_histogram_numpy.min()))))
-        if histogram["systematics"]["normalisation"] == 0 else None
-    )
-    limit_results = {method: _summary(values, axes, space.names) for method, values in q.items()}
+                estimated = np.mean([evaluate_log_ratio(m, test.observations, validation_thetas)
+                                     - evaluate_log_ratio(m, test.observations, reference[None, :])
+                                     for m in members], axis=0)
+                validation[f"{method}_log_r_mse"] = float(np.mean((estimated - true_log_r) ** 2))
+
+    limit_results: dict[str, Any] = {method: _summary(values, axes, space.names) for method, values in q.items()}
+    for method, values in member_q.items():
+        per_member = [_summary(v, axes, space.names) for v in values]
+        limit_results[method]["members"] = [m["interval_68"] for m in per_member]
+        limit_results[method]["interval_68_spread"] = {
+            name: np.std([m["interval_68"][name] for m in per_member], axis=0).tolist() for name in space.names}
     limit_results["_grid"] = {"parameters": list(space.names), "axes": [a.tolist() for a in axes],
                               "luminosity_pb": luminosity, "reference": reference.tolist()}
     if "exact" in limit_results:
+        exact_interval = limit_results["exact"]["interval_68"]
         for method, result in limit_results.items():
             if method.startswith("_") or method == "exact":
                 continue
             validation[f"{method}_interval_68_width_over_exact"] = {
                 name: (result["interval_68"][name][1] - result["interval_68"][name][0])
-                / (limit_results["exact"]["interval_68"][name][1] - limit_results["exact"]["interval_68"][name][0])
-                for name in space.names
-            }
-    fisher_results = {method: matrix.tolist() for method, matrix in information.items()}
+                / (exact_interval[name][1] - exact_interval[name][0]) for name in space.names}
+    fisher_results: dict[str, Any] = {method: matrix.tolist() for method, matrix in information.items()}
     fisher_results["_meta"] = {"parameters": list(space.names), "theta": reference.tolist(),
                                "luminosity_pb": luminosity}
+    if information_spread:
+        fisher_results["_ensemble_std"] = {method: m.tolist() for method, m in information_spread.items()}
     return {"fisher": fisher_results, "limits": limit_results, "validation": validation,
             "workspace": dict(model.workspace)}

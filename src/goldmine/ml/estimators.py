@@ -1,37 +1,49 @@
-"""The estimators: SALLY (local score) and ALICES (parameterised likelihood ratio).
+"""The estimators: local score (SALLY, SALLINO) and parameterised ratio (CARL … ALICES, CASCAL).
 
-Each ``train_*`` takes a gold-mined :class:`~goldmine.mining.TrainingSample` and the
-network settings of the config, and returns the trained model and its history;
-``evaluate_*`` apply a model to observations in float64 and in batches.
+:func:`train_estimator` takes a gold-mined :class:`~goldmine.mining.TrainingSample` and
+the network settings of the config and returns the trained model and its history;
+``evaluate_*`` apply a model to observations in batches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from goldmine.mining import TrainingSample
-from goldmine.ml.losses import alices_loss, sally_loss
+from goldmine.ml import METHODS, RATIO_METHODS, SCORE_METHODS
+from goldmine.ml.losses import RATIO_LOSSES, local_score_loss, ratio_loss
 from goldmine.ml.models import RatioModel, ScoreModel
 from goldmine.ml.trainer import TrainingHistory, train
 
 __all__ = [
+    "family_of",
     "evaluate_log_ratio",
     "evaluate_ratio_score",
     "evaluate_score",
     "model_metadata",
-    "train_alices",
-    "train_sally",
+    "train_estimator",
 ]
 
+def family_of(method: str) -> str:
+    """The training-sample family of a method: "local_score" or "ratio".
+
+    Example:
+        >>> family_of("sally"), family_of("rascal")
+        ('local_score', 'ratio')
+    """
+    if method in SCORE_METHODS:
+        return "local_score"
+    if method in RATIO_METHODS:
+        return "ratio"
+    raise ValueError(f"unknown method {method!r}; methods are {list(METHODS)}")
+
+
 _TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "seed")
-
-
-def _training_options(settings: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: settings[key] for key in _TRAINING_KEYS}
 
 
 def model_metadata(method: str, settings: Mapping[str, Any], parameter_names: Sequence[str],
@@ -52,33 +64,50 @@ def model_metadata(method: str, settings: Mapping[str, Any], parameter_names: Se
     }
 
 
-def train_sally(sample: TrainingSample, parameter_ranges: np.ndarray, settings: Mapping[str, Any],
-                progress: bool = True) -> tuple[ScoreModel, TrainingHistory]:
-    """Train SALLY: regress the joint score t(x,z|θ_ref) on x (arXiv:1805.00020 eq. 31)."""
-    model = ScoreModel(sample.x.shape[1], sample.t_xz.shape[1], settings["hidden"], settings["activation"])
-    model.set_scaling(sample.x, parameter_ranges)
+def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.ndarray,
+                    settings: Mapping[str, Any], checkpoint: str | Path | None = None,
+                    progress: bool = True) -> tuple[ScoreModel | RatioModel, TrainingHistory]:
+    """Train one estimator.
 
-    def loss(model: ScoreModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        return sally_loss(model(batch["x"]), batch["t_xz"])
+    Args:
+        method: a local-score method (SALLY, SALLINO: regress t(x,z|θ_ref) on x,
+            arXiv:1805.00020 eq. 31) or a parameterised-ratio method (see
+            :mod:`goldmine.ml.losses`).
+        sample: the training sample of the method's family.
+        parameter_ranges: shape (p, 2), for the θ input scaling.
+        settings: network and training settings (``training.<family>`` of the config).
+        checkpoint: training-state file to resume from and update each epoch.
+        progress: show a progress bar.
 
-    history = train(model, loss, {"x": sample.x, "t_xz": sample.t_xz}, progress=progress,
-                    **_training_options(settings))
-    return model, history
+    Returns:
+        (model, history).
+    """
+    options = {key: settings[key] for key in _TRAINING_KEYS}
+    if method in SCORE_METHODS:
+        model = ScoreModel(sample.x.shape[1], sample.t_xz.shape[1], settings["hidden"], settings["activation"])
+        model.set_scaling(sample.x, parameter_ranges)
 
+        def loss(model: ScoreModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            return local_score_loss(model(batch["x"]), batch["t_xz"])
 
-def train_alices(sample: TrainingSample, parameter_ranges: np.ndarray, settings: Mapping[str, Any],
-                 progress: bool = True) -> tuple[RatioModel, TrainingHistory]:
-    """Train ALICES: improved cross entropy plus score regression (arXiv:1808.00973)."""
-    model = RatioModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"], settings["activation"])
-    model.set_scaling(sample.x, parameter_ranges)
-    alpha = settings["alpha"]
+        data = {"x": sample.x, "t_xz": sample.t_xz}
+    elif method in RATIO_METHODS:
+        model = RatioModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"], settings["activation"])
+        model.set_scaling(sample.x, parameter_ranges)
+        needs_score = RATIO_LOSSES[method].score
+        alpha = settings["alpha"]
 
-    def loss(model: RatioModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        log_r, t_hat = model.log_ratio_and_score(batch["x"], batch["theta0"], create_graph=model.training)
-        return alices_loss(log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
+        def loss(model: RatioModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            if needs_score:
+                log_r, t_hat = model.log_ratio_and_score(batch["x"], batch["theta0"], create_graph=model.training)
+            else:
+                log_r, t_hat = model(batch["x"], batch["theta0"]), None
+            return ratio_loss(method, log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
 
-    data = {"x": sample.x, "theta0": sample.theta0, "y": sample.y, "r_xz": sample.r_xz, "t_xz": sample.t_xz}
-    history = train(model, loss, data, progress=progress, **_training_options(settings))
+        data = {"x": sample.x, "theta0": sample.theta0, "y": sample.y, "r_xz": sample.r_xz, "t_xz": sample.t_xz}
+    else:
+        raise ValueError(f"unknown method {method!r}; methods are {list(METHODS)}")
+    history = train(model, loss, data, checkpoint=checkpoint, progress=progress, **options)
     return model, history
 
 

@@ -1,56 +1,102 @@
-"""Loss functions of the estimators (arXiv:1805.00020 section 3; arXiv:1808.00973 for ALICE).
+"""Loss functions of the estimators (arXiv:1805.00020 section 3 and table I; arXiv:1808.00973 for ALICE).
 
 Conventions as in MadMiner: samples drawn at θ₀ have y = 0, at θ₁ have y = 1;
-r = p(x|θ₀)/p(x|θ₁) and the classifier decision function is s = 1/(1 + r).
+r = p(x|θ₀)/p(x|θ₁) and the classifier decision function is s = 1/(1 + r), so that
+ŝ = sigmoid(−log r̂). The parameterised-ratio family combines three terms:
+
+=========  ==========================================  ======================
+method     ratio term                                   score term (× α)
+=========  ==========================================  ======================
+CARL       cross entropy against the labels y           —
+ROLR       (1−y)(r̂ − r)² + y(1/r̂ − 1/r)²               —
+RASCAL     as ROLR                                      (1−y)|t̂ − t(x,z|θ₀)|²
+ALICE      cross entropy against s(x,z) = 1/(1 + r)     —
+ALICES     as ALICE                                     as RASCAL
+CASCAL     as CARL                                      as RASCAL
+=========  ==========================================  ======================
+
+The score term uses only samples drawn at θ₀, where t(x,z|θ₀) is an unbiased estimate of
+t(x|θ₀). SALLY and SALLINO regress the joint score at a reference point.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
-__all__ = ["alices_loss", "sally_loss"]
+__all__ = ["RATIO_LOSSES", "RatioLoss", "local_score_loss", "ratio_loss"]
 
 
-def sally_loss(t_hat: torch.Tensor, t_xz: torch.Tensor) -> torch.Tensor:
-    """SALLY: mean squared error between the estimated score and the joint score.
+@dataclass(frozen=True)
+class RatioLoss:
+    """The terms of a parameterised-ratio loss."""
+
+    classification: str | None  # "labels" (CARL), "joint" (ALICE) or None
+    regression: bool  # ROLR's regression on r and 1/r
+    score: bool  # the α-weighted score term
+
+
+#: the loss terms of each parameterised-ratio method.
+RATIO_LOSSES: dict[str, RatioLoss] = {
+    "carl": RatioLoss("labels", False, False),
+    "rolr": RatioLoss(None, True, False),
+    "rascal": RatioLoss(None, True, True),
+    "alice": RatioLoss("joint", False, False),
+    "alices": RatioLoss("joint", False, True),
+    "cascal": RatioLoss("labels", False, True),
+}
+
+
+def local_score_loss(t_hat: torch.Tensor, t_xz: torch.Tensor) -> torch.Tensor:
+    """SALLY/SALLINO: mean squared error between the estimated score and the joint score.
 
     Example:
-        >>> float(sally_loss(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.0]])))
+        >>> float(local_score_loss(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.0]])))
         0.5
     """
     return F.mse_loss(t_hat, t_xz)
 
 
-def alices_loss(
+def ratio_loss(
+    method: str,
     log_r_hat: torch.Tensor,
-    t_hat: torch.Tensor,
+    t_hat: torch.Tensor | None,
     y: torch.Tensor,
     r_xz: torch.Tensor,
     t_xz: torch.Tensor,
     alpha: float,
 ) -> torch.Tensor:
-    """ALICES: cross entropy against the joint target s(x,z) = 1/(1 + r(x,z)) plus α × score MSE.
-
-    The score term uses only samples drawn at θ₀ (y = 0), where t(x,z|θ₀) is an unbiased
-    estimate of the score. ŝ = 1/(1 + r̂) = sigmoid(−log r̂), evaluated with logits for stability.
+    """The loss of a parameterised-ratio method (see the table in the module docstring).
 
     Args:
+        method: one of :data:`RATIO_LOSSES`.
         log_r_hat: estimated log r(x|θ₀,θ₁), shape (n,).
-        t_hat: estimated score ∇_θ₀ log r̂, shape (n, p).
+        t_hat: estimated score ∇_θ₀ log r̂, shape (n, p); only needed with a score term.
         y: labels, shape (n,).
         r_xz: joint likelihood ratios, shape (n,).
         t_xz: joint scores at θ₀, shape (n, p).
         alpha: weight of the score term.
 
     Example:
-        >>> loss = alices_loss(torch.zeros(2), torch.zeros(2, 1), torch.tensor([0.0, 1.0]),
-        ...                    torch.ones(2), torch.zeros(2, 1), alpha=1.0)
-        >>> round(float(loss), 4)  # ln 2: r̂ = r = 1
+        >>> zeros, y = torch.zeros(2), torch.tensor([0.0, 1.0])
+        >>> round(float(ratio_loss("alices", zeros, torch.zeros(2, 1), y, torch.ones(2), torch.zeros(2, 1), 1.0)), 4)
         0.6931
+        >>> float(ratio_loss("rolr", zeros, None, y, torch.tensor([2.0, 0.5]), torch.zeros(2, 1), 1.0))
+        1.0
     """
-    s_xz = 1.0 / (1.0 + r_xz)
-    cross_entropy = F.binary_cross_entropy_with_logits(-log_r_hat, s_xz)
-    from_theta0 = (1.0 - y)[:, None]
-    score_mse = ((from_theta0 * (t_hat - t_xz)) ** 2).sum(dim=1).mean() / t_hat.shape[1]
-    return cross_entropy + alpha * score_mse
+    terms = RATIO_LOSSES[method]
+    loss = torch.zeros((), dtype=log_r_hat.dtype, device=log_r_hat.device)
+    if terms.classification is not None:
+        target = y if terms.classification == "labels" else 1.0 / (1.0 + r_xz)
+        loss = loss + F.binary_cross_entropy_with_logits(-log_r_hat, target)
+    if terms.regression:
+        r_hat = torch.exp(log_r_hat)
+        numerator = (1.0 - y) * (r_hat - r_xz) ** 2
+        denominator = y * (1.0 / r_hat - 1.0 / r_xz) ** 2
+        loss = loss + (numerator + denominator).mean()
+    if terms.score:
+        from_theta0 = (1.0 - y)[:, None]
+        loss = loss + alpha * ((from_theta0 * (t_hat - t_xz)) ** 2).sum(dim=1).mean() / t_hat.shape[1]
+    return loss

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from goldmine.atomic import atomic_output
+from goldmine.ml import SCORE_METHODS
 
 __all__ = ["RatioModel", "ScoreModel", "load_model", "save_model"]
 
@@ -58,7 +59,7 @@ class _Standardised(nn.Module):
 
 
 class ScoreModel(_Standardised):
-    """SALLY: x → t̂(x|θ_ref), the score at a reference point."""
+    """SALLY and SALLINO: x → t̂(x|θ_ref), the score at a reference point."""
 
     def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
                  activation: str = "tanh") -> None:
@@ -71,7 +72,7 @@ class ScoreModel(_Standardised):
 
 
 class RatioModel(_Standardised):
-    """ALICES and the ratio family: (x, θ₀) → log r̂(x|θ₀, θ₁) for a fixed reference θ₁."""
+    """The parameterised-ratio family: (x, θ₀) → log r̂(x|θ₀, θ₁) for a fixed reference θ₁."""
 
     def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
                  activation: str = "tanh") -> None:
@@ -91,7 +92,6 @@ class RatioModel(_Standardised):
         return log_r, score
 
 
-_CLASSES = {"sally": ScoreModel, "alices": RatioModel}
 
 
 def save_model(path: str | Path, model: nn.Module, metadata: Mapping[str, Any]) -> None:
@@ -107,7 +107,8 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Read a model written by :func:`save_model`; returns (model in eval mode, metadata)."""
     path = Path(path)
     metadata = json.loads(path.with_suffix(".json").read_text())
-    model = _CLASSES[metadata["method"]](
+    model_class = ScoreModel if metadata["method"] in SCORE_METHODS else RatioModel
+    model = model_class(
         len(metadata["observables"]), len(metadata["parameters"]), metadata["hidden"], metadata["activation"]
     )
     model.load_state_dict(torch.load(path, weights_only=True))

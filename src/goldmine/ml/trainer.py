@@ -1,20 +1,27 @@
-"""Training loop: tensors kept on the device, shuffled mini-batches, early stopping.
+"""Training loop: tensors kept on the device, shuffled mini-batches, early stopping, checkpoints.
 
 No per-sample Python loop and no DataLoader: the whole sample sits in one tensor per
-field and batches are slices of a seeded permutation, so a fixed seed gives the same
-model bit for bit on CPU.
+field on the device and batches are slices of a seeded permutation, so a fixed seed
+gives the same model bit for bit on CPU. With a checkpoint file, the full training
+state (weights, optimiser, schedule, random generator, history) is written atomically
+after every epoch and a killed training resumes where it stopped, to the same model.
+On CUDA the forward pass runs in bfloat16 autocast (mixed precision).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 from tqdm.auto import tqdm
+
+from goldmine.atomic import atomic_output
 
 __all__ = ["TrainingHistory", "choose_device", "train"]
 
@@ -30,7 +37,7 @@ class TrainingHistory:
     best_epoch: int = 0
 
     def as_dict(self) -> dict:
-        return {"train_loss": self.train_loss, "validation_loss": self.validation_loss, "best_epoch": self.best_epoch}
+        return asdict(self)
 
 
 def choose_device() -> torch.device:
@@ -50,6 +57,7 @@ def train(
     patience: int,
     seed: int,
     device: torch.device | None = None,
+    checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
 ) -> TrainingHistory:
     """Train ``model`` with Adam; keep the weights of the epoch with the lowest validation loss.
@@ -65,6 +73,7 @@ def train(
         patience: epochs without improvement before stopping.
         seed: seeds the split, the shuffling and the initial weights.
         device: where to train; :func:`choose_device` by default.
+        checkpoint: file for the training state; resumed from when it exists.
         progress: show a progress bar.
 
     Returns:
@@ -89,37 +98,63 @@ def train(
 
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=0.01 * learning_rate)
-    history = TrainingHistory()
-    best_state, best_loss, stale = copy.deepcopy(model.state_dict()), np.inf, 0
-    bar = tqdm(range(epochs), desc=f"training {type(model).__name__}", disable=not progress, unit="epoch")
+    state = {"history": TrainingHistory(), "best_state": copy.deepcopy(model.state_dict()), "best_loss": np.inf,
+             "stale": 0, "epoch": -1}
+    if checkpoint is not None and Path(checkpoint).exists():
+        saved = torch.load(checkpoint, weights_only=False, map_location=device)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        generator.set_state(saved["generator"])
+        state = saved["state"]
+    autocast = torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+    first_epoch = state["epoch"] + 1
+    finished = state["stale"] >= patience
+    bar = tqdm(range(first_epoch, epochs), desc=f"training {type(model).__name__}", unit="epoch",
+               disable=not progress or finished, initial=first_epoch, total=epochs)
     for epoch in bar:
+        if finished:
+            break
         model.train()
         permutation = torch.randperm(n_train, generator=generator).to(device)
-        total = 0.0
+        total = torch.zeros((), device=device)
         for start in range(0, n_train, batch_size):
             batch_indices = permutation[start : start + batch_size]
             batch = {key: value[batch_indices] for key, value in train_part.items()}
-            loss = loss_function(model, batch)
+            with autocast:
+                loss = loss_function(model, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(batch_indices)
+            total += loss.detach().float() * len(batch_indices)
         scheduler.step()
         model.eval()
-        validation_loss = _evaluate(model, loss_function, validation_part, batch_size=8192)
-        history.train_loss.append(total / n_train)
+        with autocast:
+            validation_loss = _evaluate(model, loss_function, validation_part, batch_size=8192)
+        history: TrainingHistory = state["history"]
+        history.train_loss.append(float(total) / n_train)
         history.validation_loss.append(validation_loss)
-        bar.set_postfix(train=f"{total / n_train:.4g}", validation=f"{validation_loss:.4g}")
-        if validation_loss < best_loss:
-            best_state, best_loss, stale = copy.deepcopy(model.state_dict()), validation_loss, 0
+        bar.set_postfix(train=f"{history.train_loss[-1]:.4g}", validation=f"{validation_loss:.4g}")
+        if validation_loss < state["best_loss"]:
+            state.update(best_state=copy.deepcopy(model.state_dict()), best_loss=validation_loss, stale=0)
             history.best_epoch = epoch
         else:
-            stale += 1
-            if stale >= patience:
-                break
-    model.load_state_dict(best_state)
+            state["stale"] += 1
+        state["epoch"] = epoch
+        finished = state["stale"] >= patience
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, state)
+    model.load_state_dict(state["best_state"])
     model.eval()
-    return history
+    return state["history"]
+
+
+def _save_checkpoint(path, model, optimizer, scheduler, generator, state) -> None:
+    with atomic_output(path) as temporary:
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(), "state": state},
+                   temporary)
 
 
 def _evaluate(model: nn.Module, loss_function: LossFunction, data: Mapping[str, torch.Tensor],
