@@ -3,7 +3,6 @@
 import copy
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -35,19 +34,27 @@ def _tiny_config(directory: Path) -> Path:
         config["training"][family].update(epochs=2, hidden=[16])
     config["inference"]["grid_points"] = 11
     path = directory / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
 
 
 def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path):
     (tmp_path / "config").mkdir()
-    shutil.copy(_tiny_config(tmp_path), tmp_path / "config" / "config.yaml")
+    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    # Every family of estimators, and ensembles of two.
+    config["training"].update(methods=["sally", "sallino", "alices", "carl"], ensemble=2)
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     limits = json.loads((tmp_path / "results/inference/limits.json").read_text())
-    assert {"exact", "alices", "sally", "histogram", "rate"} <= set(limits)
+    assert {"exact", "alices", "carl", "sally", "sallino", "histogram", "rate"} <= set(limits)
+    for method in ("alices", "carl", "sally", "sallino"):
+        assert len(limits[method]["members"]) == 2
+        assert set(limits[method]["interval_68_spread"]) == {"c_vv", "c_aa"}
     fisher = json.loads((tmp_path / "results/inference/fisher.json").read_text())
-    assert {"truth", "rate", "histogram", "sally", "exact"} <= set(fisher)
+    assert {"truth", "rate", "histogram", "sally", "sallino", "exact"} <= set(fisher)
+    assert set(fisher["_ensemble_std"]) == {"sally", "sallino"}
+    assert (tmp_path / "results/models/alices/1.pt").exists()
     for name in ("distributions", "fisher_ellipses", "limits", "training"):
         assert (tmp_path / f"results/plots/{name}.png").stat().st_size > 10_000
     # Resumable: a second run has nothing to do.

@@ -146,7 +146,7 @@ def _local_score_q(method: str, scores: np.ndarray, context: _Context, bins: int
         index, n_bins = bin_indices(projected, _quantile_edges(projected, context.weights_ref, bins))
         yields = binned_component_yields(index, n_bins, context.pool.component_weights, context.luminosity)
         values[i] = limits.binned_q(monomials(theta, context.components) @ yields,
-                                    monomials(context.reference, context.components) @ yields)[0]
+                                    monomials(context.reference, context.components) @ yields)
     return values
 
 
