@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from goldmine.mining import TrainingSample
-from goldmine.ml import RATIO_METHODS, SCORE_METHODS
+from goldmine.ml import DENSITY_METHODS, RATIO_METHODS, SCORE_METHODS
 from goldmine.ml.estimators import evaluate_log_ratio, evaluate_score, train_estimator
 
 RANGES = np.array([[-1.0, 1.0]])
@@ -63,6 +63,22 @@ def test_ratio_methods_learn_the_toy_likelihood_ratio(method, test_points):
     x, thetas, true = test_points
     estimated = evaluate_log_ratio(model, x, thetas) - evaluate_log_ratio(model, x, np.zeros((1, 1)))
     assert np.mean((estimated - true) ** 2) < tolerance * np.var(true), method
+
+
+@pytest.mark.parametrize("method", DENSITY_METHODS)
+def test_density_methods_learn_the_toy_density(method, test_points):
+    torch.set_num_threads(1)
+    settings = dict(SETTINGS, transforms=2, activation="relu", epochs=15)
+    model, _ = train_estimator(method, toy_ratio_sample(40_000, np.random.default_rng(3)), RANGES, settings,
+                               progress=False)
+    x, thetas, true = test_points
+    estimated = evaluate_log_ratio(model, x, thetas)  # the flow's reference is θ₁ = 0
+    assert np.mean((estimated - true) ** 2) < 0.05 * np.var(true), method
+    # A density is normalised: the flow's p̂(x|θ) integrates to one over x.
+    grid = np.linspace(-9, 9, 3001)[:, None]
+    density = np.exp(model.double().log_likelihood(torch.as_tensor(grid), torch.full((3001, 1), 0.5,
+                                                   dtype=torch.float64)).detach().numpy())
+    assert np.trapezoid(density, grid[:, 0]) == pytest.approx(1.0, abs=0.02)
 
 
 @pytest.mark.parametrize("method", SCORE_METHODS)

@@ -30,7 +30,7 @@ def _tiny_config(directory: Path) -> Path:
     config["generation"].update(chunks=2, events_per_chunk=4000)
     config["morphing"]["n_trials"] = 100
     config["mining"].update(n_thetas=50, samples={"local_score": 2000, "ratio": 4000})
-    for family in ("local_score", "ratio"):
+    for family in ("local_score", "ratio", "density"):
         config["training"][family].update(epochs=2, hidden=[16])
     config["inference"]["grid_points"] = 11
     path = directory / "tiny.yaml"
@@ -42,13 +42,13 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path):
     (tmp_path / "config").mkdir()
     config = yaml.safe_load(_tiny_config(tmp_path).read_text())
     # Every family of estimators, and ensembles of two.
-    config["training"].update(methods=["sally", "sallino", "alices", "carl"], ensemble=2)
+    config["training"].update(methods=["sally", "sallino", "alices", "carl", "scandal"], ensemble=2)
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     limits = json.loads((tmp_path / "results/inference/limits.json").read_text())
-    assert {"exact", "alices", "carl", "sally", "sallino", "histogram", "rate"} <= set(limits)
-    for method in ("alices", "carl", "sally", "sallino"):
+    assert {"exact", "alices", "carl", "scandal", "sally", "sallino", "histogram", "rate"} <= set(limits)
+    for method in ("alices", "carl", "scandal", "sally", "sallino"):
         assert len(limits[method]["members"]) == 2
         assert set(limits[method]["interval_68_spread"]) == {"c_vv", "c_aa"}
     fisher = json.loads((tmp_path / "results/inference/fisher.json").read_text())

@@ -133,7 +133,8 @@ def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup
     """
     import torch
 
-    from goldmine.ml.estimators import family_of, model_metadata, train_estimator
+    from goldmine.ml import family_of
+    from goldmine.ml.estimators import model_metadata, train_estimator
     from goldmine.ml.models import save_model
 
     torch.set_num_threads(config["training"]["threads"])

@@ -2,7 +2,7 @@
 import yaml
 
 from goldmine.config import ConfigError, validate
-from goldmine.ml import METHODS, SCORE_METHODS
+from goldmine.ml import METHODS, sample_of
 
 try:
     config.update(validate(config))
@@ -18,9 +18,8 @@ def chunk_index(wildcards):
 
 
 def training_sample(wildcards):
-    """The sample of a method's family: SALLY/SALLINO learn the local score, the rest the ratio."""
-    family = "local_score" if wildcards.method in SCORE_METHODS else "ratio"
-    return f"results/samples/{family}.h5"
+    """SALLY/SALLINO learn from the local-score sample, the ratio and density methods from the ratio sample."""
+    return f"results/samples/{sample_of(wildcards.method)}.h5"
 
 
 def trained_models():

@@ -15,33 +15,18 @@ import numpy as np
 import torch
 
 from goldmine.mining import TrainingSample
-from goldmine.ml import METHODS, RATIO_METHODS, SCORE_METHODS
-from goldmine.ml.losses import RATIO_LOSSES, local_score_loss, ratio_loss
-from goldmine.ml.models import RatioModel, ScoreModel
+from goldmine.ml import DENSITY_METHODS, METHODS, RATIO_METHODS, SCORE_METHODS
+from goldmine.ml.losses import RATIO_LOSSES, density_loss, local_score_loss, ratio_loss
+from goldmine.ml.models import DensityModel, RatioModel, ScoreModel
 from goldmine.ml.trainer import TrainingHistory, train
 
 __all__ = [
-    "family_of",
     "evaluate_log_ratio",
     "evaluate_ratio_score",
     "evaluate_score",
     "model_metadata",
     "train_estimator",
 ]
-
-def family_of(method: str) -> str:
-    """The training-sample family of a method: "local_score" or "ratio".
-
-    Example:
-        >>> family_of("sally"), family_of("rascal")
-        ('local_score', 'ratio')
-    """
-    if method in SCORE_METHODS:
-        return "local_score"
-    if method in RATIO_METHODS:
-        return "ratio"
-    raise ValueError(f"unknown method {method!r}; methods are {list(METHODS)}")
-
 
 _TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "seed")
 
@@ -66,13 +51,13 @@ def model_metadata(method: str, settings: Mapping[str, Any], parameter_names: Se
 
 def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.ndarray,
                     settings: Mapping[str, Any], checkpoint: str | Path | None = None,
-                    progress: bool = True) -> tuple[ScoreModel | RatioModel, TrainingHistory]:
+                    progress: bool = True) -> tuple[ScoreModel | RatioModel | DensityModel, TrainingHistory]:
     """Train one estimator.
 
     Args:
         method: a local-score method (SALLY, SALLINO: regress t(x,z|θ_ref) on x,
-            arXiv:1805.00020 eq. 31) or a parameterised-ratio method (see
-            :mod:`goldmine.ml.losses`).
+            arXiv:1805.00020 eq. 31), a parameterised-ratio method or a density method
+            (NDE, SCANDAL); see :mod:`goldmine.ml.losses`.
         sample: the training sample of the method's family.
         parameter_ranges: shape (p, 2), for the θ input scaling.
         settings: network and training settings (``training.<family>`` of the config).
@@ -105,6 +90,26 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
             return ratio_loss(method, log_r, t_hat, batch["y"], batch["r_xz"], batch["t_xz"], alpha)
 
         data = {"x": sample.x, "theta0": sample.theta0, "y": sample.y, "r_xz": sample.r_xz, "t_xz": sample.t_xz}
+    elif method in DENSITY_METHODS:
+        model = DensityModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"], settings["activation"],
+                             settings["transforms"])
+        model.set_scaling(sample.x, parameter_ranges)
+        model.reference.copy_(torch.as_tensor(sample.theta1[0]))
+        alpha = settings["alpha"]
+
+        def loss(model: DensityModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+            if method == "nde":
+                return density_loss(method, model.log_likelihood(batch["x"], batch["theta0"]), None, batch["t_xz"],
+                                    alpha)
+            with torch.enable_grad():
+                theta = batch["theta0"].detach().requires_grad_(True)
+                log_p = model.log_likelihood(batch["x"], theta)
+                (t_hat,) = torch.autograd.grad(log_p.sum(), theta, create_graph=model.training)
+            return density_loss(method, log_p, t_hat, batch["t_xz"], alpha)
+
+        drawn_at_theta0 = sample.y == 0
+        data = {"x": sample.x[drawn_at_theta0], "theta0": sample.theta0[drawn_at_theta0],
+                "t_xz": sample.t_xz[drawn_at_theta0]}
     else:
         raise ValueError(f"unknown method {method!r}; methods are {list(METHODS)}")
     history = train(model, loss, data, checkpoint=checkpoint, progress=progress, **options)

@@ -16,7 +16,9 @@ CASCAL     as CARL                                      as RASCAL
 =========  ==========================================  ======================
 
 The score term uses only samples drawn at θ₀, where t(x,z|θ₀) is an unbiased estimate of
-t(x|θ₀). SALLY and SALLINO regress the joint score at a reference point.
+t(x|θ₀). SALLY and SALLINO regress the joint score at a reference point. NDE maximises the
+likelihood of a conditional density estimator p̂(x|θ) on samples x ~ p(x|θ); SCANDAL adds
+α|∇_θ log p̂(x|θ) − t(x,z|θ)|² (arXiv:1805.12244).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["RATIO_LOSSES", "RatioLoss", "local_score_loss", "ratio_loss"]
+__all__ = ["RATIO_LOSSES", "RatioLoss", "density_loss", "local_score_loss", "ratio_loss"]
 
 
 @dataclass(frozen=True)
@@ -99,4 +101,23 @@ def ratio_loss(
     if terms.score:
         from_theta0 = (1.0 - y)[:, None]
         loss = loss + alpha * ((from_theta0 * (t_hat - t_xz)) ** 2).sum(dim=1).mean() / t_hat.shape[1]
+    return loss
+
+
+def density_loss(method: str, log_p: torch.Tensor, t_hat: torch.Tensor | None, t_xz: torch.Tensor,
+                 alpha: float) -> torch.Tensor:
+    """NDE: −mean log p̂(x|θ); SCANDAL: plus α × the score MSE (samples drawn at θ).
+
+    Example:
+        >>> log_p = torch.tensor([-1.0, -3.0])
+        >>> float(density_loss("nde", log_p, None, torch.zeros(2, 1), 1.0))
+        2.0
+        >>> float(density_loss("scandal", log_p, torch.ones(2, 1), torch.zeros(2, 1), 0.5))
+        2.5
+    """
+    loss = -log_p.mean()
+    if method == "scandal":
+        loss = loss + alpha * ((t_hat - t_xz) ** 2).sum(dim=1).mean() / t_hat.shape[1]
+    elif method != "nde":
+        raise ValueError(f"unknown density method {method!r}")
     return loss

@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 import torch
+import zuko
 from torch import nn
 
 from goldmine.atomic import atomic_output
-from goldmine.ml import SCORE_METHODS
+from goldmine.ml import DENSITY_METHODS, SCORE_METHODS
 
-__all__ = ["RatioModel", "ScoreModel", "load_model", "save_model"]
+__all__ = ["DensityModel", "RatioModel", "ScoreModel", "load_model", "model_class", "save_model"]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "silu": nn.SiLU}
 
@@ -71,16 +72,8 @@ class ScoreModel(_Standardised):
         return self.network(self._x(x)) / self.theta_scale.to(x.dtype)
 
 
-class RatioModel(_Standardised):
-    """The parameterised-ratio family: (x, θ₀) → log r̂(x|θ₀, θ₁) for a fixed reference θ₁."""
-
-    def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
-                 activation: str = "tanh") -> None:
-        super().__init__(n_observables, n_parameters)
-        self.network = _mlp(n_observables + n_parameters, hidden, 1, activation)
-
-    def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
-        return self.network(torch.cat([self._x(x), self._theta(theta0)], dim=1)).squeeze(1)
+class _LogRatio(_Standardised):
+    """A model whose forward(x, θ₀) is log r̂(x|θ₀, θ_ref); its score comes from autograd."""
 
     def log_ratio_and_score(self, x: torch.Tensor, theta0: torch.Tensor,
                             create_graph: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,6 +85,49 @@ class RatioModel(_Standardised):
         return log_r, score
 
 
+class RatioModel(_LogRatio):
+    """The parameterised-ratio family: (x, θ₀) → log r̂(x|θ₀, θ₁) for a fixed reference θ₁."""
+
+    def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
+                 activation: str = "tanh") -> None:
+        super().__init__(n_observables, n_parameters)
+        self.network = _mlp(n_observables + n_parameters, hidden, 1, activation)
+
+    def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
+        return self.network(torch.cat([self._x(x), self._theta(theta0)], dim=1)).squeeze(1)
+
+
+class DensityModel(_LogRatio):
+    """NDE and SCANDAL: a conditional neural spline flow p̂(x|θ) (zuko), Durkan et al. arXiv:1906.04032.
+
+    ``forward(x, θ₀)`` returns log p̂(x|θ₀) − log p̂(x|θ_ref), so a density model plugs into
+    everything that uses a ratio model.
+    """
+
+    def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
+                 activation: str = "tanh", transforms: int = 3) -> None:
+        super().__init__(n_observables, n_parameters)
+        self.register_buffer("reference", torch.zeros(n_parameters, dtype=torch.float64))
+        self.flow = zuko.flows.NSF(features=n_observables, context=n_parameters, transforms=transforms,
+                                   hidden_features=list(hidden), activation=_ACTIVATIONS[activation])
+
+    def log_likelihood(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """log p̂(x|θ), including the Jacobian of the input standardisation."""
+        log_jacobian = torch.log(self.x_scale.to(x.dtype)).sum()
+        return self.flow(self._theta(theta)).log_prob(self._x(x)) - log_jacobian
+
+    def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
+        reference = self.reference.to(x.dtype).expand(len(x), -1)
+        return self.log_likelihood(x, theta0) - self.log_likelihood(x, reference)
+
+
+def model_class(method: str) -> type[ScoreModel | RatioModel | DensityModel]:
+    """The network class of a method."""
+    if method in SCORE_METHODS:
+        return ScoreModel
+    if method in DENSITY_METHODS:
+        return DensityModel
+    return RatioModel
 
 
 def save_model(path: str | Path, model: nn.Module, metadata: Mapping[str, Any]) -> None:
@@ -107,9 +143,10 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Read a model written by :func:`save_model`; returns (model in eval mode, metadata)."""
     path = Path(path)
     metadata = json.loads(path.with_suffix(".json").read_text())
-    model_class = ScoreModel if metadata["method"] in SCORE_METHODS else RatioModel
-    model = model_class(
-        len(metadata["observables"]), len(metadata["parameters"]), metadata["hidden"], metadata["activation"]
+    options = {"transforms": metadata["transforms"]} if "transforms" in metadata else {}
+    model = model_class(metadata["method"])(
+        len(metadata["observables"]), len(metadata["parameters"]), metadata["hidden"], metadata["activation"],
+        **options,
     )
     model.load_state_dict(torch.load(path, weights_only=True))
     model.double()
