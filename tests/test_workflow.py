@@ -42,13 +42,14 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path):
     (tmp_path / "config").mkdir()
     config = yaml.safe_load(_tiny_config(tmp_path).read_text())
     # Every family of estimators, and ensembles of two.
-    config["training"].update(methods=["sally", "sallino", "alices", "carl", "scandal"], ensemble=2)
+    config["training"].update(methods=["sally", "sallino", "alices", "carl", "morphing_alices", "scandal"], ensemble=2)
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     limits = json.loads((tmp_path / "results/inference/limits.json").read_text())
-    assert {"exact", "alices", "carl", "scandal", "sally", "sallino", "histogram", "rate"} <= set(limits)
-    for method in ("alices", "carl", "scandal", "sally", "sallino"):
+    methods = ("alices", "carl", "morphing_alices", "scandal", "sally", "sallino")
+    assert {"exact", "histogram", "rate", *methods} <= set(limits)
+    for method in methods:
         assert len(limits[method]["members"]) == 2
         assert set(limits[method]["interval_68_spread"]) == {"c_vv", "c_aa"}
     fisher = json.loads((tmp_path / "results/inference/fisher.json").read_text())

@@ -115,7 +115,9 @@ def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Pa
     mining.write_training_sample(paths["local_score"], local_score, dict(provenance, family="local_score"))
     thetas0 = space.sample_uniform(settings["n_thetas"], rng)
     ratio = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
-    mining.write_training_sample(paths["ratio"], ratio, dict(provenance, family="ratio"))
+    benchmark_cross_sections = json.dumps(pool.cross_section(space.benchmarks).tolist())
+    mining.write_training_sample(paths["ratio"], ratio, dict(provenance, family="ratio",
+                                                             benchmark_cross_sections=benchmark_cross_sections))
     # The test part alone must estimate the full cross sections: scale its weights up.
     scale = n_events / (test_part.stop - test_part.start)
     test_blocks = (events.Events(block.observations, block.weights * scale, block.sampling_benchmarks)
@@ -142,14 +144,22 @@ def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup
     settings["seed"] += member
     space = events.read_parameter_space(setup_file)
     sample = mining.read_training_sample(sample_file)
+    with h5py.File(sample_file, "r") as handle:
+        attributes = {key: json.loads(handle.attrs[key]) for key in ("observables", "reference")}
+        if "benchmark_cross_sections" in handle.attrs:
+            attributes["benchmark_cross_sections"] = json.loads(handle.attrs["benchmark_cross_sections"])
+    morphing = None
+    if "benchmark_cross_sections" in attributes:
+        reference_index = int(np.argmin(np.abs(space.benchmarks - attributes["reference"]).sum(axis=1)))
+        morphing = {"components": space.morphing.components, "matrix": space.morphing.matrix,
+                    "benchmark_cross_sections": attributes["benchmark_cross_sections"],
+                    "reference_index": reference_index}
     output = Path(output)
     checkpoint = output.with_suffix(".checkpoint")
     model, history = train_estimator(method, sample, space.ranges, settings, checkpoint=checkpoint,
-                                     progress=progress)
-    with h5py.File(sample_file, "r") as handle:
-        observable_names = json.loads(handle.attrs["observables"])
-        reference = json.loads(handle.attrs["reference"])
-    metadata = model_metadata(method, settings, space.names, space.ranges, observable_names, history, reference)
+                                     progress=progress, morphing=morphing)
+    metadata = model_metadata(method, model, settings, space.names, space.ranges, attributes["observables"],
+                              history, attributes["reference"])
     metadata["member"] = member
     save_model(output, model, metadata)
     checkpoint.unlink(missing_ok=True)

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from goldmine.mining import TrainingSample
-from goldmine.ml import DENSITY_METHODS, METHODS, RATIO_METHODS, SCORE_METHODS
+from goldmine.ml import DENSITY_METHODS, METHODS, MORPHING_AWARE_PREFIX, RATIO_METHODS, SCORE_METHODS, family_of
 from goldmine.ml.losses import RATIO_LOSSES, density_loss, local_score_loss, ratio_loss
-from goldmine.ml.models import DensityModel, RatioModel, ScoreModel
+from goldmine.ml.models import DensityModel, MorphingAwareRatioModel, RatioModel, ScoreModel
 from goldmine.ml.trainer import TrainingHistory, train
 
 __all__ = [
@@ -31,11 +31,16 @@ __all__ = [
 _TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "seed")
 
 
-def model_metadata(method: str, settings: Mapping[str, Any], parameter_names: Sequence[str],
+def model_metadata(method: str, model: torch.nn.Module, settings: Mapping[str, Any], parameter_names: Sequence[str],
                    parameter_ranges: np.ndarray, observable_names: Sequence[str],
                    history: TrainingHistory, reference: np.ndarray) -> dict[str, Any]:
-    """The JSON metadata saved beside a model's state_dict."""
-    return {
+    """The JSON metadata saved beside a model's state_dict (with what rebuilds the network)."""
+    extra: dict[str, Any] = {}
+    if isinstance(model, DensityModel):
+        extra = {"transforms": settings["transforms"]}
+    elif isinstance(model, MorphingAwareRatioModel):
+        extra = {"n_components": int(model.components.shape[0]), "reference_index": model.reference_index}
+    return extra | {
         "method": method,
         "hidden": list(settings["hidden"]),
         "activation": settings["activation"],
@@ -51,7 +56,8 @@ def model_metadata(method: str, settings: Mapping[str, Any], parameter_names: Se
 
 def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.ndarray,
                     settings: Mapping[str, Any], checkpoint: str | Path | None = None,
-                    progress: bool = True) -> tuple[ScoreModel | RatioModel | DensityModel, TrainingHistory]:
+                    progress: bool = True, morphing: Mapping[str, Any] | None = None,
+                    ) -> tuple[ScoreModel | RatioModel | MorphingAwareRatioModel | DensityModel, TrainingHistory]:
     """Train one estimator.
 
     Args:
@@ -63,6 +69,8 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
         settings: network and training settings (``training.<family>`` of the config).
         checkpoint: training-state file to resume from and update each epoch.
         progress: show a progress bar.
+        morphing: for the morphing-aware methods: "components", "matrix",
+            "benchmark_cross_sections" and "reference_index" (the benchmark θ_ref).
 
     Returns:
         (model, history).
@@ -76,10 +84,18 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
             return local_score_loss(model(batch["x"]), batch["t_xz"])
 
         data = {"x": sample.x, "t_xz": sample.t_xz}
-    elif method in RATIO_METHODS:
-        model = RatioModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"], settings["activation"])
+    elif family_of(method) == "ratio":
+        if method in RATIO_METHODS:
+            model = RatioModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"], settings["activation"])
+        else:
+            if morphing is None:
+                raise ValueError(f"{method} needs the morphing of the parameter space")
+            model = MorphingAwareRatioModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"],
+                                            settings["activation"], len(morphing["components"]),
+                                            morphing["reference_index"])
+            model.set_morphing(morphing["components"], morphing["matrix"], morphing["benchmark_cross_sections"])
         model.set_scaling(sample.x, parameter_ranges)
-        needs_score = RATIO_LOSSES[method].score
+        needs_score = RATIO_LOSSES[method.removeprefix(MORPHING_AWARE_PREFIX)].score
         alpha = settings["alpha"]
 
         def loss(model: RatioModel, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:

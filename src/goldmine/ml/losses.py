@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from goldmine.ml import MORPHING_AWARE_PREFIX
+
 __all__ = ["RATIO_LOSSES", "RatioLoss", "density_loss", "local_score_loss", "ratio_loss"]
 
 
@@ -73,7 +75,7 @@ def ratio_loss(
     """The loss of a parameterised-ratio method (see the table in the module docstring).
 
     Args:
-        method: one of :data:`RATIO_LOSSES`.
+        method: one of :data:`RATIO_LOSSES`, optionally with the morphing-aware prefix.
         log_r_hat: estimated log r(x|θ₀,θ₁), shape (n,).
         t_hat: estimated score ∇_θ₀ log r̂, shape (n, p); only needed with a score term.
         y: labels, shape (n,).
@@ -88,7 +90,7 @@ def ratio_loss(
         >>> float(ratio_loss("rolr", zeros, None, y, torch.tensor([2.0, 0.5]), torch.zeros(2, 1), 1.0))
         1.0
     """
-    terms = RATIO_LOSSES[method]
+    terms = RATIO_LOSSES[method.removeprefix(MORPHING_AWARE_PREFIX)]
     loss = torch.zeros((), dtype=log_r_hat.dtype, device=log_r_hat.device)
     if terms.classification is not None:
         target = y if terms.classification == "labels" else 1.0 / (1.0 + r_xz)

@@ -17,9 +17,17 @@ import zuko
 from torch import nn
 
 from goldmine.atomic import atomic_output
-from goldmine.ml import DENSITY_METHODS, SCORE_METHODS
+from goldmine.ml import DENSITY_METHODS, MORPHING_AWARE_PREFIX, SCORE_METHODS
 
-__all__ = ["DensityModel", "RatioModel", "ScoreModel", "load_model", "model_class", "save_model"]
+__all__ = [
+    "DensityModel",
+    "MorphingAwareRatioModel",
+    "RatioModel",
+    "ScoreModel",
+    "load_model",
+    "model_class",
+    "save_model",
+]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "silu": nn.SiLU}
 
@@ -97,6 +105,47 @@ class RatioModel(_LogRatio):
         return self.network(torch.cat([self._x(x), self._theta(theta0)], dim=1)).squeeze(1)
 
 
+class MorphingAwareRatioModel(_LogRatio):
+    """A ratio estimator whose θ dependence is exact by morphing (arXiv:1907.10621, section on
+    morphing-aware estimators).
+
+    The network predicts, for each benchmark b, log r̂_b(x) = log p̂(x|θ_b)/p̂(x|θ_ref) (zero
+    for the reference benchmark). As dσ(x|θ) = Σ_b ω_b(θ) σ_b p(x|θ_b),
+
+        r̂(x|θ, θ_ref) = Σ_b ω_b(θ) σ_b/σ(θ) · r̂_b(x),   σ(θ) = Σ_b ω_b(θ) σ_b,
+
+    with the morphing weights ω_b(θ) and the benchmark cross sections σ_b (after cuts).
+    The sum can turn negative where the network is poor; it is clamped at 10⁻⁶. There are
+    as many benchmarks as morphing components.
+    """
+
+    def __init__(self, n_observables: int, n_parameters: int, hidden: Sequence[int] = (64, 64),
+                 activation: str = "tanh", n_components: int = 1, reference_index: int = 0) -> None:
+        super().__init__(n_observables, n_parameters)
+        self.reference_index = reference_index
+        self.register_buffer("components", torch.zeros(n_components, n_parameters, dtype=torch.float64))
+        self.register_buffer("morphing_matrix", torch.eye(n_components, dtype=torch.float64))
+        self.register_buffer("benchmark_cross_sections", torch.ones(n_components, dtype=torch.float64))
+        self.network = _mlp(n_observables, hidden, n_components, activation)
+
+    def set_morphing(self, components: np.ndarray, matrix: np.ndarray, benchmark_cross_sections: np.ndarray) -> None:
+        """The morphing (components, W = matrix @ benchmark weights) and σ_b of each benchmark."""
+        self.components.copy_(torch.as_tensor(components, dtype=torch.float64))
+        self.morphing_matrix.copy_(torch.as_tensor(matrix, dtype=torch.float64))
+        self.benchmark_cross_sections.copy_(torch.as_tensor(benchmark_cross_sections, dtype=torch.float64))
+
+    def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
+        log_r_benchmarks = self.network(self._x(x))
+        log_r_benchmarks = log_r_benchmarks - log_r_benchmarks[:, self.reference_index : self.reference_index + 1]
+        components = self.components.to(theta0.dtype)
+        monomials = torch.prod(theta0[:, None, :] ** components[None, :, :], dim=2)
+        morphing_weights = monomials @ self.morphing_matrix.to(theta0.dtype)
+        weighted = morphing_weights * self.benchmark_cross_sections.to(theta0.dtype)
+        coefficients = weighted / weighted.sum(dim=1, keepdim=True)
+        ratio = (coefficients * torch.exp(log_r_benchmarks)).sum(dim=1)
+        return torch.log(torch.clamp(ratio, min=1e-6))
+
+
 class DensityModel(_LogRatio):
     """NDE and SCANDAL: a conditional neural spline flow p̂(x|θ) (zuko), Durkan et al. arXiv:1906.04032.
 
@@ -121,12 +170,14 @@ class DensityModel(_LogRatio):
         return self.log_likelihood(x, theta0) - self.log_likelihood(x, reference)
 
 
-def model_class(method: str) -> type[ScoreModel | RatioModel | DensityModel]:
+def model_class(method: str) -> type[ScoreModel | RatioModel | MorphingAwareRatioModel | DensityModel]:
     """The network class of a method."""
     if method in SCORE_METHODS:
         return ScoreModel
     if method in DENSITY_METHODS:
         return DensityModel
+    if method.startswith(MORPHING_AWARE_PREFIX):
+        return MorphingAwareRatioModel
     return RatioModel
 
 
@@ -143,7 +194,7 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Read a model written by :func:`save_model`; returns (model in eval mode, metadata)."""
     path = Path(path)
     metadata = json.loads(path.with_suffix(".json").read_text())
-    options = {"transforms": metadata["transforms"]} if "transforms" in metadata else {}
+    options = {key: metadata[key] for key in ("transforms", "n_components", "reference_index") if key in metadata}
     model = model_class(metadata["method"])(
         len(metadata["observables"]), len(metadata["parameters"]), metadata["hidden"], metadata["activation"],
         **options,
