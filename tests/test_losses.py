@@ -21,8 +21,9 @@ ALPHA = 2.0
 LN2 = math.log(2)
 # Cross entropies with ŝ = 1/2 are ln 2 whatever the target.
 CROSS_ENTROPY = LN2
-# ROLR: (1 − y)(r̂ − r)² for the first sample = 1, y(1/r̂ − 1/r)² for the second = (1 − 2)² = 1.
-ROLR = (1.0 + 1.0) / 2
+# ROLR: the θ₀ sample regresses 1/r: (1/r̂ − 1/r)² = (1 − 1/2)² = 0.25; the θ₁ sample regresses r:
+# (r̂ − r)² = (1 − 0.5)² = 0.25.
+ROLR = (0.25 + 0.25) / 2
 # Score term: only the θ₀ sample, (0.5 − 1)² = 0.25, averaged over 2 samples and 1 parameter.
 SCORE = ALPHA * 0.25 / 2
 

@@ -40,17 +40,16 @@ def test_points():
     return x, thetas, (thetas * x[:, 0] - thetas**2 / 2) / 2
 
 
-# Per-method settings and the fraction of Var(log r) the MSE must stay below. The regression on
-# r (ROLR, RASCAL) has a large variance (r(x,z) reaches e⁴ here): ROLR needs more samples and
-# epochs and stays the weakest, as in arXiv:1805.00020; RASCAL needs a large α so that the score
-# term is not drowned by the ratio term.
+# Per-method settings and the fraction of Var(log r) the MSE must stay below (measured: CARL 5%,
+# ROLR 1.7%, RASCAL 0.5%, ALICE and ALICES 0.2%, CASCAL 0.25%). CARL learns from the labels
+# alone and is the weakest, as in arXiv:1805.00020.
 TOY = {
     "carl": ({}, 40_000, 0.1),
-    "rolr": ({"epochs": 30, "patience": 10}, 100_000, 0.15),
-    "rascal": ({"alpha": 100.0}, 40_000, 0.02),
+    "rolr": ({}, 40_000, 0.05),
+    "rascal": ({}, 40_000, 0.02),
     "alice": ({}, 40_000, 0.02),
     "alices": ({}, 40_000, 0.02),
-    "cascal": ({"alpha": 10.0}, 40_000, 0.05),
+    "cascal": ({}, 40_000, 0.02),
 }
 
 

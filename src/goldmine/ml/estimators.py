@@ -57,6 +57,7 @@ def model_metadata(method: str, model: torch.nn.Module, settings: Mapping[str, A
 def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.ndarray,
                     settings: Mapping[str, Any], checkpoint: str | Path | None = None,
                     progress: bool = True, morphing: Mapping[str, Any] | None = None,
+                    device: torch.device | None = None,
                     ) -> tuple[ScoreModel | RatioModel | MorphingAwareRatioModel | DensityModel, TrainingHistory]:
     """Train one estimator.
 
@@ -71,6 +72,7 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
         progress: show a progress bar.
         morphing: for the morphing-aware methods: "components", "matrix",
             "benchmark_cross_sections" and "reference_index" (the benchmark θ_ref).
+        device: where to train (CUDA when present, by default).
 
     Returns:
         (model, history).
@@ -128,7 +130,7 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
                 "t_xz": sample.t_xz[drawn_at_theta0]}
     else:
         raise ValueError(f"unknown method {method!r}; methods are {list(METHODS)}")
-    history = train(model, loss, data, checkpoint=checkpoint, progress=progress, **options)
+    history = train(model, loss, data, checkpoint=checkpoint, progress=progress, device=device, **options)
     return model, history
 
 

@@ -8,7 +8,7 @@ r = p(x|θ₀)/p(x|θ₁) and the classifier decision function is s = 1/(1 + r),
 method     ratio term                                   score term (× α)
 =========  ==========================================  ======================
 CARL       cross entropy against the labels y           —
-ROLR       (1−y)(r̂ − r)² + y(1/r̂ − 1/r)²               —
+ROLR       y(r̂ − r)² + (1−y)(1/r̂ − 1/r)²               —
 RASCAL     as ROLR                                      (1−y)|t̂ − t(x,z|θ₀)|²
 ALICE      cross entropy against s(x,z) = 1/(1 + r)     —
 ALICES     as ALICE                                     as RASCAL
@@ -22,6 +22,8 @@ likelihood of a conditional density estimator p̂(x|θ) on samples x ~ p(x|θ); 
 """
 
 from __future__ import annotations
+
+import math
 
 from dataclasses import dataclass
 
@@ -41,6 +43,8 @@ class RatioLoss:
     regression: bool  # ROLR's regression on r and 1/r
     score: bool  # the α-weighted score term
 
+
+_LOG_R_CLIP = 10.0
 
 #: the loss terms of each parameterised-ratio method.
 RATIO_LOSSES: dict[str, RatioLoss] = {
@@ -88,7 +92,7 @@ def ratio_loss(
         >>> round(float(ratio_loss("alices", zeros, torch.zeros(2, 1), y, torch.ones(2), torch.zeros(2, 1), 1.0)), 4)
         0.6931
         >>> float(ratio_loss("rolr", zeros, None, y, torch.tensor([2.0, 0.5]), torch.zeros(2, 1), 1.0))
-        1.0
+        0.25
     """
     terms = RATIO_LOSSES[method.removeprefix(MORPHING_AWARE_PREFIX)]
     loss = torch.zeros((), dtype=log_r_hat.dtype, device=log_r_hat.device)
@@ -96,10 +100,13 @@ def ratio_loss(
         target = y if terms.classification == "labels" else 1.0 / (1.0 + r_xz)
         loss = loss + F.binary_cross_entropy_with_logits(-log_r_hat, target)
     if terms.regression:
-        r_hat = torch.exp(log_r_hat)
-        numerator = (1.0 - y) * (r_hat - r_xz) ** 2
-        denominator = y * (1.0 / r_hat - 1.0 / r_xz) ** 2
-        loss = loss + (numerator + denominator).mean()
+        # r(x,z) is an unbiased estimate of r(x) for z ~ p(z|x,θ₁) (y = 1), 1/r(x,z) of 1/r(x) for
+        # z ~ p(z|x,θ₀) (y = 0). Ratios are clipped at e^±10 against the heavy tails of r(x,z).
+        log_r_hat = torch.clamp(log_r_hat, -_LOG_R_CLIP, _LOG_R_CLIP)
+        r_xz = torch.clamp(r_xz, math.exp(-_LOG_R_CLIP), math.exp(_LOG_R_CLIP))
+        from_theta1 = y * (torch.exp(log_r_hat) - r_xz) ** 2
+        from_theta0 = (1.0 - y) * (torch.exp(-log_r_hat) - 1.0 / r_xz) ** 2
+        loss = loss + (from_theta1 + from_theta0).mean()
     if terms.score:
         from_theta0 = (1.0 - y)[:, None]
         loss = loss + alpha * ((from_theta0 * (t_hat - t_xz)) ** 2).sum(dim=1).mean() / t_hat.shape[1]

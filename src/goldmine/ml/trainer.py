@@ -96,7 +96,8 @@ def train(
     validation_part = {key: value[:n_validation] for key, value in tensors.items()}
     n_train = n - n_validation
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    # The fused Adam kernel updates every parameter in one call (a third of a small network's step time).
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=0.01 * learning_rate)
     state = {"history": TrainingHistory(), "best_state": copy.deepcopy(model.state_dict()), "best_loss": np.inf,
              "stale": 0, "epoch": -1}
@@ -118,16 +119,17 @@ def train(
             break
         model.train()
         permutation = torch.randperm(n_train, generator=generator).to(device)
+        # One gather per epoch; the batches are then contiguous views.
+        shuffled = {key: value[permutation] for key, value in train_part.items()}
         total = torch.zeros((), device=device)
         for start in range(0, n_train, batch_size):
-            batch_indices = permutation[start : start + batch_size]
-            batch = {key: value[batch_indices] for key, value in train_part.items()}
+            batch = {key: value[start : start + batch_size] for key, value in shuffled.items()}
             with autocast:
                 loss = loss_function(model, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += loss.detach().float() * len(batch_indices)
+            total += loss.detach().float() * len(next(iter(batch.values())))
         scheduler.step()
         model.eval()
         with autocast:
