@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -75,3 +76,20 @@ def test_invalid_config_stops_before_any_job(tmp_path):
     assert result.returncode != 0
     assert "detector.muon.efficiency" in result.stderr and "1.5" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_workflow_with_the_pythia_shower_shows_the_radiative_tail(tmp_path):
+    from goldmine import events
+
+    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    config["shower"]["enabled"] = True
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = _snakemake(tmp_path, "--cores", "2", "results/events.h5")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list((tmp_path / "results/shower").glob("*.h5"))) == 2
+    sample = events.read(tmp_path / "results/events.h5")
+    mass = sample.observations[:, events.read_observable_names(tmp_path / "results/events.h5").index("m_mumu")]
+    # Smearing (2% on |p|) widens the peak to ±4 GeV; photon radiation adds a tail far below it:
+    # m < 170 GeV needs x_γ > 1 − 0.85², with P ≈ 0.052 at O(α) (see tests/test_shower.py).
+    assert 0.035 < np.mean(mass < 170.0) < 0.07

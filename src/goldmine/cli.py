@@ -41,7 +41,8 @@ def main(verbose: bool) -> None:
     Stages, in the order the workflow runs them:
       setup     choose the benchmarks and the morphing of the parameter space
       generate  generate parton-level events (LHE, one weight per benchmark)
-      detect    detector simulation and observables (LHE -> HDF5 event file)
+      shower    Pythia 8 shower of the LHE events (optional)
+      detect    detector simulation and observables (-> HDF5 event file)
       merge     gather event files
       mine      training samples with joint likelihood ratio and score
       train     train an estimator (SALLY, SALLINO, CARL, ROLR, RASCAL, ALICE, ALICES, CASCAL)
@@ -88,15 +89,29 @@ def generate(config_path: Path, setup_file: Path, chunk: int, output: Path) -> N
 
 @main.command()
 @_CONFIG
-@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--lhe", "lhe_file", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds the detector).")
+@click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds Pythia).")
 @_OUTPUT
-def detect(config_path: Path, setup_file: Path, lhe_file: Path, chunk: int, output: Path) -> None:
-    """Run the detector on an LHE file and write the observables and weights to HDF5."""
+def shower(config_path: Path, lhe_file: Path, chunk: int, output: Path) -> None:
+    """Shower an LHE file with Pythia 8 (settings from the config); write a particle file (HDF5)."""
     from goldmine import stages
 
-    n = _run(lambda: stages.detect(_load(config_path), setup_file, lhe_file, chunk, output))
+    n = _run(lambda: stages.shower(_load(config_path), lhe_file, chunk, output))
+    click.echo(f"{output}: {n} events")
+
+
+@main.command()
+@_CONFIG
+@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--input", "--lhe", "input_file", type=click.Path(exists=True, path_type=Path), required=True,
+              help="LHE file (parton level) or particle file from `goldmine shower`.")
+@click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds the detector).")
+@_OUTPUT
+def detect(config_path: Path, setup_file: Path, input_file: Path, chunk: int, output: Path) -> None:
+    """Run the detector on LHE or showered events and write the observables and weights to HDF5."""
+    from goldmine import stages
+
+    n = _run(lambda: stages.detect(_load(config_path), setup_file, input_file, chunk, output))
     click.echo(f"{output}: {n} events")
 
 
@@ -199,10 +214,11 @@ def _run(action):
     from goldmine.detector import DetectorError
     from goldmine.events import EventFileError
     from goldmine.lhe import LHEError
+    from goldmine.shower import ShowerError
 
     try:
         return action()
-    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, KeyError,
+    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, ShowerError, KeyError,
             FileNotFoundError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         raise click.ClickException(str(message)) from None

@@ -84,7 +84,7 @@ class MuonDetector:
         )
 
     def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedMuons:
-        """Reconstruct the final-state μ⁻ and μ⁺ of each event.
+        """Reconstruct the leading final-state μ⁻ and μ⁺ of each event.
 
         Args:
             particles: LHE particles (fields pdgid, status, px, py, pz, energy), one list per event.
@@ -95,26 +95,21 @@ class MuonDetector:
             ReconstructedMuons of the accepted events.
 
         Raises:
-            DetectorError: if an event does not hold exactly one final-state μ⁻ and one μ⁺.
+            DetectorError: if an event holds no final-state μ⁻ or no μ⁺.
         """
         final = particles[particles.status == 1]
         muons = {}
         for name, pdgid in (("mu_minus", 13), ("mu_plus", -13)):
             selected = final[final.pdgid == pdgid]
             counts = ak.to_numpy(ak.num(selected))
-            if np.any(counts != 1):
-                bad = int(np.argmax(counts != 1))
-                raise DetectorError(
-                    f"event {first_event + bad}: expected one final-state {name.replace('_', ' ')}, found {counts[bad]}"
-                )
-            flat = ak.to_numpy
+            if np.any(counts == 0):
+                bad = int(np.argmax(counts == 0))
+                raise DetectorError(f"event {first_event + bad}: no final-state {name.replace('_', ' ')}")
+            # The most energetic one (a showered event can hold muon pairs from photon splitting).
+            leading = selected[ak.argmax(selected.energy, axis=1, keepdims=True)]
             muons[name] = vector.array(
-                {
-                    "px": flat(ak.flatten(selected.px)),
-                    "py": flat(ak.flatten(selected.py)),
-                    "pz": flat(ak.flatten(selected.pz)),
-                    "E": flat(ak.flatten(selected.energy)),
-                }
+                {field: ak.to_numpy(ak.flatten(leading[source]))
+                 for field, source in (("px", "px"), ("py", "py"), ("pz", "pz"), ("E", "energy"))}
             )
         n = len(particles)
         accepted = np.ones(n, dtype=bool)

@@ -26,6 +26,7 @@ __all__ = [
     "Events",
     "count",
     "generated_events",
+    "is_hdf5",
     "iterate",
     "merge",
     "read",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 _CHUNK_ROWS = 16384
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 class EventFileError(ValueError):
@@ -60,6 +62,12 @@ class Events:
 
     def __len__(self) -> int:
         return len(self.observations)
+
+
+def is_hdf5(path: str | Path) -> bool:
+    """Whether a file starts with the HDF5 signature."""
+    with open(path, "rb") as handle:
+        return handle.read(8) == _HDF5_SIGNATURE
 
 
 def _strings(values: Sequence[str]) -> np.ndarray:

@@ -11,7 +11,6 @@ from goldmine import events, lhe
 
 __all__ = ["inspect_file"]
 
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _lhe_summary(path: Path) -> dict[str, Any]:
@@ -50,10 +49,10 @@ def inspect_file(path: str | Path) -> dict[str, Any]:
         ValueError: if the file is neither LHE nor HDF5.
     """
     path = Path(path)
+    if events.is_hdf5(path):
+        return dict(events.summary(path), format="HDF5 event file")
     with open(path, "rb") as handle:
         head = handle.read(8)
-    if head.startswith(_HDF5_SIGNATURE):
-        return dict(events.summary(path), format="HDF5 event file")
     if head.startswith(b"\x1f\x8b") or b"<LesH" in head or head.lstrip().startswith(b"<"):
         return _lhe_summary(path)
     raise ValueError(f"{path}: neither an LHE nor an HDF5 file")

@@ -21,7 +21,7 @@ from goldmine.generate import generate_lhe
 from goldmine.parameters import ParameterSpace, build_parameter_space
 from goldmine.processes import get_process
 
-__all__ = ["detect", "generate", "infer", "mine", "model_files", "setup", "train", "write_json"]
+__all__ = ["detect", "generate", "infer", "mine", "model_files", "setup", "shower", "train", "write_json"]
 
 log = logging.getLogger("goldmine")
 
@@ -52,44 +52,70 @@ def generate(config: Mapping[str, Any], setup_file: str | Path, chunk: int, outp
                  seed=generation["seed"] + chunk, sampling_benchmark=generation["sampling_benchmark"])
 
 
-def detect(config: Mapping[str, Any], setup_file: str | Path, lhe_file: str | Path, chunk: int,
-           output: str | Path, step_size: int = 100_000) -> int:
-    """Run the detector and compute observables on an LHE file; write an event file.
+def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: str | Path) -> int:
+    """Shower the events of an LHE file with Pythia 8 (seed = shower.seed + chunk); write a particle file."""
+    from goldmine.shower import shower as run_shower
+    from goldmine.shower import write_particles
 
-    The LHE weights must carry exactly the benchmarks of the setup (matched by name).
+    settings = config["shower"]
+    lhe_events = sum(len(block) for block in lhe.iterate(lhe_file))
+    blocks = run_shower(lhe_file, settings["pythia"], seed=settings["seed"] + chunk)
+    return write_particles(output, blocks, {"lhe_events": lhe_events, "source": str(lhe_file)})
+
+
+def _particle_blocks(path: Path, step_size: int):
+    """Weight ids, blocks of events with .particles/.weights, and the generated-event count of an
+    LHE file or a showered particle file."""
+    if events.is_hdf5(path):
+        from goldmine.shower import iterate_particles
+
+        with h5py.File(path, "r") as handle:
+            weight_ids = tuple(handle.attrs["weight_ids"])
+            generated = int(handle.attrs["lhe_events"])
+        return weight_ids, iterate_particles(path, step_size), lambda: generated
+    counter = {"events": 0}
+
+    def lhe_blocks():
+        for block in lhe.iterate(path, step_size=step_size):
+            counter["events"] += len(block)
+            yield block
+
+    return lhe.read_init(path).weight_ids, lhe_blocks(), lambda: counter["events"]
+
+
+def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | Path, chunk: int,
+           output: str | Path, step_size: int = 100_000) -> int:
+    """Run the detector and compute observables on an LHE file or a showered particle file.
+
+    The weights must carry exactly the benchmarks of the setup (matched by name).
 
     Raises:
-        events.EventFileError: naming the LHE file when its weights do not match the benchmarks.
+        events.EventFileError: naming the input file when its weights do not match the benchmarks.
     """
     space = events.read_parameter_space(setup_file)
     detector = MuonDetector.from_config(config["detector"])
     names = list(config["observables"])
     rng = np.random.default_rng(config["detector"]["seed"] + chunk)
-    init = lhe.read_init(lhe_file)
-    missing = [name for name in space.benchmark_names if name not in init.weight_ids]
+    weight_ids, blocks, generated = _particle_blocks(Path(input_file), step_size)
+    missing = [name for name in space.benchmark_names if name not in weight_ids]
     if missing:
         raise events.EventFileError(
-            f"{lhe_file}: no weights for the benchmarks {missing} (weights in the file: {list(init.weight_ids)})"
+            f"{input_file}: no weights for the benchmarks {missing} (weights in the file: {list(weight_ids)})"
         )
-    columns = [init.weight_ids.index(name) for name in space.benchmark_names]
+    columns = [weight_ids.index(name) for name in space.benchmark_names]
     sampling_index = space.benchmark_names.index(config["generation"]["sampling_benchmark"])
 
-    lhe_count = 0
-
-    def blocks():
-        nonlocal lhe_count
+    def detected():
         first = 0
-        for chunk_events in lhe.iterate(lhe_file, step_size=step_size):
-            muons = detector.reconstruct(chunk_events.particles, rng, first_event=first)
-            weights = chunk_events.weights[:, columns][muons.accepted]
-            first += len(chunk_events)
-            lhe_count = first
+        for block in blocks:
+            muons = detector.reconstruct(block.particles, rng, first_event=first)
+            weights = block.weights[:, columns][muons.accepted]
+            first += len(block)
             yield events.Events(observables.compute(names, muons), weights,
                                 np.full(len(weights), sampling_index, dtype=np.int64))
 
     definitions = [observables.DEFINITIONS[name] for name in names]
-    written = events.write(output, space, names, definitions, blocks(), generated_events=lambda: lhe_count)
-    return written
+    return events.write(output, space, names, definitions, detected(), generated_events=generated)
 
 
 def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Path) -> dict[str, Path]:

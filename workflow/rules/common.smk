@@ -17,6 +17,13 @@ def chunk_index(wildcards):
     return int(wildcards.scatteritem.split("-of-")[0]) - 1
 
 
+def detector_input(wildcards):
+    """Showered particles when the shower is on, else the parton-level LHE events."""
+    if config["shower"]["enabled"]:
+        return f"results/shower/{wildcards.scatteritem}.h5"
+    return f"results/lhe/{wildcards.scatteritem}.lhe.gz"
+
+
 def training_sample(wildcards):
     """SALLY/SALLINO learn from the local-score sample, the ratio and density methods from the ratio sample."""
     return f"results/samples/{sample_of(wildcards.method)}.h5"

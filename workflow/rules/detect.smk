@@ -1,8 +1,24 @@
+rule shower:
+    input:
+        config=EFFECTIVE_CONFIG,
+        lhe="results/lhe/{scatteritem}.lhe.gz",
+    output:
+        "results/shower/{scatteritem}.h5",
+    params:
+        chunk=chunk_index,
+    log:
+        "logs/shower/{scatteritem}.log",
+    benchmark:
+        "results/benchmarks/shower/{scatteritem}.tsv"
+    shell:
+        "goldmine shower --config {input.config} --lhe {input.lhe} --chunk {params.chunk} -o {output} > {log} 2>&1"
+
+
 rule detect:
     input:
         config=EFFECTIVE_CONFIG,
         setup="results/setup.h5",
-        lhe="results/lhe/{scatteritem}.lhe.gz",
+        events=detector_input,
     output:
         "results/events/{scatteritem}.h5",
     params:
@@ -12,7 +28,7 @@ rule detect:
     benchmark:
         "results/benchmarks/detect/{scatteritem}.tsv",
     shell:
-        "goldmine detect --config {input.config} --setup {input.setup} --lhe {input.lhe} "
+        "goldmine detect --config {input.config} --setup {input.setup} --input {input.events} "
         "--chunk {params.chunk} -o {output} 2> {log}"
 
 
