@@ -104,11 +104,11 @@ def shower(config_path: Path, lhe_file: Path, chunk: int, output: Path) -> None:
 @_CONFIG
 @click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--input", "--lhe", "input_file", type=click.Path(exists=True, path_type=Path), required=True,
-              help="LHE file (parton level) or particle file from `goldmine shower`.")
+              help="LHE file (parton level), particle file from `goldmine shower`, or Delphes ROOT file.")
 @click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds the detector).")
 @_OUTPUT
 def detect(config_path: Path, setup_file: Path, input_file: Path, chunk: int, output: Path) -> None:
-    """Run the detector on LHE or showered events and write the observables and weights to HDF5."""
+    """Reconstruct events (LHE, showered or Delphes) and write the observables and weights to HDF5."""
     from goldmine import stages
 
     n = _run(lambda: stages.detect(_load(config_path), setup_file, input_file, chunk, output))
@@ -211,6 +211,7 @@ def inspect(path: Path, as_json: bool) -> None:
 
 def _run(action):
     """Run a stage; known input errors become one clean message (no traceback)."""
+    from goldmine.delphes import DelphesError
     from goldmine.detector import DetectorError
     from goldmine.events import EventFileError
     from goldmine.lhe import LHEError
@@ -218,7 +219,7 @@ def _run(action):
 
     try:
         return action()
-    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, ShowerError, KeyError,
+    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, DelphesError, ShowerError, KeyError,
             FileNotFoundError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         raise click.ClickException(str(message)) from None

@@ -63,29 +63,58 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
     return write_particles(output, blocks, {"lhe_events": lhe_events, "source": str(lhe_file)})
 
 
-def _particle_blocks(path: Path, step_size: int):
-    """Weight ids, blocks of events with .particles/.weights, and the generated-event count of an
-    LHE file or a showered particle file."""
+def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector: MuonDetector,
+                          rng: np.random.Generator, step_size: int):
+    """Weight ids, blocks of (reconstructed muons, weights), and the number of generated events,
+    from an LHE file, a showered particle file (both through the detector) or a Delphes file.
+
+    A Delphes file carries no weight names: its ``Weight.Weight`` must hold the benchmarks in
+    the setup's order (as the reweight card goldmine writes for MadGraph lists them).
+    """
+    with open(path, "rb") as handle:
+        is_root = handle.read(4) == b"root"
+    if is_root:
+        from goldmine import delphes
+
+        generated = {"events": 0}
+
+        def delphes_blocks():
+            for block in delphes.iterate(path, len(benchmark_names), step_size, collections=("Muon",)):
+                generated["events"] += len(block)
+                yield delphes.muons(block), block.weights
+
+        return benchmark_names, delphes_blocks(), lambda: generated["events"]
     if events.is_hdf5(path):
         from goldmine.shower import iterate_particles
 
         with h5py.File(path, "r") as handle:
             weight_ids = tuple(handle.attrs["weight_ids"])
-            generated = int(handle.attrs["lhe_events"])
-        return weight_ids, iterate_particles(path, step_size), lambda: generated
-    counter = {"events": 0}
+            lhe_events = int(handle.attrs["lhe_events"])
+        blocks, generated = iterate_particles(path, step_size), (lambda: lhe_events)
+    else:
+        counter = {"events": 0}
 
-    def lhe_blocks():
-        for block in lhe.iterate(path, step_size=step_size):
-            counter["events"] += len(block)
-            yield block
+        def lhe_blocks():
+            for block in lhe.iterate(path, step_size=step_size):
+                counter["events"] += len(block)
+                yield block
 
-    return lhe.read_init(path).weight_ids, lhe_blocks(), lambda: counter["events"]
+        weight_ids, blocks, generated = lhe.read_init(path).weight_ids, lhe_blocks(), (lambda: counter["events"])
+
+    def detected():
+        first = 0
+        for block in blocks:
+            muons = detector.reconstruct(block.particles, rng, first_event=first)
+            first += len(block)
+            yield muons, block.weights
+
+    return weight_ids, detected(), generated
 
 
 def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | Path, chunk: int,
            output: str | Path, step_size: int = 100_000) -> int:
-    """Run the detector and compute observables on an LHE file or a showered particle file.
+    """Reconstruct events and compute observables: an LHE file or a showered particle file go
+    through the parametrised detector, a Delphes ROOT file is already reconstructed.
 
     The weights must carry exactly the benchmarks of the setup (matched by name).
 
@@ -96,7 +125,8 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
     detector = MuonDetector.from_config(config["detector"])
     names = list(config["observables"])
     rng = np.random.default_rng(config["detector"]["seed"] + chunk)
-    weight_ids, blocks, generated = _particle_blocks(Path(input_file), step_size)
+    weight_ids, blocks, generated = _reconstructed_blocks(Path(input_file), space.benchmark_names, detector, rng,
+                                                          step_size)
     missing = [name for name in space.benchmark_names if name not in weight_ids]
     if missing:
         raise events.EventFileError(
@@ -106,11 +136,8 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
     sampling_index = space.benchmark_names.index(config["generation"]["sampling_benchmark"])
 
     def detected():
-        first = 0
-        for block in blocks:
-            muons = detector.reconstruct(block.particles, rng, first_event=first)
-            weights = block.weights[:, columns][muons.accepted]
-            first += len(block)
+        for muons, weights in blocks:
+            weights = weights[:, columns][muons.accepted]
             yield events.Events(observables.compute(names, muons), weights,
                                 np.full(len(weights), sampling_index, dtype=np.int64))
 
