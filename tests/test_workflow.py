@@ -78,18 +78,24 @@ def test_invalid_config_stops_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_workflow_with_the_pythia_shower_shows_the_radiative_tail(tmp_path):
+def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
     from goldmine import events
 
     config = yaml.safe_load(_tiny_config(tmp_path).read_text())
     config["shower"]["enabled"] = True
+    config["detector"]["card"] = "config/processes/detectors/lep.yaml"  # relative to the workflow
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = _snakemake(tmp_path, "--cores", "2", "results/events.h5")
+    result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((tmp_path / "results/shower").glob("*.h5"))) == 2
+    limits = json.loads((tmp_path / "results/inference/limits.json").read_text())
+    assert "exact" not in limits and {"alices", "sally", "histogram"} <= set(limits)
     sample = events.read(tmp_path / "results/events.h5")
     mass = sample.observations[:, events.read_observable_names(tmp_path / "results/events.h5").index("m_mumu")]
-    # Smearing (2% on |p|) widens the peak to ±4 GeV; photon radiation adds a tail far below it:
-    # m < 170 GeV needs x_γ > 1 − 0.85², with P ≈ 0.052 at O(α) (see tests/test_shower.py).
-    assert 0.035 < np.mean(mass < 170.0) < 0.07
+    # The LEP card's 6% momentum resolution makes the peak ≈ 8 GeV wide; photon radiation adds a
+    # tail far below it: m < 150 GeV needs x_γ > 1 − 0.75², P ≈ 0.03 at O(α) (tests/test_shower.py).
+    beta = 2 / 137.036 / np.pi * (np.log(200.0**2 / 0.1056584**2) - 1)
+    x0 = 1 - 0.75**2
+    expected = beta * (-np.log(x0) - (1 - x0) + (1 - x0**2) / 4)
+    assert np.mean(mass < 150.0) == pytest.approx(expected, rel=0.3)

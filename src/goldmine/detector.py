@@ -18,13 +18,39 @@ import awkward as ak
 import numpy as np
 import vector
 
-__all__ = ["DetectorError", "MuonDetector", "ReconstructedMuons"]
+__all__ = ["DetectorError", "MuonDetector", "ReconstructedMuons", "leading_muons", "smear"]
 
 _MUON_MASS = 0.1056584
 
 
 class DetectorError(ValueError):
     """The input events cannot be reconstructed (message names the event)."""
+
+
+def smear(objects: vector.MomentumNumpy4D, angle_resolution: float | np.ndarray,
+          momentum_resolution: float | np.ndarray, mass: float, rng: np.random.Generator) -> vector.MomentumNumpy4D:
+    """Gaussian smearing of θ and φ (σ in rad) and of |p| (relative σ), θ folded back onto [0, π].
+
+    Args:
+        objects: true momenta.
+        angle_resolution: σ of θ and φ, a number or one per object.
+        momentum_resolution: relative σ of |p|, a number or one per object.
+        mass: the mass given to the smeared objects.
+        rng: random generator (three normal draws per object, in a fixed order).
+    """
+    n = len(objects)
+    theta = objects.theta + angle_resolution * rng.standard_normal(n)
+    phi = objects.phi + angle_resolution * rng.standard_normal(n)
+    below, above = theta < 0.0, theta > np.pi
+    theta = np.where(below, -theta, np.where(above, 2.0 * np.pi - theta, theta))
+    phi = np.where(below | above, phi + np.pi, phi)
+    momentum = np.abs(objects.p * (1.0 + momentum_resolution * rng.standard_normal(n)))
+    return vector.array({
+        "px": momentum * np.sin(theta) * np.cos(phi),
+        "py": momentum * np.sin(theta) * np.sin(phi),
+        "pz": momentum * np.cos(theta),
+        "M": np.full(n, mass),
+    })
 
 
 @dataclass(frozen=True)
@@ -34,6 +60,29 @@ class ReconstructedMuons:
     mu_minus: vector.MomentumNumpy4D
     mu_plus: vector.MomentumNumpy4D
     accepted: np.ndarray  # boolean mask over the input events
+
+
+def leading_muons(particles: ak.Array, first_event: int = 0) -> dict[str, vector.MomentumNumpy4D]:
+    """The most energetic final-state μ⁻ and μ⁺ of each event (a showered event can hold muon
+    pairs from photon splitting), as {"mu_minus": …, "mu_plus": …}.
+
+    Raises:
+        DetectorError: naming the first event without a final-state μ⁻ or μ⁺.
+    """
+    final = particles[particles.status == 1]
+    muons = {}
+    for name, pdgid in (("mu_minus", 13), ("mu_plus", -13)):
+        selected = final[final.pdgid == pdgid]
+        counts = ak.to_numpy(ak.num(selected))
+        if np.any(counts == 0):
+            bad = int(np.argmax(counts == 0))
+            raise DetectorError(f"event {first_event + bad}: no final-state {name.replace('_', ' ')}")
+        leading = selected[ak.argmax(selected.energy, axis=1, keepdims=True)]
+        muons[name] = vector.array(
+            {field: ak.to_numpy(ak.flatten(leading[source]))
+             for field, source in (("px", "px"), ("py", "py"), ("pz", "pz"), ("E", "energy"))}
+        )
+    return muons
 
 
 @dataclass(frozen=True)
@@ -66,22 +115,7 @@ class MuonDetector:
         return np.where(np.abs(cos_theta_true) < self.cos_theta_max, self.efficiency, 0.0)
 
     def _smear(self, muons: vector.MomentumNumpy4D, rng: np.random.Generator) -> vector.MomentumNumpy4D:
-        n = len(muons)
-        theta = muons.theta + self.angle_resolution * rng.standard_normal(n)
-        phi = muons.phi + self.angle_resolution * rng.standard_normal(n)
-        below, above = theta < 0.0, theta > np.pi
-        theta = np.where(below, -theta, np.where(above, 2.0 * np.pi - theta, theta))
-        phi = np.where(below | above, phi + np.pi, phi)
-        momentum = muons.p * (1.0 + self.momentum_resolution * rng.standard_normal(n))
-        momentum = np.abs(momentum)
-        return vector.array(
-            {
-                "px": momentum * np.sin(theta) * np.cos(phi),
-                "py": momentum * np.sin(theta) * np.sin(phi),
-                "pz": momentum * np.cos(theta),
-                "M": np.full(n, _MUON_MASS),
-            }
-        )
+        return smear(muons, self.angle_resolution, self.momentum_resolution, _MUON_MASS, rng)
 
     def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedMuons:
         """Reconstruct the leading final-state μ⁻ and μ⁺ of each event.
@@ -97,20 +131,7 @@ class MuonDetector:
         Raises:
             DetectorError: if an event holds no final-state μ⁻ or no μ⁺.
         """
-        final = particles[particles.status == 1]
-        muons = {}
-        for name, pdgid in (("mu_minus", 13), ("mu_plus", -13)):
-            selected = final[final.pdgid == pdgid]
-            counts = ak.to_numpy(ak.num(selected))
-            if np.any(counts == 0):
-                bad = int(np.argmax(counts == 0))
-                raise DetectorError(f"event {first_event + bad}: no final-state {name.replace('_', ' ')}")
-            # The most energetic one (a showered event can hold muon pairs from photon splitting).
-            leading = selected[ak.argmax(selected.energy, axis=1, keepdims=True)]
-            muons[name] = vector.array(
-                {field: ak.to_numpy(ak.flatten(leading[source]))
-                 for field, source in (("px", "px"), ("py", "py"), ("pz", "pz"), ("E", "energy"))}
-            )
+        muons = leading_muons(particles, first_event)
         n = len(particles)
         accepted = np.ones(n, dtype=bool)
         for name in ("mu_minus", "mu_plus"):

@@ -63,7 +63,16 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
     return write_particles(output, blocks, {"lhe_events": lhe_events, "source": str(lhe_file)})
 
 
-def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector: MuonDetector,
+def detector_from_config(detector_config: Mapping[str, Any]):
+    """The card detector when ``detector.card`` names a card, else the parametrised muon detector."""
+    if "card" in detector_config:
+        from goldmine.cards import load_card
+
+        return load_card(detector_config["card"])
+    return MuonDetector.from_config(detector_config)
+
+
+def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector,
                           rng: np.random.Generator, step_size: int):
     """Weight ids, blocks of (reconstructed muons, weights), and the number of generated events,
     from an LHE file, a showered particle file (both through the detector) or a Delphes file.
@@ -122,7 +131,7 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
         events.EventFileError: naming the input file when its weights do not match the benchmarks.
     """
     space = events.read_parameter_space(setup_file)
-    detector = MuonDetector.from_config(config["detector"])
+    detector = detector_from_config(config["detector"])
     names = list(config["observables"])
     rng = np.random.default_rng(config["detector"]["seed"] + chunk)
     weight_ids, blocks, generated = _reconstructed_blocks(Path(input_file), space.benchmark_names, detector, rng,

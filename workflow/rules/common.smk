@@ -1,4 +1,6 @@
 # Configuration validation and input functions; no rules but the effective config.
+import os
+
 import yaml
 
 from goldmine.config import ConfigError, validate
@@ -9,6 +11,10 @@ try:
 except ConfigError as error:
     raise ValueError(f"invalid configuration: {error}") from None
 
+# A detector card given relative to the workflow (as the shipped ones are) is found from any working directory.
+if "card" in config["detector"] and not os.path.exists(config["detector"]["card"]):
+    config["detector"]["card"] = os.path.join(workflow.basedir, config["detector"]["card"])
+
 EFFECTIVE_CONFIG = "results/config.yaml"
 
 
@@ -18,10 +24,12 @@ def chunk_index(wildcards):
 
 
 def detector_input(wildcards):
-    """Showered particles when the shower is on, else the parton-level LHE events."""
-    if config["shower"]["enabled"]:
-        return f"results/shower/{wildcards.scatteritem}.h5"
-    return f"results/lhe/{wildcards.scatteritem}.lhe.gz"
+    """Showered particles when the shower is on, else the parton-level LHE events; and the card."""
+    inputs = [f"results/shower/{wildcards.scatteritem}.h5" if config["shower"]["enabled"]
+              else f"results/lhe/{wildcards.scatteritem}.lhe.gz"]
+    if "card" in config["detector"]:
+        inputs.append(config["detector"]["card"])
+    return inputs
 
 
 def training_sample(wildcards):

@@ -28,7 +28,7 @@ rule detect:
     benchmark:
         "results/benchmarks/detect/{scatteritem}.tsv",
     shell:
-        "goldmine detect --config {input.config} --setup {input.setup} --input {input.events} "
+        "goldmine detect --config {input.config} --setup {input.setup} --input {input.events[0]} "
         "--chunk {params.chunk} -o {output} 2> {log}"
 
 

@@ -230,7 +230,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         information[f"histogram_1d:{name}"] = _histogram_fisher(single_yields, components, reference)
 
     exact = integrals = None
-    if config["process"]["name"] == "ee_mumu":
+    if config["process"]["name"] == "ee_mumu" and "card" not in config["detector"]:
         exact = ExactLikelihood(get_process(config["process"]), MuonDetector.from_config(config["detector"]), names)
         integrals = exact.angular_integrals(test.observations)
         exact_scores = exact.score(test.observations, reference, integrals)
