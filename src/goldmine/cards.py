@@ -8,14 +8,12 @@ true kinematics — ``p``, ``pt``, ``e``, ``eta``, ``theta``, ``cos_theta``, ``p
   (photons);
 - ``angle_resolution``: the Gaussian σ of θ and φ in rad.
 
-Formulas are arithmetic with comparisons (true = 1) and ``abs``, ``sqrt``, ``exp``, ``log``,
-``minimum``, ``maximum``, ``where``; they are parsed once and evaluated on whole arrays.
+Formulas are :mod:`goldmine.expressions`: arithmetic with comparisons (true = 1) and a few
+numpy functions, parsed and checked once and evaluated on whole arrays.
 """
 
 from __future__ import annotations
 
-import ast
-import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,26 +25,16 @@ import vector
 import yaml
 
 from goldmine.detector import ReconstructedMuons, leading_muons, smear
+from goldmine.expressions import Expression, ExpressionError
 
-__all__ = ["CardDetector", "Formula", "FormulaError", "ObjectCard", "kinematics", "load_card"]
+__all__ = ["CardDetector", "Formula", "ObjectCard", "kinematics", "load_card"]
 
 _VARIABLES = ("p", "pt", "e", "eta", "theta", "cos_theta", "phi")
-_FUNCTIONS = {"abs": np.abs, "sqrt": np.sqrt, "exp": np.exp, "log": np.log, "minimum": np.minimum,
-              "maximum": np.maximum, "where": np.where}
-_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_}
-_COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-            ast.Eq: operator.eq, ast.NotEq: operator.ne}
 _MUON_MASS = 0.1056584
 
 
-class FormulaError(ValueError):
-    """A card formula uses something a formula may not (message names the formula)."""
-
-
-@dataclass(frozen=True)
 class Formula:
-    """A formula of the object kinematics, checked when built.
+    """A card formula: an :class:`~goldmine.expressions.Expression` of the object kinematics.
 
     Example:
         >>> f = Formula("0.95 * (abs(eta) < 2.5) * (pt > 10)")
@@ -54,64 +42,13 @@ class Formula:
         [0.0, 0.95, 0.0]
     """
 
-    text: str
-
-    def __post_init__(self) -> None:
-        try:
-            tree = ast.parse(str(self.text), mode="eval")
-        except SyntaxError as error:
-            raise FormulaError(f"formula {self.text!r}: {error.msg}") from None
-        self._check(tree.body)
-        object.__setattr__(self, "_tree", tree.body)
-
-    def _check(self, node: ast.AST) -> None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return
-        if isinstance(node, ast.Name):
-            if node.id not in _VARIABLES:
-                raise FormulaError(f"formula {self.text!r}: unknown variable {node.id!r}; variables are "
-                                   f"{list(_VARIABLES)}")
-            return
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            self._check(node.left), self._check(node.right)
-            return
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            self._check(node.operand)
-            return
-        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
-            for child in [node.left, *node.comparators]:
-                self._check(child)
-            return
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS
-                and not node.keywords):
-            for argument in node.args:
-                self._check(argument)
-            return
-        raise FormulaError(f"formula {self.text!r}: {ast.unparse(node)!r} is not allowed (arithmetic, comparisons "
-                           f"and {sorted(_FUNCTIONS)} only)")
+    def __init__(self, text: str) -> None:
+        self.text = str(text)
+        self._expression = Expression(self.text, _VARIABLES)
 
     def __call__(self, **variables: np.ndarray) -> np.ndarray:
         size = max((np.size(v) for v in variables.values()), default=1)
-        return np.broadcast_to(np.asarray(self._evaluate(self._tree, variables), dtype=float), (size,)).copy()
-
-    def _evaluate(self, node: ast.AST, variables: Mapping[str, np.ndarray]):
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return variables[node.id]
-        if isinstance(node, ast.BinOp):
-            return _BINARY[type(node.op)](self._evaluate(node.left, variables), self._evaluate(node.right, variables))
-        if isinstance(node, ast.UnaryOp):
-            value = self._evaluate(node.operand, variables)
-            return -value if isinstance(node.op, ast.USub) else value
-        if isinstance(node, ast.Compare):
-            left, result = self._evaluate(node.left, variables), True
-            for op, comparator in zip(node.ops, node.comparators):
-                right = self._evaluate(comparator, variables)
-                result = result & _COMPARE[type(op)](left, right)
-                left = right
-            return np.asarray(result, dtype=float)
-        return _FUNCTIONS[node.func.id](*(self._evaluate(argument, variables) for argument in node.args))
+        return np.broadcast_to(np.asarray(self._expression(**variables), dtype=float), (size,)).copy()
 
 
 @dataclass(frozen=True)
@@ -165,7 +102,7 @@ def load_card(path: str | Path) -> CardDetector:
     """Read a detector card.
 
     Raises:
-        FormulaError: naming the card, the object and the bad formula.
+        ExpressionError: naming the card, the object and the bad formula.
         ValueError: naming the card and the missing object or key.
     """
     path = Path(path)
@@ -176,8 +113,8 @@ def load_card(path: str | Path) -> CardDetector:
             continue
         try:
             objects[kind] = ObjectCard.from_mapping(entries)
-        except FormulaError as error:
-            raise FormulaError(f"{path}: {kind}: {error}") from None
+        except ExpressionError as error:
+            raise ExpressionError(f"{path}: {kind}: {error}") from None
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path}: {kind}: needs efficiency, momentum_resolution and angle_resolution ({error})"
                              ) from None

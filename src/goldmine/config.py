@@ -92,14 +92,20 @@ def _check_consistency(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config key 'process.parameters.{name}': range [{low}, {high}] must contain the Standard Model (0)"
             )
-    for key in ("observables",):
-        observables = config["inference"]["histogram"]["observables"]
-        missing = [name for name in observables if name not in config[key]]
-        if missing:
-            raise ConfigError(
-                f"config key 'inference.histogram.observables': {missing} are not among the "
-                f"observables {config[key]}"
-            )
+    from goldmine.expressions import ExpressionError
+    from goldmine.observables import event_expression, resolve
+
+    try:
+        names = [observable.name for observable in resolve(config["observables"])]
+        for text in config["cuts"] + config["efficiencies"]:
+            event_expression(text)
+    except ExpressionError as error:
+        raise ConfigError(f"config key 'observables', 'cuts' or 'efficiencies': {error}") from None
+    missing = [name for name in config["inference"]["histogram"]["observables"] if name not in names]
+    if missing:
+        raise ConfigError(
+            f"config key 'inference.histogram.observables': {missing} are not among the observables {names}"
+        )
 
 
 def validate(config: Mapping[str, Any]) -> dict[str, Any]:

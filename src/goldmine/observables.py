@@ -1,18 +1,29 @@
-"""Observables of reconstructed dimuon events, by name.
+"""Observables, cuts and efficiencies of reconstructed dimuon events.
 
-Each observable has a definition (stored in the event file, as MadMiner does) and
-a function of the reconstructed muons.
+An observable is a built-in name (:data:`DEFINITIONS`) or, in the config, ``{name: expression}``
+with an :mod:`~goldmine.expressions` expression over the reconstructed ``mu_minus`` and
+``mu_plus`` (vector arrays: ``.pt``, ``.eta``, ``.E``, ``.costheta``, ``(mu_minus + mu_plus).mass``,
+``mu_minus.deltaphi(mu_plus)`` …). Cuts are expressions that keep an event when true;
+efficiencies are expressions that multiply its weights. Each observable's definition is stored
+in the event file, as MadMiner does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from goldmine.detector import ReconstructedMuons
+from goldmine.expressions import Expression
 
-__all__ = ["DEFINITIONS", "LABELS", "compute"]
+__all__ = ["DEFINITIONS", "LABELS", "Observable", "compute", "efficiency", "event_expression", "passes", "resolve"]
+
+#: what an expression may use of the muons (vector's momentum properties and methods).
+_OBJECTS = ("mu_minus", "mu_plus")
+_ATTRIBUTES = ("pt", "eta", "phi", "E", "p", "px", "py", "pz", "mass", "costheta", "theta", "rapidity",
+               "deltaphi", "deltaR", "deltaeta", "dot")
 
 _Function = Callable[[ReconstructedMuons], np.ndarray]
 
@@ -49,22 +60,70 @@ LABELS: dict[str, str] = {
 }
 
 
-def compute(names: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
+@dataclass(frozen=True)
+class Observable:
+    """A named observable: its definition and its function of the reconstructed muons."""
+
+    name: str
+    definition: str
+    function: Callable[[ReconstructedMuons], np.ndarray]
+
+
+def event_expression(text: str) -> Callable[[ReconstructedMuons], np.ndarray]:
+    """An expression over mu_minus and mu_plus, checked now, as a function of reconstructed muons."""
+    expression = Expression(text, _OBJECTS, _ATTRIBUTES)
+    return lambda muons: expression(mu_minus=muons.mu_minus, mu_plus=muons.mu_plus)
+
+
+def resolve(entries: Sequence[str | Mapping[str, str]]) -> list[Observable]:
+    """Observables from the config: built-in names and ``{name: expression}`` entries.
+
+    Raises:
+        KeyError: naming an unknown built-in observable and the known ones.
+        goldmine.expressions.ExpressionError: naming a bad expression.
+
+    Example:
+        >>> [o.name for o in resolve(["m_mumu", {"pt_mu_minus": "mu_minus.pt"}])]
+        ['m_mumu', 'pt_mu_minus']
+    """
+    observables = []
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            for name, text in entry.items():
+                observables.append(Observable(name, text, event_expression(text)))
+        elif entry in _OBSERVABLES:
+            definition, function = _OBSERVABLES[entry]
+            observables.append(Observable(entry, definition, function))
+        else:
+            raise KeyError(f"unknown observable {entry!r}; known observables are {sorted(_OBSERVABLES)}")
+    return observables
+
+
+def compute(observables: Sequence[Observable | str], muons: ReconstructedMuons) -> np.ndarray:
     """Evaluate observables on reconstructed events.
 
     Args:
-        names: observable names (see :data:`DEFINITIONS`).
+        observables: :class:`Observable` objects or built-in names.
         muons: reconstructed muons.
 
     Returns:
-        array of shape (n_events, len(names)).
-
-    Raises:
-        KeyError: naming an unknown observable and the known ones.
+        array of shape (n_events, len(observables)).
     """
-    columns = []
-    for name in names:
-        if name not in _OBSERVABLES:
-            raise KeyError(f"unknown observable {name!r}; known observables are {sorted(_OBSERVABLES)}")
-        columns.append(np.asarray(_OBSERVABLES[name][1](muons), dtype=float))
-    return np.stack(columns, axis=1)
+    resolved = [o if isinstance(o, Observable) else resolve([o])[0] for o in observables]
+    return np.stack([np.asarray(o.function(muons), dtype=float) for o in resolved], axis=1)
+
+
+def passes(cuts: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
+    """Whether each event passes every cut (expressions over mu_minus and mu_plus)."""
+    keep = np.ones(len(muons.mu_minus), dtype=bool)
+    for text in cuts:
+        keep &= np.asarray(event_expression(text)(muons), dtype=float) > 0
+    return keep
+
+
+def efficiency(efficiencies: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
+    """The product of the efficiency expressions for each event (1 without any)."""
+    factor = np.ones(len(muons.mu_minus))
+    for text in efficiencies:
+        factor = factor * np.asarray(event_expression(text)(muons), dtype=float)
+    return factor

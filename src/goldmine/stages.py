@@ -132,7 +132,7 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
     """
     space = events.read_parameter_space(setup_file)
     detector = detector_from_config(config["detector"])
-    names = list(config["observables"])
+    chosen = observables.resolve(config["observables"])
     rng = np.random.default_rng(config["detector"]["seed"] + chunk)
     weight_ids, blocks, generated = _reconstructed_blocks(Path(input_file), space.benchmark_names, detector, rng,
                                                           step_size)
@@ -146,12 +146,14 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
 
     def detected():
         for muons, weights in blocks:
-            weights = weights[:, columns][muons.accepted]
-            yield events.Events(observables.compute(names, muons), weights,
-                                np.full(len(weights), sampling_index, dtype=np.int64))
+            efficiency = observables.efficiency(config["efficiencies"], muons)
+            weights = weights[:, columns][muons.accepted] * efficiency[:, None]
+            keep = observables.passes(config["cuts"], muons)
+            yield events.Events(observables.compute(chosen, muons)[keep], weights[keep],
+                                np.full(int(keep.sum()), sampling_index, dtype=np.int64))
 
-    definitions = [observables.DEFINITIONS[name] for name in names]
-    return events.write(output, space, names, definitions, detected(), generated_events=generated)
+    return events.write(output, space, [o.name for o in chosen], [o.definition for o in chosen], detected(),
+                        generated_events=generated)
 
 
 def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Path) -> dict[str, Path]:
