@@ -45,7 +45,8 @@ def main(verbose: bool) -> None:
       detect    detector simulation and observables (-> HDF5 event file)
       merge     gather event files
       mine      training samples with joint likelihood ratio and score
-      train     train an estimator (SALLY, SALLINO, CARL, ROLR, RASCAL, ALICE, ALICES, CASCAL)
+      train     train an estimator (SALLY, SALLINO, CARL, ROLR, RASCAL, ALICE, ALICES,
+                CASCAL, their morphing-aware variants, NDE, SCANDAL)
       infer     Fisher information and expected limits of every method
       plot      figures for the report
     Tools:
@@ -131,7 +132,7 @@ def merge(output: Path, inputs: tuple[Path, ...]) -> None:
 @click.option("--events", "event_file", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
 def mine(config_path: Path, event_file: Path, output_dir: Path) -> None:
-    """Mine training samples (SALLY, ALICES) and the test events."""
+    """Mine the training samples (local score, parameterised ratio) and the test events."""
     from goldmine import stages
 
     paths = _run(lambda: stages.mine(_load(config_path), event_file, output_dir))
@@ -141,10 +142,12 @@ def mine(config_path: Path, event_file: Path, output_dir: Path) -> None:
 @main.command()
 @_CONFIG
 @click.option("--method", type=click.Choice(METHODS), required=True,
-              help="Estimator: local score (sally, sallino) or parameterised ratio (carl … cascal).")
+              help="Estimator: local score (sally, sallino), parameterised ratio (carl … cascal, "
+                   "morphing_<ratio method>) or density (nde, scandal).")
 @click.option("--sample", "sample_file", type=click.Path(exists=True, path_type=Path), required=True,
               help="Training sample of the method's family (local_score.h5 or ratio.h5).")
-@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True,
+              help="Setup file (parameters, benchmarks, morphing).")
 @click.option("--member", type=int, default=0, show_default=True, help="Ensemble member (adds to the seed).")
 @_OUTPUT
 @click.option("--progress/--no-progress", default=True, show_default=True)
