@@ -16,7 +16,8 @@ def detected(analysis, tmp_path_factory):
     config["observables"] = ["m_mumu", "delta_phi", "cos_theta_mu_minus",
                              {"m_expression": "(mu_minus + mu_plus).mass"},
                              {"delta_phi_expression": "abs(mu_minus.deltaphi(mu_plus))"},
-                             {"pt_sum": "mu_minus.pt + mu_plus.pt"}]
+                             {"pt_sum": "mu_minus.pt + mu_plus.pt"},
+                             {"pt_sum_function": {"function": "goldmine.observables:transverse_momentum_sum"}}]
     config = config_module.validate(config)
     output = tmp_path_factory.mktemp("observables") / "events.h5"
     stages.detect(config, analysis.setup, analysis.directory / "chunk0.lhe.gz", 0, output)
@@ -30,6 +31,7 @@ def test_expression_observables_equal_the_built_in_ones(detected):
     np.testing.assert_allclose(sample.observations[:, 3], sample.observations[:, 0], rtol=1e-12)
     np.testing.assert_allclose(sample.observations[:, 4], sample.observations[:, 1], rtol=1e-12)
     assert np.all(sample.observations[:, 5] > 0)
+    np.testing.assert_allclose(sample.observations[:, 6], sample.observations[:, 5], rtol=1e-12)
 
 
 def test_cuts_select_and_efficiencies_weight(detected, analysis, tmp_path):
@@ -49,9 +51,12 @@ def test_cuts_select_and_efficiencies_weight(detected, analysis, tmp_path):
     np.testing.assert_allclose(selected.weights, reference.weights[inside] * factor, rtol=1e-12)
 
 
-@pytest.mark.parametrize("entry", [{"bad": "mu_minus.__class__"}, {"bad": "electron.pt"}, {"bad": "open('x')"}])
-def test_bad_expressions_stop_the_config(analysis, entry):
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"bad": "mu_minus.__class__"}, "expression"), ({"bad": "electron.pt"}, "unknown name 'electron'"),
+    ({"bad": "open('x')"}, "expression"), ({"bad": {"function": "goldmine.nothing:here"}}, "cannot be imported"),
+])
+def test_bad_observables_stop_the_config(analysis, entry, message):
     config = copy.deepcopy(analysis.config)
     config["observables"] = ["m_mumu", entry]
-    with pytest.raises(config_module.ConfigError, match="expression"):
+    with pytest.raises(config_module.ConfigError, match=message):
         config_module.validate(config)

@@ -99,7 +99,7 @@ def _check_consistency(config: dict[str, Any]) -> None:
         names = [observable.name for observable in resolve(config["observables"])]
         for text in config["cuts"] + config["efficiencies"]:
             event_expression(text)
-    except ExpressionError as error:
+    except (ExpressionError, ValueError) as error:
         raise ConfigError(f"config key 'observables', 'cuts' or 'efficiencies': {error}") from None
     missing = [name for name in config["inference"]["histogram"]["observables"] if name not in names]
     if missing:

@@ -10,15 +10,28 @@ in the event file, as MadMiner does.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from goldmine.detector import ReconstructedMuons
 from goldmine.expressions import Expression
 
-__all__ = ["DEFINITIONS", "LABELS", "Observable", "compute", "efficiency", "event_expression", "passes", "resolve"]
+__all__ = [
+    "DEFINITIONS",
+    "LABELS",
+    "Observable",
+    "compute",
+    "efficiency",
+    "event_expression",
+    "passes",
+    "resolve",
+    "transverse_momentum_sum",
+    "user_function",
+]
 
 #: what an expression may use of the muons (vector's momentum properties and methods).
 _OBJECTS = ("mu_minus", "mu_plus")
@@ -26,6 +39,11 @@ _ATTRIBUTES = ("pt", "eta", "phi", "E", "p", "px", "py", "pz", "mass", "costheta
                "deltaphi", "deltaR", "deltaeta", "dot")
 
 _Function = Callable[[ReconstructedMuons], np.ndarray]
+
+
+def transverse_momentum_sum(muons: ReconstructedMuons) -> np.ndarray:
+    """p_T(μ⁻) + p_T(μ⁺): an example of a function observable."""
+    return muons.mu_minus.pt + muons.mu_plus.pt
 
 
 def _delta_phi(muons: ReconstructedMuons) -> np.ndarray:
@@ -75,22 +93,44 @@ def event_expression(text: str) -> Callable[[ReconstructedMuons], np.ndarray]:
     return lambda muons: expression(mu_minus=muons.mu_minus, mu_plus=muons.mu_plus)
 
 
-def resolve(entries: Sequence[str | Mapping[str, str]]) -> list[Observable]:
-    """Observables from the config: built-in names and ``{name: expression}`` entries.
+def user_function(reference: str) -> Callable[[ReconstructedMuons], np.ndarray]:
+    """A user's observable, ``"package.module:function"``: called with the reconstructed muons,
+    it returns one value per event.
+
+    Raises:
+        ValueError: naming the reference when it cannot be imported or is not callable.
+    """
+    module_name, _, attribute = reference.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"observable function {reference!r} cannot be imported ({error})") from None
+    if not callable(function):
+        raise ValueError(f"observable function {reference!r} is not callable")
+    return function
+
+
+def resolve(entries: Sequence[str | Mapping[str, Any]]) -> list[Observable]:
+    """Observables from the config: built-in names, ``{name: expression}`` and
+    ``{name: {function: "package.module:function"}}`` entries.
 
     Raises:
         KeyError: naming an unknown built-in observable and the known ones.
         goldmine.expressions.ExpressionError: naming a bad expression.
 
     Example:
-        >>> [o.name for o in resolve(["m_mumu", {"pt_mu_minus": "mu_minus.pt"}])]
-        ['m_mumu', 'pt_mu_minus']
+        >>> [o.name for o in resolve(["m_mumu", {"pt_mu_minus": "mu_minus.pt"},
+        ...                           {"pt": {"function": "goldmine.observables:transverse_momentum_sum"}}])]
+        ['m_mumu', 'pt_mu_minus', 'pt']
     """
     observables = []
     for entry in entries:
         if isinstance(entry, Mapping):
-            for name, text in entry.items():
-                observables.append(Observable(name, text, event_expression(text)))
+            for name, definition in entry.items():
+                if isinstance(definition, Mapping):
+                    observables.append(Observable(name, definition["function"], user_function(definition["function"])))
+                else:
+                    observables.append(Observable(name, definition, event_expression(definition)))
         elif entry in _OBSERVABLES:
             definition, function = _OBSERVABLES[entry]
             observables.append(Observable(entry, definition, function))
