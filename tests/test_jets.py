@@ -30,7 +30,7 @@ def test_anti_kt_jets_follow_the_partons_of_a_real_madgraph_file(dijets):
     jet_pt = np.hypot(ak.to_numpy(jets.px[has_two][:, 0]), ak.to_numpy(jets.py[has_two][:, 0]))
     response = jet_pt / parton_pt[has_two, 0]
     # Final-state radiation and hadronisation outside R = 0.4 lose a few percent of the parton p_T.
-    assert 0.85 < np.median(response) < 1.02
+    assert 0.8 < np.median(response) < 1.0  # measured 0.86
     assert np.corrcoef(jet_pt, parton_pt[has_two, 0])[0, 1] > 0.9
 
 
