@@ -21,7 +21,18 @@ from goldmine.generate import generate_lhe
 from goldmine.parameters import ParameterSpace, build_parameter_space
 from goldmine.processes import get_process
 
-__all__ = ["detect", "generate", "infer", "mine", "model_files", "setup", "shower", "train", "write_json"]
+__all__ = [
+    "detect",
+    "detector_from_config",
+    "generate",
+    "infer",
+    "mine",
+    "model_files",
+    "setup",
+    "shower",
+    "train",
+    "write_json",
+]
 
 log = logging.getLogger("goldmine")
 
