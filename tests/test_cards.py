@@ -1,5 +1,6 @@
 """Detector cards: safe formulas, and efficiencies and resolutions that reproduce the card."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import awkward as ak
@@ -73,3 +74,43 @@ def test_the_lep_card_runs_through_the_detector_stage(analysis, tmp_path):
     mass = sample.observations[:, list(config["observables"]).index("m_mumu")]
     # σ(p)/p = √(0.005² + (0.06)²) ≈ 6% at 100 GeV: the mass peak is ≈ 4% wide.
     assert np.std(mass) / 200.0 == pytest.approx(np.hypot(0.005, 6e-4 * 100) / np.sqrt(2), rel=0.1)
+
+
+def test_card_photons_follow_the_truth_and_isolation_removes_collinear_radiation(tmp_path):
+    """ee → μμ with QED FSR through the LEP card: photons are found with the card's efficiency."""
+    from goldmine.generate import generate_lhe
+    from goldmine.jets import visible
+    from goldmine.parameters import build_parameter_space
+    from goldmine.processes import EEMuMu
+    from goldmine.shower import shower
+
+    process = EEMuMu()
+    space = build_parameter_space(process.parameter_names, [(-0.2, 0.2)] * 2, (2, 2), 2, n_trials=20)
+    generate_lhe(tmp_path / "events.lhe", process, space, 20_000, seed=8)
+    particles = ak.concatenate([b.particles for b in shower(tmp_path / "events.lhe", [
+        "PartonLevel:ISR = off", "HadronLevel:all = off", "TimeShower:QEDshowerByL = on"], seed=4)])
+    card = load_card(CARDS / "lep.yaml")
+    photons = card.reconstruct_collections(particles, np.random.default_rng(5))["photons"]
+    truth = visible(particles)
+    truth = truth[truth.pdgid == 22]
+    cos_theta = truth.pz / np.sqrt(truth.px**2 + truth.py**2 + truth.pz**2)
+    expected = 0.95 * ak.sum((abs(cos_theta) < 0.98) & (truth.energy > 1), axis=None)
+    found = ak.sum(ak.num(photons), axis=None)
+    assert found == pytest.approx(expected, abs=4 * np.sqrt(expected * 0.05))
+    # FSR photons are mostly collinear with their muon: an isolation requirement removes most.
+    isolated_card = replace(card, objects={**card.objects, "photon": replace(card.objects["photon"], isolation=0.1)})
+    isolated = isolated_card.reconstruct_collections(particles, np.random.default_rng(5))["photons"]
+    assert 0 < ak.sum(ak.num(isolated), axis=None) < 0.5 * found
+
+
+def test_atlas_card_jets_on_a_real_madgraph_dijet_file(shared_data):
+    from goldmine.shower import shower
+
+    path = shared_data / "lhe" / "madgraph5-3.5.8-pp_to_jj.lhe.gz"
+    particles = ak.concatenate([b.particles for b in shower(path, ["PartonLevel:MPI = off",
+                                                                   "PartonLevel:ISR = off"], seed=11)])
+    jets = load_card(CARDS / "atlas.yaml").reconstruct_collections(particles, np.random.default_rng(3))["jets"]
+    pt = np.hypot(ak.to_numpy(ak.flatten(jets.px)), ak.to_numpy(ak.flatten(jets.py)))
+    # anti-kT R = 0.4 above 20 GeV before smearing: smearing by 0.5/√E ⊕ 3% moves a few below.
+    assert np.mean(pt > 15.0) > 0.95
+    assert 0.5 < ak.mean(ak.num(jets)) < 2.5

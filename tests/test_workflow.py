@@ -84,6 +84,8 @@ def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
     config = yaml.safe_load(_tiny_config(tmp_path).read_text())
     config["shower"]["enabled"] = True
     config["detector"]["card"] = "config/processes/detectors/lep.yaml"  # relative to the workflow
+    config["observables"] += [{"n_photons": "count(photons)"}, {"missing_pt": "missing.pt"},
+                              {"e_photon": "where(count(photons) > 0, leading(photons, 0).E, 0)"}]
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(tmp_path, "--cores", "2")
@@ -99,3 +101,10 @@ def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
     x0 = 1 - 0.75**2
     expected = beta * (-np.log(x0) - (1 - x0) + (1 - x0**2) / 4)
     assert np.mean(mass < 150.0) == pytest.approx(expected, rel=0.3)
+    # Photons from the card: where there are some, they carry the energy the muons lost.
+    names = events.read_observable_names(tmp_path / "results/events.h5")
+    n_photons = sample.observations[:, names.index("n_photons")]
+    radiated = (mass < 150.0) & (n_photons > 0)
+    assert 0 < np.mean(n_photons > 0) < 0.5
+    assert np.median(sample.observations[radiated, names.index("e_photon")]) > 10.0
+    assert np.median(sample.observations[radiated, names.index("missing_pt")]) < 10.0

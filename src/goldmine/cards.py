@@ -24,6 +24,9 @@ import numpy as np
 import vector
 import yaml
 
+vector.register_awkward()
+
+from goldmine import jets as jets_module
 from goldmine.detector import ReconstructedMuons, leading_muons, smear
 from goldmine.expressions import Expression, ExpressionError
 
@@ -53,38 +56,80 @@ class Formula:
 
 @dataclass(frozen=True)
 class ObjectCard:
-    """Efficiency and resolutions of one object type."""
+    """Efficiency, resolutions and (for electrons and photons) isolation of one object type.
+
+    ``isolation`` is the largest Σp_T of the other visible particles within ΔR < 0.4, relative to
+    the object's p_T, for an isolated object (none: no requirement).
+    """
 
     efficiency: Formula
     momentum_resolution: Formula
     angle_resolution: Formula
+    isolation: float | None = None
 
     @classmethod
     def from_mapping(cls, entries: Mapping[str, Any]) -> ObjectCard:
-        return cls(**{key: Formula(str(entries[key])) for key in ("efficiency", "momentum_resolution",
-                                                                  "angle_resolution")})
+        formulas = {key: Formula(str(entries[key])) for key in ("efficiency", "momentum_resolution",
+                                                                "angle_resolution")}
+        return cls(**formulas, isolation=entries.get("isolation"))
 
 
-def kinematics(objects: vector.MomentumNumpy4D) -> dict[str, np.ndarray]:
+def kinematics(objects) -> dict[str, np.ndarray]:
     """The formula variables of some momenta."""
     return {"p": objects.p, "pt": objects.pt, "e": objects.E, "eta": objects.eta, "theta": objects.theta,
             "cos_theta": objects.costheta, "phi": objects.phi}
 
 
+def _momenta(particles: ak.Array) -> ak.Array:
+    return vector.zip({"px": particles.px, "py": particles.py, "pz": particles.pz, "E": particles.energy})
+
+
+def _relative_isolation(candidates: ak.Array, visible: ak.Array) -> ak.Array:
+    """Σp_T of the visible particles within ΔR < 0.4 of each candidate (itself excluded) over its p_T."""
+    candidate, other = ak.unzip(ak.cartesian([_momenta(candidates), _momenta(visible)], nested=True))
+    distance = candidate.deltaR(other)
+    near = (distance < 0.4) & (distance > 1e-9)
+    return ak.sum(other.pt * near, axis=2) / _momenta(candidates).pt
+
+
 @dataclass(frozen=True)
 class CardDetector:
-    """A detector described by a card: muons are reconstructed with the card's formulas.
+    """A detector described by a card.
+
+    Muons (the leading μ⁻ and μ⁺ decide whether an event is accepted), and, when the card has
+    them, electrons and photons (efficiency, smearing, isolation), jets (FastJet on the visible
+    particles that are not isolated leptons or photons, then efficiency and smearing) and the
+    missing transverse momentum (minus the sum of everything reconstructed).
 
     Args:
         name: the card's name.
-        objects: object type ("muon", "electron", "photon") → its card.
+        objects: object type ("muon", "electron", "photon", "jet") → its card.
+        jets: the clustering settings of :func:`goldmine.jets.cluster` (card key ``jet.clustering``).
     """
 
     name: str
     objects: Mapping[str, ObjectCard]
+    jets: Mapping[str, Any] | None = None
+
+    def _reconstruct_objects(self, candidates: ak.Array, card: ObjectCard, mass: float,
+                             rng: np.random.Generator, keep: ak.Array | None = None) -> ak.Array:
+        """Efficiency and smearing of every candidate; returns jagged vector records (E-ordered)."""
+        counts = ak.num(candidates)
+        flat = ak.flatten(candidates)
+        true = vector.array({"px": ak.to_numpy(flat.px), "py": ak.to_numpy(flat.py), "pz": ak.to_numpy(flat.pz),
+                             "E": ak.to_numpy(flat.energy)})
+        variables = kinematics(true)
+        found = rng.random(len(true)) < card.efficiency(**variables)
+        smeared = smear(true, card.angle_resolution(**variables), card.momentum_resolution(**variables), mass, rng)
+        records = vector.zip({"px": smeared.px, "py": smeared.py, "pz": smeared.pz, "E": smeared.E})
+        found = ak.unflatten(found, counts)
+        if keep is not None:
+            found = found & keep
+        objects = ak.unflatten(records, counts)[found]
+        return objects[ak.argsort(objects.E, axis=1, ascending=False)]
 
     def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedMuons:
-        """Leading μ⁻ and μ⁺: reconstructed with the card's efficiency, smeared with its resolutions."""
+        """Reconstruct the event: leading μ⁻ and μ⁺ with the card's formulas, and the other objects."""
         card = self.objects["muon"]
         muons = leading_muons(particles, first_event)
         n = len(particles)
@@ -95,7 +140,56 @@ class CardDetector:
             accepted &= rng.random(n) < card.efficiency(**variables)
             smeared[name] = smear(muons[name], card.angle_resolution(**variables),
                                   card.momentum_resolution(**variables), _MUON_MASS, rng)
-        return ReconstructedMuons(smeared["mu_minus"][accepted], smeared["mu_plus"][accepted], accepted)
+        if not set(self.objects) - {"muon"}:
+            return ReconstructedMuons(smeared["mu_minus"][accepted], smeared["mu_plus"][accepted], accepted)
+        collections = self.reconstruct_collections(particles[accepted], rng)
+        total_x = smeared["mu_minus"][accepted].px + smeared["mu_plus"][accepted].px
+        total_y = smeared["mu_minus"][accepted].py + smeared["mu_plus"][accepted].py
+        for objects in collections.values():
+            total_x = total_x + ak.to_numpy(ak.sum(objects.px, axis=1))
+            total_y = total_y + ak.to_numpy(ak.sum(objects.py, axis=1))
+        missing = vector.array({"px": -total_x, "py": -total_y})
+        return ReconstructedMuons(smeared["mu_minus"][accepted], smeared["mu_plus"][accepted], accepted,
+                                  collections, missing)
+
+    def reconstruct_collections(self, particles: ak.Array, rng: np.random.Generator) -> dict[str, ak.Array]:
+        """Electrons, photons and jets of every event, as the card describes them (no muon requirement).
+
+        Returns:
+            "electrons", "photons", "jets" (those the card has) → jagged vector records, most energetic first.
+        """
+        visible = jets_module.visible(particles[particles.status == 1])
+        collections: dict[str, ak.Array] = {}
+        isolated_mask = ak.zeros_like(visible.pdgid, dtype=bool)
+        for kind, pdgid, mass in (("electron", 11, 0.000511), ("photon", 22, 0.0)):
+            if kind not in self.objects:
+                continue
+            object_card = self.objects[kind]
+            is_candidate = abs(visible.pdgid) == pdgid
+            candidates = visible[is_candidate]
+            isolated = None
+            if object_card.isolation is not None:
+                isolated = _relative_isolation(candidates, visible) < object_card.isolation
+            # Candidates that count as objects of their own (the isolated ones, or all without an
+            # isolation requirement) stay out of the jets.
+            positions = ak.local_index(visible)[is_candidate]
+            isolated_mask = isolated_mask | _mark(visible, positions if isolated is None else positions[isolated])
+            collections[kind + "s"] = self._reconstruct_objects(candidates, object_card, mass, rng, isolated)
+        if "jet" in self.objects and self.jets is not None:
+            for_jets = visible[(abs(visible.pdgid) != 13) & ~isolated_mask]
+            clustered = jets_module.cluster(for_jets, self.jets)
+            as_particles = ak.zip({"px": clustered.px, "py": clustered.py, "pz": clustered.pz, "energy": clustered.E})
+            collections["jets"] = self._reconstruct_objects(as_particles, self.objects["jet"], 0.0, rng)
+        return collections
+
+
+def _mark(array: ak.Array, positions: ak.Array) -> ak.Array:
+    """A jagged boolean mask shaped like ``array``, true at the given positions of each event."""
+    counts = ak.to_numpy(ak.num(array))
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    flat = np.zeros(int(counts.sum()), dtype=bool)
+    flat[ak.to_numpy(ak.flatten(positions + offsets))] = True
+    return ak.unflatten(flat, counts)
 
 
 def load_card(path: str | Path) -> CardDetector:
@@ -111,6 +205,8 @@ def load_card(path: str | Path) -> CardDetector:
     for kind, entries in document.items():
         if kind == "name":
             continue
+        if kind not in ("muon", "electron", "photon", "jet"):
+            raise ValueError(f"{path}: unknown object {kind!r}; a card has muon, electron, photon and jet")
         try:
             objects[kind] = ObjectCard.from_mapping(entries)
         except ExpressionError as error:
@@ -120,4 +216,5 @@ def load_card(path: str | Path) -> CardDetector:
                              ) from None
     if "muon" not in objects:
         raise ValueError(f"{path}: the card has no muon entry")
-    return CardDetector(document.get("name", path.stem), objects)
+    jets = document.get("jet", {}).get("clustering")
+    return CardDetector(document.get("name", path.stem), objects, jets)

@@ -11,7 +11,7 @@ likelihood in :mod:`goldmine.exact` uses exactly this.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import awkward as ak
@@ -55,11 +55,17 @@ def smear(objects: vector.MomentumNumpy4D, angle_resolution: float | np.ndarray,
 
 @dataclass(frozen=True)
 class ReconstructedMuons:
-    """The reconstructed μ⁻ and μ⁺ of accepted events and which input events they came from."""
+    """The reconstructed μ⁻ and μ⁺ of accepted events and which input events they came from.
+
+    A card detector also fills ``collections`` (jagged vector arrays of the accepted events:
+    "electrons", "photons", "jets") and ``missing`` (the missing transverse momentum).
+    """
 
     mu_minus: vector.MomentumNumpy4D
     mu_plus: vector.MomentumNumpy4D
     accepted: np.ndarray  # boolean mask over the input events
+    collections: Mapping[str, ak.Array] = field(default_factory=dict)
+    missing: vector.MomentumNumpy2D | None = None
 
 
 def leading_muons(particles: ak.Array, first_event: int = 0) -> dict[str, vector.MomentumNumpy4D]:

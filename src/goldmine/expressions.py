@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -37,6 +37,7 @@ class Expression:
         text: the expression.
         variables: names it may use.
         attributes: attributes (or methods) of the variables it may use.
+        functions: functions it may call besides :data:`FUNCTIONS`.
 
     Example:
         >>> Expression("0.95 * (abs(eta) < 2.5)", ["eta"])(eta=np.array([0.0, 3.0])).tolist()
@@ -47,10 +48,12 @@ class Expression:
         goldmine.expressions.ExpressionError: expression 'x.real': 'x.real' is not allowed (attributes: [])
     """
 
-    def __init__(self, text: str, variables: Iterable[str], attributes: Iterable[str] = ()) -> None:
+    def __init__(self, text: str, variables: Iterable[str], attributes: Iterable[str] = (),
+                 functions: Mapping[str, Callable] | None = None) -> None:
         self.text = str(text)
         self.variables = tuple(variables)
         self.attributes = frozenset(attributes)
+        self.functions = {**FUNCTIONS, **(functions or {})}
         try:
             self._tree = ast.parse(self.text, mode="eval").body
         except SyntaxError as error:
@@ -84,12 +87,12 @@ class Expression:
             for child in [node.left, *node.comparators]:
                 self._check(child)
         elif isinstance(node, ast.Call) and not node.keywords:
-            if isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
+            if isinstance(node.func, ast.Name) and node.func.id in self.functions:
                 pass
             elif isinstance(node.func, ast.Attribute) and node.func.attr in self.attributes:
                 self._check(node.func.value)
             else:
-                self._refuse(node, f" (functions: {sorted(FUNCTIONS)})")
+                self._refuse(node, f" (functions: {sorted(self.functions)})")
             for argument in node.args:
                 self._check(argument)
         else:
@@ -120,5 +123,5 @@ class Expression:
             return np.asarray(result, dtype=float)
         arguments = [self._evaluate(argument, values) for argument in node.args]
         if isinstance(node.func, ast.Name):
-            return FUNCTIONS[node.func.id](*arguments)
+            return self.functions[node.func.id](*arguments)
         return getattr(self._evaluate(node.func.value, values), node.func.attr)(*arguments)

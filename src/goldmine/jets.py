@@ -40,7 +40,7 @@ def cluster(particles: ak.Array, settings: Mapping[str, Any]) -> ak.Array:
     Args:
         particles: jagged records with px, py, pz, energy (e.g. :func:`visible` particles).
         settings: ``algorithm`` ("antikt", "kt", "cambridge" with ``radius`` and ``min_pt``; or
-            "durham" with ``n_jets``).
+            "durham" with ``n_jets``, clustering to n jets or fewer when an event has fewer particles).
 
     Returns:
         jagged records px, py, pz, E of the jets.
@@ -59,7 +59,8 @@ def cluster(particles: ak.Array, settings: Mapping[str, Any]) -> ak.Array:
         warnings.simplefilter("ignore", UserWarning)  # fastjet's notes on exclusive e+e- jets
         if algorithm == "durham":
             definition = fastjet.JetDefinition(fastjet.ee_genkt_algorithm, np.pi, 1.0)
-            jets = fastjet.ClusterSequence(inputs, definition).exclusive_jets(n_jets=settings["n_jets"])
+            # At most n_jets: an event with fewer particles keeps what it has.
+            jets = fastjet.ClusterSequence(inputs, definition).exclusive_jets_up_to(settings["n_jets"])
             order = ak.argsort(jets.E, axis=1, ascending=False)
         elif algorithm in _HADRON_COLLIDER:
             definition = fastjet.JetDefinition(_HADRON_COLLIDER[algorithm], settings["radius"])

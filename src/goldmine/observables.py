@@ -3,8 +3,9 @@
 An observable is a built-in name (:data:`DEFINITIONS`) or, in the config, ``{name: expression}``
 with an :mod:`~goldmine.expressions` expression over the reconstructed ``mu_minus`` and
 ``mu_plus`` (vector arrays: ``.pt``, ``.eta``, ``.E``, ``.costheta``, ``(mu_minus + mu_plus).mass``,
-``mu_minus.deltaphi(mu_plus)`` …). Cuts are expressions that keep an event when true;
-efficiencies are expressions that multiply its weights. Each observable's definition is stored
+``mu_minus.deltaphi(mu_plus)`` …), the collections of a card detector (``count(jets)``,
+``leading(photons, 0).E``) and ``missing.pt``, or a user function. Cuts are expressions that
+keep an event when true; efficiencies are expressions that multiply its weights. Each observable's definition is stored
 in the event file, as MadMiner does.
 """
 
@@ -15,7 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import awkward as ak
 import numpy as np
+import vector
 
 from goldmine.detector import ReconstructedMuons
 from goldmine.expressions import Expression
@@ -25,8 +28,10 @@ __all__ = [
     "LABELS",
     "Observable",
     "compute",
+    "count",
     "efficiency",
     "event_expression",
+    "leading",
     "passes",
     "resolve",
     "transverse_momentum_sum",
@@ -35,6 +40,7 @@ __all__ = [
 
 #: what an expression may use of the muons (vector's momentum properties and methods).
 _OBJECTS = ("mu_minus", "mu_plus")
+_COLLECTIONS = ("electrons", "photons", "jets")
 _ATTRIBUTES = ("pt", "eta", "phi", "E", "p", "px", "py", "pz", "mass", "costheta", "theta", "rapidity",
                "deltaphi", "deltaR", "deltaeta", "dot")
 
@@ -87,10 +93,40 @@ class Observable:
     function: Callable[[ReconstructedMuons], np.ndarray]
 
 
+def count(collection: ak.Array) -> np.ndarray:
+    """The number of objects of each event."""
+    return ak.to_numpy(ak.num(collection)).astype(float)
+
+
+def leading(collection: ak.Array, index: int) -> vector.MomentumNumpy4D:
+    """The object at ``index`` (0: the most energetic) of each event; NaN where there is none."""
+    padded = ak.pad_none(collection, int(index) + 1, axis=1)[:, int(index)]
+    return vector.array({component: ak.to_numpy(ak.fill_none(getattr(padded, component), np.nan)).astype(float)
+                         for component in ("px", "py", "pz", "E")})
+
+
+def _empty_collection(n: int) -> ak.Array:
+    empty = vector.zip({field: np.zeros(0) for field in ("px", "py", "pz", "E")})
+    return ak.unflatten(empty, np.zeros(n, dtype=np.int64))
+
+
 def event_expression(text: str) -> Callable[[ReconstructedMuons], np.ndarray]:
-    """An expression over mu_minus and mu_plus, checked now, as a function of reconstructed muons."""
-    expression = Expression(text, _OBJECTS, _ATTRIBUTES)
-    return lambda muons: expression(mu_minus=muons.mu_minus, mu_plus=muons.mu_plus)
+    """An expression over the reconstructed event, checked now, as a function of it.
+
+    Names: ``mu_minus``, ``mu_plus``; the collections ``electrons``, ``photons``, ``jets`` (from a
+    detector card; empty otherwise) with ``count(jets)`` and ``leading(jets, 0)``; ``missing``
+    (the missing transverse momentum: ``missing.pt``).
+    """
+    expression = Expression(text, _OBJECTS + _COLLECTIONS + ("missing",), _ATTRIBUTES,
+                            {"count": count, "leading": leading})
+
+    def evaluate(event: ReconstructedMuons) -> np.ndarray:
+        n = len(event.mu_minus)
+        collections = {name: event.collections.get(name, _empty_collection(n)) for name in _COLLECTIONS}
+        missing = event.missing if event.missing is not None else vector.array({"px": np.zeros(n), "py": np.zeros(n)})
+        return expression(mu_minus=event.mu_minus, mu_plus=event.mu_plus, missing=missing, **collections)
+
+    return evaluate
 
 
 def user_function(reference: str) -> Callable[[ReconstructedMuons], np.ndarray]:
