@@ -14,13 +14,24 @@ from goldmine.delphes import DelphesError, iterate
 from goldmine.detector import MuonDetector
 
 
+def _float32(values):
+    return ak.values_astype(ak.Array(values), np.float32)
+
+
 def _write_delphes(path, muons, weights):
-    """Muons as Delphes stores them (float32 PT/Eta/Phi, int Charge) and the LHE weights."""
+    """Muons as Delphes stores them (float32 PT/Eta/Phi, int Charge), one or two jets, MissingET
+    and the LHE weights."""
+    n = len(weights)
+    rng = np.random.default_rng(3)
+    n_jets = rng.integers(1, 3, n)
+    jet_pt = ak.unflatten(rng.uniform(20, 60, n_jets.sum()), n_jets)
     branches = {
-        "Muon": ak.zip({"PT": ak.values_astype(ak.Array(muons["pt"]), np.float32),
-                        "Eta": ak.values_astype(ak.Array(muons["eta"]), np.float32),
-                        "Phi": ak.values_astype(ak.Array(muons["phi"]), np.float32),
+        "Muon": ak.zip({"PT": _float32(muons["pt"]), "Eta": _float32(muons["eta"]), "Phi": _float32(muons["phi"]),
                         "Charge": ak.values_astype(ak.Array(muons["charge"]), np.int32)}),
+        "Jet": ak.zip({"PT": _float32(jet_pt), "Eta": _float32(jet_pt * 0), "Phi": _float32(jet_pt * 0),
+                       "Mass": _float32(jet_pt * 0 + 5), "BTag": ak.values_astype(jet_pt * 0, np.int32)}),
+        "MissingET": ak.zip({"MET": _float32(ak.unflatten(np.full(n, 12.5), np.ones(n, dtype=np.int64))),
+                             "Phi": _float32(ak.unflatten(np.zeros(n), np.ones(n, dtype=np.int64)))}),
         "Weight": ak.zip({"Weight": ak.Array(weights.astype(np.float32).tolist())}),
     }
     with uproot.recreate(path) as file:
@@ -61,10 +72,27 @@ def test_delphes_errors_name_the_file_and_what_is_wrong(analysis, delphes_file, 
     path, _, weights = delphes_file
     with pytest.raises(DelphesError, match=r"delphes.root: event 0 has 6 weights, expected 5"):
         next(iterate(path, n_weights=5, collections=("Muon",)))
-    with pytest.raises(DelphesError, match=r"missing Delphes branches \['Jet.PT'"):
-        next(iterate(path, n_weights=6, collections=("Muon", "Jet")))
+    with pytest.raises(DelphesError, match=r"missing Delphes branches \['Electron.PT'"):
+        next(iterate(path, n_weights=6, collections=("Muon", "Electron")))
     not_delphes = tmp_path / "other.root"
     with uproot.recreate(not_delphes) as file:
         file["Events"] = {"x": np.zeros(3)}
     with pytest.raises(DelphesError, match="other.root: not a Delphes file"):
         next(iterate(not_delphes, n_weights=6))
+
+
+def test_delphes_jets_and_missing_energy_reach_the_observables(analysis, delphes_file, tmp_path):
+    import copy
+
+    from goldmine import config as config_module
+
+    path, _, weights = delphes_file
+    config = copy.deepcopy(analysis.config)
+    config["observables"] = ["cos_theta_mu_minus", {"n_jets": "count(jets)"}, {"met": "missing.pt"},
+                             {"jet_pt": "leading(jets, 0).pt"}]
+    output = tmp_path / "objects.h5"
+    stages.detect(config_module.validate(config), analysis.setup, path, 0, output)
+    sample = events.read(output)
+    assert set(np.unique(sample.observations[:, 1])) == {1.0, 2.0}
+    np.testing.assert_allclose(sample.observations[:, 2], 12.5, rtol=1e-6)
+    assert np.all((sample.observations[:, 3] >= 20) & (sample.observations[:, 3] <= 60))

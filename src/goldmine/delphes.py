@@ -19,9 +19,11 @@ import numpy as np
 import uproot
 import vector
 
+vector.register_awkward()
+
 from goldmine.detector import ReconstructedMuons
 
-__all__ = ["COLLECTIONS", "DelphesError", "DelphesEvents", "iterate", "muons"]
+__all__ = ["COLLECTIONS", "DelphesError", "DelphesEvents", "iterate", "muons", "present"]
 
 _MUON_MASS = 0.1056584
 
@@ -55,6 +57,16 @@ class DelphesEvents:
 
     def __len__(self) -> int:
         return len(self.weights)
+
+
+def present(path: str | Path) -> tuple[str, ...]:
+    """The collections of :data:`COLLECTIONS` a Delphes file holds (Muon must be among them)."""
+    try:
+        keys = set(uproot.open(path)["Delphes"].keys())
+    except (OSError, ValueError, KeyError) as error:
+        raise DelphesError(f"{path}: not a Delphes file ({error})") from None
+    return tuple(name for name, fields in COLLECTIONS.items()
+                 if all(f"{name}.{field}" in keys for field in fields)) or ("Muon",)
 
 
 def iterate(path: str | Path, n_weights: int, step_size: int = 100_000,
@@ -93,8 +105,19 @@ def iterate(path: str | Path, n_weights: int, step_size: int = 100_000,
         first += len(arrays)
 
 
+def _momenta(collection: ak.Array, mass: float | None) -> ak.Array:
+    """Delphes objects as vector records, most energetic first."""
+    if "e" in collection.fields:
+        last = {"E": collection.e}
+    else:
+        last = {"mass": collection.mass if mass is None else ak.zeros_like(collection.pt) + mass}
+    records = vector.zip({"pt": collection.pt, "eta": collection.eta, "phi": collection.phi, **last})
+    return records[ak.argsort(records.E, axis=1, ascending=False)]
+
+
 def muons(block: DelphesEvents) -> ReconstructedMuons:
-    """The leading μ⁻ and μ⁺ of each event; events without both are not accepted."""
+    """The leading μ⁻ and μ⁺ of each event (events without both are not accepted), with the
+    electrons, photons and jets of the block as collections and MissingET as the missing momentum."""
     collection = block.objects["Muon"]
     accepted = np.ones(len(block), dtype=bool)
     leading = {}
@@ -108,4 +131,14 @@ def muons(block: DelphesEvents) -> ReconstructedMuons:
         result[name] = vector.array({"pt": ak.to_numpy(first.pt), "eta": ak.to_numpy(first.eta),
                                      "phi": ak.to_numpy(first.phi),
                                      "M": np.full(int(accepted.sum()), _MUON_MASS)})
-    return ReconstructedMuons(result["mu_minus"], result["mu_plus"], accepted)
+    collections = {}
+    for name, kind, mass in (("electrons", "Electron", 0.000511), ("photons", "Photon", None),
+                             ("jets", "Jet", None)):
+        if kind in block.objects:
+            collections[name] = _momenta(block.objects[kind][accepted], mass)
+    missing = None
+    if "MissingET" in block.objects:
+        met = ak.firsts(block.objects["MissingET"][accepted])
+        met_pt, met_phi = ak.to_numpy(ak.fill_none(met.met, 0.0)), ak.to_numpy(ak.fill_none(met.phi, 0.0))
+        missing = vector.array({"px": met_pt * np.cos(met_phi), "py": met_pt * np.sin(met_phi)})
+    return ReconstructedMuons(result["mu_minus"], result["mu_plus"], accepted, collections, missing)

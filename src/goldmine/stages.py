@@ -99,7 +99,7 @@ def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector
         generated = {"events": 0}
 
         def delphes_blocks():
-            for block in delphes.iterate(path, len(benchmark_names), step_size, collections=("Muon",)):
+            for block in delphes.iterate(path, len(benchmark_names), step_size, collections=delphes.present(path)):
                 generated["events"] += len(block)
                 yield delphes.muons(block), block.weights
 
