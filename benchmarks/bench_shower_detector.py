@@ -3,6 +3,7 @@
 Measures, on one core, for ee_mumu events of the default analysis:
 - Pythia 8 shower (QED FSR, no hadronisation) events/s;
 - detector + observables events/s on parton-level events;
+- the LEP-like card detector (muons, electrons, photons, Durham jets, missing momentum) on showered events;
 - peak resident memory while 10⁶ events stream through generation → detector in chunks of
   10⁵ (it must not grow with the number of events).
 
@@ -21,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from goldmine import events, observables
+from goldmine.cards import load_card
 from goldmine.detector import MuonDetector
 from goldmine.generate import generate, generate_lhe
 from goldmine.parameters import build_parameter_space
@@ -28,6 +30,7 @@ from goldmine.processes import EEMuMu
 from goldmine.shower import shower
 
 OBSERVABLES = list(observables.DEFINITIONS)
+REPOSITORY = Path(__file__).resolve().parents[1]
 
 
 def _peak_rss_mib() -> float:
@@ -47,9 +50,15 @@ def main() -> None:
         lhe_file = Path(directory) / "shower.lhe.gz"
         generate_lhe(lhe_file, process, space, 20_000, seed=1)
         start = time.perf_counter()
-        n_showered = sum(len(block) for block in shower(lhe_file, ["PartonLevel:ISR = off",
-                                                                   "HadronLevel:all = off"], seed=2))
-        shower_rate = n_showered / (time.perf_counter() - start)
+        showered = list(shower(lhe_file, ["PartonLevel:ISR = off", "HadronLevel:all = off"], seed=2))
+        shower_rate = sum(len(block) for block in showered) / (time.perf_counter() - start)
+        card = load_card(REPOSITORY / "config" / "processes" / "detectors" / "lep.yaml")
+        start = time.perf_counter()
+        n_card = 0
+        for block in showered:
+            card.reconstruct(block.particles, rng)
+            n_card += len(block)
+        card_rate = n_card / (time.perf_counter() - start)
 
     rss_after_first_chunk = None
     detector_seconds = 0.0
@@ -68,6 +77,7 @@ def main() -> None:
     print(f"{'stage':<34}{'events/s per core':>20}")
     print(f"{'shower (Pythia 8, QED FSR)':<34}{shower_rate:>20.0f}")
     print(f"{'detector + 7 observables':<34}{n_detected / detector_seconds:>20.0f}")
+    print(f"{'LEP card (μ, e, γ, Durham jets, MET)':<34}{card_rate:>20.0f}")
     print(f"peak RSS after the first chunk of {arguments.chunk}: {rss_after_first_chunk:.0f} MiB; "
           f"after {n_detected} events: {_peak_rss_mib():.0f} MiB")
 
