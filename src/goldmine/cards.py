@@ -27,13 +27,12 @@ import yaml
 vector.register_awkward()
 
 from goldmine import jets as jets_module
-from goldmine.detector import ReconstructedMuons, leading_muons, smear
+from goldmine.detector import MUON_MASS, ReconstructedMuons, leading_muons, smear
 from goldmine.expressions import Expression, ExpressionError
 
 __all__ = ["CardDetector", "Formula", "ObjectCard", "kinematics", "load_card"]
 
 _VARIABLES = ("p", "pt", "e", "eta", "theta", "cos_theta", "phi")
-_MUON_MASS = 0.1056584
 
 
 class Formula:
@@ -139,7 +138,7 @@ class CardDetector:
             variables = kinematics(muons[name])
             accepted &= rng.random(n) < card.efficiency(**variables)
             smeared[name] = smear(muons[name], card.angle_resolution(**variables),
-                                  card.momentum_resolution(**variables), _MUON_MASS, rng)
+                                  card.momentum_resolution(**variables), MUON_MASS, rng)
         if not set(self.objects) - {"muon"}:
             return ReconstructedMuons(smeared["mu_minus"][accepted], smeared["mu_plus"][accepted], accepted)
         collections = self.reconstruct_collections(particles[accepted], rng)

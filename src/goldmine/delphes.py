@@ -21,11 +21,10 @@ import vector
 
 vector.register_awkward()
 
-from goldmine.detector import ReconstructedMuons
+from goldmine.detector import MUON_MASS, ReconstructedMuons
 
 __all__ = ["COLLECTIONS", "DelphesError", "DelphesEvents", "iterate", "muons", "present"]
 
-_MUON_MASS = 0.1056584
 
 #: collection → the fields goldmine reads.
 COLLECTIONS = {
@@ -59,12 +58,21 @@ class DelphesEvents:
         return len(self.weights)
 
 
-def present(path: str | Path) -> tuple[str, ...]:
-    """The collections of :data:`COLLECTIONS` a Delphes file holds (Muon must be among them)."""
+def _tree(path: str | Path):
+    """The ``Delphes`` tree of a file.
+
+    Raises:
+        DelphesError: naming the file when it is not a ROOT file with a Delphes tree.
+    """
     try:
-        keys = set(uproot.open(path)["Delphes"].keys())
+        return uproot.open(path)["Delphes"]
     except (OSError, ValueError, KeyError) as error:
         raise DelphesError(f"{path}: not a Delphes file ({error})") from None
+
+
+def present(path: str | Path) -> tuple[str, ...]:
+    """The collections of :data:`COLLECTIONS` a Delphes file holds (Muon must be among them)."""
+    keys = set(_tree(path).keys())
     return tuple(name for name, fields in COLLECTIONS.items()
                  if all(f"{name}.{field}" in keys for field in fields)) or ("Muon",)
 
@@ -84,10 +92,7 @@ def iterate(path: str | Path, n_weights: int, step_size: int = 100_000,
             of weights differs from ``n_weights``.
     """
     path = Path(path)
-    try:
-        tree = uproot.open(path)["Delphes"]
-    except (OSError, ValueError, KeyError) as error:
-        raise DelphesError(f"{path}: not a Delphes file ({error})") from None
+    tree = _tree(path)
     branches = [f"{name}.{field}" for name in collections for field in COLLECTIONS[name]] + ["Weight.Weight"]
     missing = [branch for branch in branches if branch not in tree.keys()]
     if missing:
@@ -130,7 +135,7 @@ def muons(block: DelphesEvents) -> ReconstructedMuons:
         first = ak.firsts(selected[accepted])
         result[name] = vector.array({"pt": ak.to_numpy(first.pt), "eta": ak.to_numpy(first.eta),
                                      "phi": ak.to_numpy(first.phi),
-                                     "M": np.full(int(accepted.sum()), _MUON_MASS)})
+                                     "M": np.full(int(accepted.sum()), MUON_MASS)})
     collections = {}
     for name, kind, mass in (("electrons", "Electron", 0.000511), ("photons", "Photon", None),
                              ("jets", "Jet", None)):

@@ -18,9 +18,10 @@ import awkward as ak
 import numpy as np
 import vector
 
-__all__ = ["DetectorError", "MuonDetector", "ReconstructedMuons", "leading_muons", "smear"]
+__all__ = ["MUON_MASS", "DetectorError", "MuonDetector", "ReconstructedMuons", "leading_muons", "smear"]
 
-_MUON_MASS = 0.1056584
+#: the muon mass in GeV, given to reconstructed muons.
+MUON_MASS = 0.1056584
 
 
 class DetectorError(ValueError):
@@ -121,7 +122,7 @@ class MuonDetector:
         return np.where(np.abs(cos_theta_true) < self.cos_theta_max, self.efficiency, 0.0)
 
     def _smear(self, muons: vector.MomentumNumpy4D, rng: np.random.Generator) -> vector.MomentumNumpy4D:
-        return smear(muons, self.angle_resolution, self.momentum_resolution, _MUON_MASS, rng)
+        return smear(muons, self.angle_resolution, self.momentum_resolution, MUON_MASS, rng)
 
     def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedMuons:
         """Reconstruct the leading final-state μ⁻ and μ⁺ of each event.
