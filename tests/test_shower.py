@@ -40,6 +40,7 @@ def test_weights_survive_the_shower_in_order(lhe_file, tmp_path):
     assert np.all(np.diff(index) > 0)  # the LHE order, no event twice
     np.testing.assert_array_equal(weights, original.weights[index])
     assert showered[0].weight_ids == original.weight_ids
+    assert sum(block.lhe_events for block in showered) == len(original)  # rejected events counted too
     # A μ⁻ and a μ⁺ in every event (more, rarely, from photon splitting); four-momentum conserved.
     particles = ak.concatenate([block.particles for block in showered])
     for pdgid in (13, -13):

@@ -45,12 +45,14 @@ class ParticleEvents:
         weights: per-benchmark weights of each event, shape (n, len(weight_ids)).
         weight_ids: the LHE weight ids.
         lhe_index: index of each event in its LHE file.
+        lhe_events: the LHE events this block was made from, those Pythia rejected included.
     """
 
     particles: ak.Array
     weights: np.ndarray
     weight_ids: tuple[str, ...]
     lhe_index: np.ndarray
+    lhe_events: int
 
     def __len__(self) -> int:
         return len(self.lhe_index)
@@ -127,7 +129,7 @@ def shower(lhe_path: str | Path, settings: Sequence[str] = (), seed: int = 1, st
         particles = ak.unflatten(ak.zip({field: arrays[field] for field in _FIELDS}, depth_limit=1),
                                  np.asarray(counts, dtype=np.int64))
         kept = np.asarray(kept, dtype=np.int64)
-        yield ParticleEvents(particles, block.weights[kept], block.weight_ids, first + kept)
+        yield ParticleEvents(particles, block.weights[kept], block.weight_ids, first + kept, len(block))
         first += len(block)
     bar.close()
 
@@ -135,13 +137,14 @@ def shower(lhe_path: str | Path, settings: Sequence[str] = (), seed: int = 1, st
 def write_particles(path: str | Path, blocks: Iterator[ParticleEvents] | Sequence[ParticleEvents],
                     attributes: Mapping[str, object] | None = None) -> int:
     """Write particle events atomically to HDF5 (columns ``particles/<field>``, ``events/counts``,
-    ``events/weights``, ``events/lhe_index``; attribute ``weight_ids``).
+    ``events/weights``, ``events/lhe_index``; attributes ``weight_ids`` and ``lhe_events``, the
+    LHE events behind the file, which weigh it when event files are merged).
 
     Returns:
         int: the number of events written.
     """
     options = dict(compression="gzip", compression_opts=4, shuffle=True)
-    n_events = n_particles = 0
+    n_events = n_particles = lhe_events = 0
     with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
         datasets: dict[str, h5py.Dataset] = {}
         for block in blocks:
@@ -169,6 +172,8 @@ def write_particles(path: str | Path, blocks: Iterator[ParticleEvents] | Sequenc
                 datasets[name].resize(k, axis=0)
                 datasets[name][n_events:k] = values
             n_events, n_particles = k, m
+            lhe_events += block.lhe_events
+        handle.attrs["lhe_events"] = lhe_events
         for key, value in (attributes or {}).items():
             handle.attrs[key] = value
     return n_events
@@ -180,10 +185,13 @@ def iterate_particles(path: str | Path, step_size: int = 100_000) -> Iterator[Pa
         counts = handle["events/counts"][()]
         offsets = np.concatenate([[0], np.cumsum(counts)])
         weight_ids = tuple(handle.attrs["weight_ids"])
+        lhe_index = handle["events/lhe_index"][()]
         for begin in range(0, len(counts), step_size):
             end = min(begin + step_size, len(counts))
             start, stop = offsets[begin], offsets[end]
             columns = {field: handle[f"particles/{field}"][start:stop] for field in _FIELDS}
             particles = ak.unflatten(ak.zip(columns, depth_limit=1), counts[begin:end])
-            yield ParticleEvents(particles, handle["events/weights"][begin:end], weight_ids,
-                                 handle["events/lhe_index"][begin:end])
+            # The LHE events behind a block read back: up to the next block's first event.
+            last = lhe_index[end] if end < len(counts) else int(handle.attrs["lhe_events"])
+            yield ParticleEvents(particles, handle["events/weights"][begin:end], weight_ids, lhe_index[begin:end],
+                                 int(last - (lhe_index[begin] if begin else 0)))

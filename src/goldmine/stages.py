@@ -69,9 +69,8 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
     from goldmine.shower import write_particles
 
     settings = config["shower"]
-    lhe_events = sum(len(block) for block in lhe.iterate(lhe_file))
     blocks = run_shower(lhe_file, settings["pythia"], seed=settings["seed"] + chunk)
-    return write_particles(output, blocks, {"lhe_events": lhe_events, "source": str(lhe_file)})
+    return write_particles(output, blocks, {"source": str(lhe_file)})
 
 
 def detector_from_config(detector_config: Mapping[str, Any]):
