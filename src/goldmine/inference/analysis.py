@@ -113,10 +113,11 @@ class _Context:
     def components(self) -> np.ndarray:
         return self.pool.space.morphing.components
 
-    def binned_q(self, index: np.ndarray, n_bins: int) -> np.ndarray:
-        """Asimov q on the grid of a histogram given each event's bin."""
+    def binned_q(self, index: np.ndarray, n_bins: int, thetas: np.ndarray | None = None) -> np.ndarray:
+        """Asimov q of a histogram given each event's bin, on the grid (or at ``thetas``)."""
+        thetas = self.grid if thetas is None else thetas
         yields = binned_component_yields(index, n_bins, self.pool.component_weights, self.luminosity)
-        return limits.binned_q(monomials(self.grid, self.components) @ yields,
+        return limits.binned_q(monomials(thetas, self.components) @ yields,
                                monomials(self.reference, self.components) @ yields)
 
     def unbinned_q(self, mean_log_r: np.ndarray, mean_score: np.ndarray) -> np.ndarray:
@@ -144,9 +145,7 @@ def _local_score_q(method: str, scores: np.ndarray, context: _Context, bins: int
             continue
         projected = (scores @ direction)[:, None]
         index, n_bins = bin_indices(projected, _quantile_edges(projected, context.weights_ref, bins))
-        yields = binned_component_yields(index, n_bins, context.pool.component_weights, context.luminosity)
-        values[i] = limits.binned_q(monomials(theta, context.components) @ yields,
-                                    monomials(context.reference, context.components) @ yields)
+        values[i] = context.binned_q(index, n_bins, theta[None, :])[0]
     return values
 
 
@@ -178,8 +177,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     Returns:
         dict with "fisher", "limits", "validation" and "workspace" (the pyhf workspace of the histogram).
     """
-    from goldmine.ml.estimators import evaluate_score
     from goldmine.ml import SCORE_METHODS
+    from goldmine.ml.estimators import evaluate_log_ratio, evaluate_score
     from goldmine.ml.models import load_model
 
     settings = config["inference"]
@@ -253,10 +252,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             scores = [evaluate_score(member, test.observations) for member in members]
             mean_scores = np.mean(scores, axis=0)
             information[method] = context.score_information(mean_scores)
-            member_information = [context.score_information(s) for s in scores]
             q[method] = _local_score_q(method, mean_scores, context, bins)
             if len(members) > 1:
-                information_spread[method] = np.std(member_information, axis=0)
+                information_spread[method] = np.std([context.score_information(s) for s in scores], axis=0)
                 member_q[method] = [_local_score_q(method, s, context, bins) for s in scores]
             if exact is not None:
                 validation[f"{method}_score_mse"] = np.mean((mean_scores - exact_scores) ** 2, axis=0).tolist()
@@ -269,8 +267,6 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             if len(members) > 1:
                 member_q[method] = [context.unbinned_q(*scan) for scan in scans]
             if exact is not None:
-                from goldmine.ml.estimators import evaluate_log_ratio
-
                 estimated = np.mean([evaluate_log_ratio(m, test.observations, validation_thetas)
                                      - evaluate_log_ratio(m, test.observations, reference[None, :])
                                      for m in members], axis=0)
