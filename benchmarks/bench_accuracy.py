@@ -26,8 +26,9 @@ import numpy as np
 import torch
 
 from goldmine import config as config_module
-from goldmine import events, stages
+from goldmine import stages
 from goldmine.inference.analysis import run_inference
+from goldmine.io import events
 from goldmine.ml import METHODS, sample_of
 
 REPOSITORY = Path(__file__).resolve().parents[1]

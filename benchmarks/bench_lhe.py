@@ -1,7 +1,7 @@
-"""Benchmark of goldmine.lhe: events per second for read, iterate and write, and peak memory.
+"""Benchmark of goldmine.io.lhe: events per second for read, iterate and write, and peak memory.
 
 Run as ``python benchmarks/bench_lhe.py [--events N]``. A synthetic file (4 particles and
-6 reweighting weights per event) is written with :func:`goldmine.lhe.write` into a
+6 reweighting weights per event) is written with :func:`goldmine.io.lhe.write` into a
 temporary directory, then read back; the real MadGraph ``pp_to_jj`` file (145 weights per
 event) is read repeatedly when the shared data folder is there (``GOLDMINE_SHARED_DATA``,
 else ``<repo>/../shared/data``).
@@ -20,7 +20,7 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from goldmine import lhe
+from goldmine.io import lhe
 
 
 def _peak_rss_mib() -> float:

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from goldmine import events, observables
-from goldmine.cards import load_card
-from goldmine.detector import MuonDetector
-from goldmine.generate import generate, generate_lhe
-from goldmine.parameters import build_parameter_space
-from goldmine.processes import EEMuMu
+from goldmine.detection import observables
+from goldmine.detection.cards import load_card
+from goldmine.detection.detector import MuonDetector
+from goldmine.generation import generate, generate_lhe
+from goldmine.io import events
+from goldmine.physics.parameters import build_parameter_space
+from goldmine.physics.processes import EEMuMu
 from goldmine.shower import shower
 
 OBSERVABLES = list(observables.DEFINITIONS)

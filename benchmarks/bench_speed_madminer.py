@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from goldmine import config as config_module
-from goldmine import events, mining, stages
+from goldmine import stages
+from goldmine.io import events, samples
 from goldmine.ml.estimators import train_estimator
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -127,7 +128,7 @@ def main() -> None:
         paths = mine_samples(arguments.samples, directory)
         ranges = events.read_parameter_space(paths["setup"]).ranges
         for method, family in (("sally", "local_score"), ("alices", "ratio")):
-            sample = mining.read_training_sample(paths[family])
+            sample = samples.read_training_sample(paths[family])
             n_train = int(0.8 * len(sample))
             fields = ("x", "t_xz") if method == "sally" else ("x", "theta0", "y", "r_xz", "t_xz")
             train = {f: getattr(sample, f)[:n_train] for f in fields}
@@ -135,7 +136,7 @@ def main() -> None:
             settings = dict(hidden=[64, 64], activation="tanh", epochs=arguments.epochs,
                             batch_size=arguments.batch_size, learning_rate=1e-3, validation_fraction=0.2,
                             patience=arguments.epochs + 1, alpha=1.0, seed=0)
-            train_sample = mining.TrainingSample(**{f: getattr(sample, f)[:n_train] for f in (
+            train_sample = samples.TrainingSample(**{f: getattr(sample, f)[:n_train] for f in (
                 "x", "theta0", "theta1", "y", "r_xz", "t_xz")})
             start = time.perf_counter()
             model, _ = train_estimator(method, train_sample, ranges, settings, progress=False,

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from goldmine import config as config_module
-from goldmine import events, stages
+from goldmine import stages
+from goldmine.io import events
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 

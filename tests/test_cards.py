@@ -7,9 +7,10 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from goldmine import events, stages
-from goldmine.cards import Formula, load_card
-from goldmine.expressions import ExpressionError
+from goldmine import stages
+from goldmine.detection.cards import Formula, load_card
+from goldmine.exceptions import ExpressionError
+from goldmine.io import events
 
 CARDS = Path(__file__).resolve().parents[1] / "config" / "processes" / "detectors"
 
@@ -78,10 +79,10 @@ def test_the_lep_card_runs_through_the_detector_stage(analysis, tmp_path):
 
 def test_card_photons_follow_the_truth_and_isolation_removes_collinear_radiation(tmp_path):
     """ee → μμ with QED FSR through the LEP card: photons are found with the card's efficiency."""
-    from goldmine.generate import generate_lhe
-    from goldmine.jets import visible
-    from goldmine.parameters import build_parameter_space
-    from goldmine.processes import EEMuMu
+    from goldmine.detection.jets import visible
+    from goldmine.generation import generate_lhe
+    from goldmine.physics.parameters import build_parameter_space
+    from goldmine.physics.processes import EEMuMu
     from goldmine.shower import shower
 
     process = EEMuMu()

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from goldmine.config import ConfigError, load, validate
+from goldmine.config import load, validate
+from goldmine.exceptions import ConfigError
 
 DEFAULT = Path(__file__).parents[1] / "config" / "config.yaml"
 

@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 import uproot
 
-from goldmine import events, lhe, observables, stages
-from goldmine.delphes import DelphesError, iterate
-from goldmine.detector import MuonDetector
+from goldmine import stages
+from goldmine.detection import observables
+from goldmine.detection.detector import MuonDetector
+from goldmine.exceptions import DelphesError
+from goldmine.io import events, lhe
+from goldmine.io.delphes import iterate
 
 
 def _float32(values):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import pythia8mc
 
-from goldmine.processes import EEMuMu
+from goldmine.physics.processes import EEMuMu
 
 
 def run_pythia(sqrt_s: float, n_events: int, seed: int = 7):

@@ -4,13 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from goldmine import events, mining, stages
-from goldmine.detector import MuonDetector
-from goldmine.exact import ExactLikelihood
+from goldmine import stages
+from goldmine.detection.detector import MuonDetector
 from goldmine.inference.analysis import run_inference
+from goldmine.inference.exact import ExactLikelihood
+from goldmine.io import events, samples
 from goldmine.ml.estimators import evaluate_score, train_estimator
 from goldmine.ml.models import load_model
-from goldmine.processes import get_process
+from goldmine.physics.processes import get_process
 
 pytestmark = pytest.mark.slow
 
@@ -72,8 +73,8 @@ def test_fisher_information_ordering(trained):
 
 
 def test_training_is_bit_for_bit_reproducible(trained, analysis):
-    sample = mining.read_training_sample(trained[0]["local_score"])
-    small = mining.TrainingSample(*(getattr(sample, f)[:4000] for f in ("x", "theta0", "theta1", "y", "r_xz", "t_xz")))
+    sample = samples.read_training_sample(trained[0]["local_score"])
+    small = samples.TrainingSample(*(getattr(sample, f)[:4000] for f in ("x", "theta0", "theta1", "y", "r_xz", "t_xz")))
     settings = dict(analysis.config["training"]["local_score"], epochs=2)
     states = [train_estimator("sally", small, np.array([[-0.2, 0.2]] * 2), settings, progress=False)[0].state_dict()
               for _ in range(2)]

@@ -4,7 +4,9 @@ import h5py
 import numpy as np
 import pytest
 
-from goldmine import events, stages
+from goldmine import stages
+from goldmine.exceptions import EventFileError
+from goldmine.io import events
 
 
 def test_layout_is_madminers(analysis):
@@ -23,9 +25,9 @@ def test_layout_is_madminers(analysis):
 
 def test_merged_weights_estimate_the_fiducial_cross_section(analysis):
     """Each chunk's weights estimate σ; the merge must not add them up."""
-    from goldmine.detector import MuonDetector
-    from goldmine.exact import ExactLikelihood
-    from goldmine.processes import get_process
+    from goldmine.detection.detector import MuonDetector
+    from goldmine.inference.exact import ExactLikelihood
+    from goldmine.physics.processes import get_process
 
     space = events.read_parameter_space(analysis.events)
     sample = events.read(analysis.events)
@@ -54,7 +56,7 @@ def test_non_finite_weights_name_the_event_and_leave_no_file(analysis, tmp_path)
     weights[7, 2] = np.nan
     block = events.Events(np.zeros((10, 1)), weights, np.zeros(10, dtype=np.int64))
     output = tmp_path / "bad.h5"
-    with pytest.raises(events.EventFileError, match=r"bad.h5: event 7 has a non-finite value in 'samples/weights'"):
+    with pytest.raises(EventFileError, match=r"bad.h5: event 7 has a non-finite value in 'samples/weights'"):
         events.write(output, space, ["x"], ["x"], [block])
     assert list(tmp_path.iterdir()) == []
 
@@ -62,15 +64,15 @@ def test_non_finite_weights_name_the_event_and_leave_no_file(analysis, tmp_path)
 def test_corrupt_and_incomplete_files_give_one_clear_error(analysis, tmp_path):
     corrupt = tmp_path / "corrupt.h5"
     corrupt.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
-    with pytest.raises(events.EventFileError, match="corrupt.h5: not a readable HDF5 file"):
+    with pytest.raises(EventFileError, match="corrupt.h5: not a readable HDF5 file"):
         events.read_parameter_space(corrupt)
     setup_only = analysis.setup
-    with pytest.raises(events.EventFileError, match="missing dataset 'samples/observations'"):
+    with pytest.raises(EventFileError, match="missing dataset 'samples/observations'"):
         events.read(setup_only)
 
 
 def test_lhe_weights_must_match_the_benchmarks(analysis, tmp_path):
-    from goldmine import lhe
+    from goldmine.io import lhe
 
     init, chunk = lhe.read_init(analysis.directory / "chunk0.lhe.gz"), next(
         lhe.iterate(analysis.directory / "chunk0.lhe.gz", step_size=100))
@@ -79,6 +81,6 @@ def test_lhe_weights_must_match_the_benchmarks(analysis, tmp_path):
     from dataclasses import replace
 
     lhe.write(renamed, replace(init, weight_ids=ids), replace(chunk, weight_ids=ids))
-    with pytest.raises(events.EventFileError, match=r"renamed.lhe: no weights for the benchmarks \['b5'\]"):
+    with pytest.raises(EventFileError, match=r"renamed.lhe: no weights for the benchmarks \['b5'\]"):
         stages.detect(analysis.config, analysis.setup, renamed, 0, tmp_path / "out.h5")
     assert not (tmp_path / "out.h5").exists()

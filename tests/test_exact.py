@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from goldmine import events
-from goldmine.detector import MuonDetector
-from goldmine.exact import ExactLikelihood
+from goldmine.detection.detector import MuonDetector
+from goldmine.inference.exact import ExactLikelihood
+from goldmine.io import events
 from goldmine.mining import EventPool
-from goldmine.processes import get_process
+from goldmine.physics.processes import get_process
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from goldmine import lhe
-from goldmine.generate import generate
-from goldmine.parameters import build_parameter_space
-from goldmine.processes import EEMuMu
+from goldmine.generation import generate
+from goldmine.io import lhe
+from goldmine.physics.parameters import build_parameter_space
+from goldmine.physics.processes import EEMuMu
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ import pytest
 
 from goldmine.inference import fisher, limits
 from goldmine.inference.histfactory import HistogramModel
-from goldmine.morphing import Morphing, find_components, monomials
+from goldmine.physics.morphing import Morphing, find_components, monomials
 
 
 @pytest.fixture

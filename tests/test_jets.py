@@ -4,8 +4,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from goldmine import lhe
-from goldmine.jets import cluster, visible
+from goldmine.detection.jets import cluster, visible
+from goldmine.io import lhe
 from goldmine.shower import shower
 
 

@@ -1,4 +1,4 @@
-"""Tests of goldmine.lhe: real MadGraph files, round trips, chunked reading and malformed input."""
+"""Tests of goldmine.io.lhe: real MadGraph files, round trips, chunked reading and malformed input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from goldmine import lhe
+from goldmine.exceptions import LHEError
+from goldmine.io import lhe
 
 SCALE_VARIATIONS = "lhe/madgraph-lhef3-scale-variations.lhe"
 PP_TO_JJ = "lhe/madgraph5-3.5.8-pp_to_jj.lhe.gz"
@@ -365,7 +366,7 @@ def test_bad_input_names_file_and_event(tmp_path, monkeypatch, good_text, case, 
     path = tmp_path / f"bad-{case.replace(' ', '-')}.lhe"
     path.write_text(edit(good_text))
     monkeypatch.setattr(lhe, "_READ_SIZE", 8192)  # many blocks: the event number must still be global
-    with pytest.raises(lhe.LHEError) as error:
+    with pytest.raises(LHEError) as error:
         if reader == "read":
             lhe.read(path)
         else:
@@ -387,9 +388,9 @@ def test_bad_header_and_init(tmp_path):
     for name, (text, what) in cases.items():
         path = tmp_path / name
         path.write_text(text)
-        with pytest.raises(lhe.LHEError, match=re.escape(name) + ".*" + re.escape(what)):
+        with pytest.raises(LHEError, match=re.escape(name) + ".*" + re.escape(what)):
             lhe.read_init(path)
-        with pytest.raises(lhe.LHEError, match=re.escape(name)):
+        with pytest.raises(LHEError, match=re.escape(name)):
             lhe.read(path)
 
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from goldmine import events, mining
+from goldmine import mining
+from goldmine.io import events, samples
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +51,8 @@ def test_mining_is_deterministic_for_a_seed(pool):
 def test_training_sample_round_trip(tmp_path, pool):
     sample = mining.mine_local_score(pool, np.zeros(2), 100, np.random.default_rng(3))
     path = tmp_path / "sally.h5"
-    mining.write_training_sample(path, sample, {"method": "sally"})
-    again = mining.read_training_sample(path)
+    samples.write_training_sample(path, sample, {"method": "sally"})
+    again = samples.read_training_sample(path)
     np.testing.assert_array_equal(again.t_xz, sample.t_xz)
     with pytest.raises(ValueError, match="not a goldmine training sample"):
         events_path = tmp_path / "other.h5"
@@ -59,4 +60,4 @@ def test_training_sample_round_trip(tmp_path, pool):
 
         with h5py.File(events_path, "w") as handle:
             handle["x"] = np.zeros(3)
-        mining.read_training_sample(events_path)
+        samples.read_training_sample(events_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from goldmine.morphing import (
+from goldmine.physics.morphing import (
     Morphing,
     find_components,
     monomial_gradients,

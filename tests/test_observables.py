@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from goldmine import config as config_module
-from goldmine import events, stages
+from goldmine import stages
+from goldmine.exceptions import ConfigError
+from goldmine.io import events
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +19,7 @@ def detected(analysis, tmp_path_factory):
                              {"m_expression": "(mu_minus + mu_plus).mass"},
                              {"delta_phi_expression": "abs(mu_minus.deltaphi(mu_plus))"},
                              {"pt_sum": "mu_minus.pt + mu_plus.pt"},
-                             {"pt_sum_function": {"function": "goldmine.observables:transverse_momentum_sum"}}]
+                             {"pt_sum_function": {"function": "goldmine.detection.observables:transverse_momentum_sum"}}]
     config = config_module.validate(config)
     output = tmp_path_factory.mktemp("observables") / "events.h5"
     stages.detect(config, analysis.setup, analysis.directory / "chunk0.lhe.gz", 0, output)
@@ -58,5 +60,5 @@ def test_cuts_select_and_efficiencies_weight(detected, analysis, tmp_path):
 def test_bad_observables_stop_the_config(analysis, entry, message):
     config = copy.deepcopy(analysis.config)
     config["observables"] = ["m_mumu", entry]
-    with pytest.raises(config_module.ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         config_module.validate(config)

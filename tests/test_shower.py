@@ -4,12 +4,14 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from goldmine import lhe
-from goldmine.detector import MuonDetector
-from goldmine.generate import generate_lhe
-from goldmine.parameters import build_parameter_space
-from goldmine.processes import EEMuMu
-from goldmine.shower import ShowerError, iterate_particles, shower, write_particles
+from goldmine.detection.detector import MuonDetector
+from goldmine.exceptions import ShowerError
+from goldmine.generation import generate_lhe
+from goldmine.io import lhe
+from goldmine.io.particles import iterate_particles, write_particles
+from goldmine.physics.parameters import build_parameter_space
+from goldmine.physics.processes import EEMuMu
+from goldmine.shower import shower
 
 NO_HADRONS = ["PartonLevel:ISR = off", "HadronLevel:all = off"]
 

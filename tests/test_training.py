@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from goldmine.mining import TrainingSample
+from goldmine.io.samples import TrainingSample
 from goldmine.ml import DENSITY_METHODS, RATIO_METHODS, SCORE_METHODS
 from goldmine.ml.estimators import evaluate_log_ratio, evaluate_score, train_estimator
 
@@ -130,7 +130,7 @@ def test_training_killed_midway_resumes_to_the_same_model(tmp_path):
 def test_morphing_aware_alices_learns_a_polynomial_toy():
     """dσ(z|θ) = (1 + θz)² φ(z) is quadratic in θ; with x = z + N(0, 1),
     r(x|θ, 0) = [1 + θx + θ²(x²/4 + 1/2)] / (1 + θ²)."""
-    from goldmine.morphing import Morphing, find_components
+    from goldmine.physics.morphing import Morphing, find_components
 
     torch.set_num_threads(1)
     rng = np.random.default_rng(4)
@@ -167,7 +167,7 @@ def test_saved_models_reload_to_the_same_predictions(method, tmp_path):
     from goldmine.ml import family_of
     from goldmine.ml.estimators import model_metadata
     from goldmine.ml.models import load_model, save_model
-    from goldmine.morphing import Morphing, find_components
+    from goldmine.physics.morphing import Morphing, find_components
 
     components = find_components((2,))
     basis = np.array([[0.0], [1.0], [-1.0]])

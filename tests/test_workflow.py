@@ -79,7 +79,7 @@ def test_invalid_config_stops_before_any_job(tmp_path):
 
 
 def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
-    from goldmine import events
+    from goldmine.io import events
 
     config = yaml.safe_load(_tiny_config(tmp_path).read_text())
     config["shower"]["enabled"] = True

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from goldmine import config as config_module
+from goldmine.exceptions import GoldmineError
 from goldmine.ml import METHODS
 
 __all__ = ["main"]
@@ -25,13 +26,21 @@ _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), requir
 
 
 def _load(config_path: Path) -> dict:
-    try:
-        return config_module.load(config_path)
-    except config_module.ConfigError as error:
-        raise click.ClickException(str(error)) from None
+    return config_module.load(config_path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: bad input (a :class:`~goldmine.exceptions.GoldmineError`) becomes one
+    line on stderr and exit status 1; any other exception is a bug and keeps its traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except GoldmineError as error:
+            raise click.ClickException(str(error)) from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages.")
 @click.version_option(package_name="goldmine")
 def main(verbose: bool) -> None:
@@ -97,7 +106,7 @@ def shower(config_path: Path, lhe_file: Path, chunk: int, output: Path) -> None:
     """Shower an LHE file with Pythia 8 (settings from the config); write a particle file (HDF5)."""
     from goldmine import stages
 
-    n = _run(lambda: stages.shower(_load(config_path), lhe_file, chunk, output))
+    n = stages.shower(_load(config_path), lhe_file, chunk, output)
     click.echo(f"{output}: {n} events")
 
 
@@ -112,7 +121,7 @@ def detect(config_path: Path, setup_file: Path, input_file: Path, chunk: int, ou
     """Reconstruct events (LHE, showered or Delphes) and write the observables and weights to HDF5."""
     from goldmine import stages
 
-    n = _run(lambda: stages.detect(_load(config_path), setup_file, input_file, chunk, output))
+    n = stages.detect(_load(config_path), setup_file, input_file, chunk, output)
     click.echo(f"{output}: {n} events")
 
 
@@ -121,9 +130,9 @@ def detect(config_path: Path, setup_file: Path, input_file: Path, chunk: int, ou
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 def merge(output: Path, inputs: tuple[Path, ...]) -> None:
     """Merge event files (weights re-normalised by the generated events behind each)."""
-    from goldmine import events
+    from goldmine.io import events
 
-    n = _run(lambda: events.merge(list(inputs), output))
+    n = events.merge(list(inputs), output)
     click.echo(f"{output}: {n} events")
 
 
@@ -135,7 +144,7 @@ def mine(config_path: Path, event_file: Path, output_dir: Path) -> None:
     """Mine the training samples (local score, parameterised ratio) and the test events."""
     from goldmine import stages
 
-    paths = _run(lambda: stages.mine(_load(config_path), event_file, output_dir))
+    paths = stages.mine(_load(config_path), event_file, output_dir)
     click.echo(" ".join(str(p) for p in paths.values()))
 
 
@@ -160,8 +169,7 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
     """
     from goldmine import stages
 
-    metadata = _run(lambda: stages.train(_load(config_path), method, sample_file, setup_file, output, member,
-                                         progress))
+    metadata = stages.train(_load(config_path), method, sample_file, setup_file, output, member, progress)
     history = metadata["history"]
     click.echo(f"{output}: best validation loss {min(history['validation_loss']):.5g} "
                f"at epoch {history['best_epoch'] + 1}")
@@ -177,7 +185,7 @@ def infer(config_path: Path, test_file: Path, model_dir: Path, output_dir: Path)
     """Fisher information and expected limits; writes fisher.json, limits.json, validation.json."""
     from goldmine import stages
 
-    results = _run(lambda: stages.infer(_load(config_path), test_file, model_dir, output_dir))
+    results = stages.infer(_load(config_path), test_file, model_dir, output_dir)
     for method, result in results["limits"].items():
         if not method.startswith("_"):
             click.echo(f"{method:>10}: 68% CL {json.dumps(result['interval_68'])}")
@@ -193,7 +201,7 @@ def plot(event_file: Path, inference_dir: Path, model_dir: Path, output_dir: Pat
     """Figures (PNG and PDF): distributions, Fisher ellipses, limit contours, training curves."""
     from goldmine import plotting
 
-    for path in _run(lambda: plotting.plot_all(event_file, inference_dir, model_dir, output_dir)):
+    for path in plotting.plot_all(event_file, inference_dir, model_dir, output_dir):
         click.echo(str(path))
 
 
@@ -202,30 +210,15 @@ def plot(event_file: Path, inference_dir: Path, model_dir: Path, output_dir: Pat
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def inspect(path: Path, as_json: bool) -> None:
     """Summarise an LHE file (events, weights, cross section) or an HDF5 event file."""
-    from goldmine.inspection import inspect_file
+    from goldmine.io.inspection import inspect_file
 
-    summary = _run(lambda: inspect_file(path))
+    summary = inspect_file(path)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
     for key, value in summary.items():
         click.echo(f"{key:>22}: {value}")
 
-
-def _run(action):
-    """Run a stage; known input errors become one clean message (no traceback)."""
-    from goldmine.delphes import DelphesError
-    from goldmine.detector import DetectorError
-    from goldmine.events import EventFileError
-    from goldmine.lhe import LHEError
-    from goldmine.shower import ShowerError
-
-    try:
-        return action()
-    except (config_module.ConfigError, EventFileError, LHEError, DetectorError, DelphesError, ShowerError, KeyError,
-            FileNotFoundError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        raise click.ClickException(str(message)) from None
 
 
 if __name__ == "__main__":

@@ -16,11 +16,9 @@ from typing import Any
 import jsonschema
 import yaml
 
-__all__ = ["ConfigError", "load", "schema", "validate"]
+from goldmine.exceptions import ConfigError
 
-
-class ConfigError(ValueError):
-    """The configuration does not satisfy the schema or is inconsistent."""
+__all__ = ["load", "schema", "validate"]
 
 
 def schema() -> dict[str, Any]:
@@ -74,7 +72,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def _check_consistency(config: dict[str, Any]) -> None:
-    from goldmine.processes import get_process
+    from goldmine.physics.processes import get_process
 
     process = get_process(config["process"])
     names = list(config["process"]["parameters"])
@@ -92,8 +90,8 @@ def _check_consistency(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"config key 'process.parameters.{name}': range [{low}, {high}] must contain the Standard Model (0)"
             )
-    from goldmine.expressions import ExpressionError
-    from goldmine.observables import event_expression, resolve
+    from goldmine.detection.expressions import ExpressionError
+    from goldmine.detection.observables import event_expression, resolve
 
     try:
         names = [observable.name for observable in resolve(config["observables"])]
@@ -129,7 +127,7 @@ def validate(config: Mapping[str, Any]) -> dict[str, Any]:
         >>> config.validate(bad)
         Traceback (most recent call last):
         ...
-        goldmine.config.ConfigError: config key 'process.sqrt_s': value -1 is not allowed: -1 is less than or equal to the minimum of 0
+        goldmine.exceptions.ConfigError: config key 'process.sqrt_s': value -1 is not allowed: -1 is less than or equal to the minimum of 0
     """
     instance = copy.deepcopy(dict(config))
     validator_class = _with_defaults(jsonschema.Draft202012Validator)

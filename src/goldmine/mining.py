@@ -11,43 +11,13 @@ weighted pool with probability ∝ w(z|θ), so the samples follow p(x,z|θ).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
-
-import h5py
 import numpy as np
 
-from goldmine.atomic import atomic_output
-from goldmine.morphing import monomial_gradients, monomials
-from goldmine.parameters import ParameterSpace
+from goldmine.io.samples import SAMPLE_FIELDS, TrainingSample
+from goldmine.physics.morphing import monomial_gradients, monomials
+from goldmine.physics.parameters import ParameterSpace
 
-__all__ = [
-    "EventPool",
-    "TrainingSample",
-    "mine_local_score",
-    "mine_ratio",
-    "read_training_sample",
-    "split_indices",
-    "write_training_sample",
-]
-
-_FIELDS = ("x", "theta0", "theta1", "y", "r_xz", "t_xz")
-
-
-@dataclass(frozen=True)
-class TrainingSample:
-    """Arrays of one training sample (design §3): x, theta0, theta1, y, r_xz, t_xz."""
-
-    x: np.ndarray
-    theta0: np.ndarray
-    theta1: np.ndarray
-    y: np.ndarray
-    r_xz: np.ndarray
-    t_xz: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.x)
+__all__ = ["EventPool", "mine_local_score", "mine_ratio", "split_indices"]
 
 
 def split_indices(n_events: int, test_fraction: float) -> tuple[slice, slice]:
@@ -156,7 +126,7 @@ def mine_ratio(
     n_thetas = len(thetas0)
     per_theta = np.full(n_thetas, n_samples // (2 * n_thetas))
     per_theta[: (n_samples // 2) % n_thetas] += 1
-    parts: dict[str, list[np.ndarray]] = {field: [] for field in _FIELDS}
+    parts: dict[str, list[np.ndarray]] = {field: [] for field in SAMPLE_FIELDS}
     for theta0, n in zip(thetas0, per_theta):
         if n == 0:
             continue
@@ -171,25 +141,3 @@ def mine_ratio(
     arrays = {field: np.concatenate(values) for field, values in parts.items()}
     order = rng.permutation(len(arrays["x"]))
     return TrainingSample(**{field: values[order] for field, values in arrays.items()})
-
-
-def write_training_sample(path: str | Path, sample: TrainingSample, provenance: Mapping[str, object]) -> None:
-    """Write a training sample atomically; ``provenance`` goes into the file attributes."""
-    with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
-        for field in _FIELDS:
-            handle.create_dataset(field, data=getattr(sample, field), compression="gzip", shuffle=True)
-        for key, value in provenance.items():
-            handle.attrs[key] = value if isinstance(value, (int, float, str)) else str(value)
-
-
-def read_training_sample(path: str | Path) -> TrainingSample:
-    """Read a training sample.
-
-    Raises:
-        ValueError: naming the file and the missing field.
-    """
-    with h5py.File(path, "r") as handle:
-        missing = [field for field in _FIELDS if field not in handle]
-        if missing:
-            raise ValueError(f"{path}: not a goldmine training sample, missing {missing}")
-        return TrainingSample(**{field: handle[field][()] for field in _FIELDS})

@@ -14,9 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import mplhep  # noqa: E402
 import numpy as np  # noqa: E402
 
-from goldmine import events  # noqa: E402
-from goldmine.atomic import atomic_output  # noqa: E402
-from goldmine.observables import LABELS  # noqa: E402
+from goldmine.detection.observables import LABELS  # noqa: E402
+from goldmine.io import events  # noqa: E402
+from goldmine.io.atomic import atomic_output  # noqa: E402
 
 __all__ = ["plot_all", "plot_distributions", "plot_fisher_ellipses", "plot_limits", "plot_training"]
 

@@ -1,7 +1,7 @@
 """Parton shower and hadronisation of LHE events with Pythia 8 (pythia8mc), weights kept.
 
 Pythia reads the LHE file itself (``Beams:frameType = 4``); goldmine reads the same file
-with :mod:`goldmine.lhe` for the benchmark weights and checks, event by event, that the
+with :mod:`goldmine.io.lhe` for the benchmark weights and checks, event by event, that the
 hard process Pythia showered is the LHE event the weights belong to (the momenta of the
 first outgoing particle agree). Events Pythia rejects are dropped together with their
 weights, so order and bookkeeping survive the shower. The final-state particles are
@@ -11,51 +11,23 @@ which the detector stage reads like an LHE file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import awkward as ak
-import h5py
 import numpy as np
 import pythia8mc
 from tqdm.auto import tqdm
 
-from goldmine import lhe
-from goldmine.atomic import atomic_output
+from goldmine.exceptions import ShowerError
+from goldmine.io import lhe
+from goldmine.io.particles import PARTICLE_FIELDS, ParticleEvents
 
-__all__ = ["ParticleEvents", "ShowerError", "iterate_particles", "shower", "write_particles"]
+__all__ = ["shower"]
 
-_FIELDS = ("pdgid", "status", "px", "py", "pz", "energy", "mass")
 # Pythia puts massless LHE quarks on its mass shell (c: 1.5 GeV), shifting momenta by ~0.1%;
 # another event differs by O(1).
 _RELATIVE_TOLERANCE = 1e-2
-
-
-class ShowerError(ValueError):
-    """Pythia and the LHE file disagree, or Pythia cannot start (message names the file and event)."""
-
-
-@dataclass(frozen=True)
-class ParticleEvents:
-    """Final-state particles of showered events, with the weights of their LHE events.
-
-    Args:
-        particles: jagged records with fields pdgid, status (1), px, py, pz, energy, mass.
-        weights: per-benchmark weights of each event, shape (n, len(weight_ids)).
-        weight_ids: the LHE weight ids.
-        lhe_index: index of each event in its LHE file.
-        lhe_events: the LHE events this block was made from, those Pythia rejected included.
-    """
-
-    particles: ak.Array
-    weights: np.ndarray
-    weight_ids: tuple[str, ...]
-    lhe_index: np.ndarray
-    lhe_events: int
-
-    def __len__(self) -> int:
-        return len(self.lhe_index)
 
 
 def _pythia(lhe_path: Path, settings: Sequence[str], seed: int) -> pythia8mc.Pythia:
@@ -100,7 +72,7 @@ def shower(lhe_path: str | Path, settings: Sequence[str] = (), seed: int = 1, st
     first = 0
     for block in lhe.iterate(lhe_path, step_size=step_size):
         expected = _first_outgoing(block.particles)
-        columns: dict[str, list[float]] = {field: [] for field in _FIELDS}
+        columns: dict[str, list[float]] = {field: [] for field in PARTICLE_FIELDS}
         counts, kept = [], []
         for i in range(len(block)):
             if not pythia.next():
@@ -126,72 +98,9 @@ def shower(lhe_path: str | Path, settings: Sequence[str] = (), seed: int = 1, st
         arrays = {field: np.asarray(values, dtype=np.int64 if field == "pdgid" else float)
                   for field, values in columns.items() if field != "status"}
         arrays["status"] = np.ones(n_particles, dtype=np.int64)
-        particles = ak.unflatten(ak.zip({field: arrays[field] for field in _FIELDS}, depth_limit=1),
+        particles = ak.unflatten(ak.zip({field: arrays[field] for field in PARTICLE_FIELDS}, depth_limit=1),
                                  np.asarray(counts, dtype=np.int64))
         kept = np.asarray(kept, dtype=np.int64)
         yield ParticleEvents(particles, block.weights[kept], block.weight_ids, first + kept, len(block))
         first += len(block)
     bar.close()
-
-
-def write_particles(path: str | Path, blocks: Iterator[ParticleEvents] | Sequence[ParticleEvents],
-                    attributes: Mapping[str, object] | None = None) -> int:
-    """Write particle events atomically to HDF5 (columns ``particles/<field>``, ``events/counts``,
-    ``events/weights``, ``events/lhe_index``; attributes ``weight_ids`` and ``lhe_events``, the
-    LHE events behind the file, which weigh it when event files are merged).
-
-    Returns:
-        int: the number of events written.
-    """
-    options = dict(compression="gzip", compression_opts=4, shuffle=True)
-    n_events = n_particles = lhe_events = 0
-    with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
-        datasets: dict[str, h5py.Dataset] = {}
-        for block in blocks:
-            counts = ak.to_numpy(ak.num(block.particles))
-            if not datasets:
-                handle.attrs["weight_ids"] = list(block.weight_ids)
-                for field in _FIELDS:
-                    dtype = "i8" if field in ("pdgid", "status") else "f8"
-                    datasets[field] = handle.create_dataset(f"particles/{field}", (0,), maxshape=(None,),
-                                                            chunks=(65536,), dtype=dtype, **options)
-                datasets["counts"] = handle.create_dataset("events/counts", (0,), maxshape=(None,), chunks=(16384,),
-                                                           dtype="i8", **options)
-                datasets["lhe_index"] = handle.create_dataset("events/lhe_index", (0,), maxshape=(None,),
-                                                              chunks=(16384,), dtype="i8", **options)
-                width = block.weights.shape[1]
-                datasets["weights"] = handle.create_dataset("events/weights", (0, width), maxshape=(None, width),
-                                                            chunks=(16384, max(width, 1)), dtype="f8", **options)
-            flat = ak.flatten(block.particles)
-            m = n_particles + len(flat)
-            for field in _FIELDS:
-                datasets[field].resize(m, axis=0)
-                datasets[field][n_particles:m] = ak.to_numpy(flat[field])
-            k = n_events + len(block)
-            for name, values in (("counts", counts), ("lhe_index", block.lhe_index), ("weights", block.weights)):
-                datasets[name].resize(k, axis=0)
-                datasets[name][n_events:k] = values
-            n_events, n_particles = k, m
-            lhe_events += block.lhe_events
-        handle.attrs["lhe_events"] = lhe_events
-        for key, value in (attributes or {}).items():
-            handle.attrs[key] = value
-    return n_events
-
-
-def iterate_particles(path: str | Path, step_size: int = 100_000) -> Iterator[ParticleEvents]:
-    """Read a particle file in blocks of at most ``step_size`` events."""
-    with h5py.File(path, "r") as handle:
-        counts = handle["events/counts"][()]
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        weight_ids = tuple(handle.attrs["weight_ids"])
-        lhe_index = handle["events/lhe_index"][()]
-        for begin in range(0, len(counts), step_size):
-            end = min(begin + step_size, len(counts))
-            start, stop = offsets[begin], offsets[end]
-            columns = {field: handle[f"particles/{field}"][start:stop] for field in _FIELDS}
-            particles = ak.unflatten(ak.zip(columns, depth_limit=1), counts[begin:end])
-            # The LHE events behind a block read back: up to the next block's first event.
-            last = lhe_index[end] if end < len(counts) else int(handle.attrs["lhe_events"])
-            yield ParticleEvents(particles, handle["events/weights"][begin:end], weight_ids, lhe_index[begin:end],
-                                 int(last - (lhe_index[begin] if begin else 0)))

@@ -14,12 +14,15 @@ from typing import Any
 import h5py
 import numpy as np
 
-from goldmine import events, lhe, mining, observables
-from goldmine.atomic import atomic_output
-from goldmine.detector import MuonDetector
-from goldmine.generate import generate_lhe
-from goldmine.parameters import ParameterSpace, build_parameter_space
-from goldmine.processes import get_process
+from goldmine import mining
+from goldmine.detection import observables
+from goldmine.detection.detector import MuonDetector
+from goldmine.exceptions import EventFileError
+from goldmine.generation import generate_lhe
+from goldmine.io import events, lhe, samples
+from goldmine.io.atomic import atomic_output
+from goldmine.physics.parameters import ParameterSpace, build_parameter_space
+from goldmine.physics.processes import get_process
 
 __all__ = [
     "detect",
@@ -65,8 +68,8 @@ def generate(config: Mapping[str, Any], setup_file: str | Path, chunk: int, outp
 
 def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: str | Path) -> int:
     """Shower the events of an LHE file with Pythia 8 (seed = shower.seed + chunk); write a particle file."""
+    from goldmine.io.particles import write_particles
     from goldmine.shower import shower as run_shower
-    from goldmine.shower import write_particles
 
     settings = config["shower"]
     blocks = run_shower(lhe_file, settings["pythia"], seed=settings["seed"] + chunk)
@@ -76,7 +79,7 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
 def detector_from_config(detector_config: Mapping[str, Any]):
     """The card detector when ``detector.card`` names a card, else the parametrised muon detector."""
     if "card" in detector_config:
-        from goldmine.cards import load_card
+        from goldmine.detection.cards import load_card
 
         return load_card(detector_config["card"])
     return MuonDetector.from_config(detector_config)
@@ -93,7 +96,7 @@ def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector
     with open(path, "rb") as handle:
         is_root = handle.read(4) == b"root"
     if is_root:
-        from goldmine import delphes
+        from goldmine.io import delphes
 
         generated = {"events": 0}
 
@@ -104,7 +107,7 @@ def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector
 
         return benchmark_names, delphes_blocks(), lambda: generated["events"]
     if events.is_hdf5(path):
-        from goldmine.shower import iterate_particles
+        from goldmine.io.particles import iterate_particles
 
         with h5py.File(path, "r") as handle:
             weight_ids = tuple(handle.attrs["weight_ids"])
@@ -138,7 +141,7 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
     The weights must carry exactly the benchmarks of the setup (matched by name).
 
     Raises:
-        events.EventFileError: naming the input file when its weights do not match the benchmarks.
+        EventFileError: naming the input file when its weights do not match the benchmarks.
     """
     space = events.read_parameter_space(setup_file)
     detector = detector_from_config(config["detector"])
@@ -148,7 +151,7 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
                                                           step_size)
     missing = [name for name in space.benchmark_names if name not in weight_ids]
     if missing:
-        raise events.EventFileError(
+        raise EventFileError(
             f"{input_file}: no weights for the benchmarks {missing} (weights in the file: {list(weight_ids)})"
         )
     columns = [weight_ids.index(name) for name in space.benchmark_names]
@@ -186,11 +189,11 @@ def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Pa
                   "observables": json.dumps(list(names)), "parameters": json.dumps(list(space.names))}
     paths = {family: output_dir / f"{family}.h5" for family in ("local_score", "ratio", "test")}
     local_score = mining.mine_local_score(pool, reference, settings["samples"]["local_score"], rng)
-    mining.write_training_sample(paths["local_score"], local_score, dict(provenance, family="local_score"))
+    samples.write_training_sample(paths["local_score"], local_score, dict(provenance, family="local_score"))
     thetas0 = space.sample_uniform(settings["n_thetas"], rng)
     ratio = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
     benchmark_cross_sections = json.dumps(pool.cross_section(space.benchmarks).tolist())
-    mining.write_training_sample(paths["ratio"], ratio, dict(provenance, family="ratio",
+    samples.write_training_sample(paths["ratio"], ratio, dict(provenance, family="ratio",
                                                              benchmark_cross_sections=benchmark_cross_sections))
     # The test part alone must estimate the full cross sections: scale its weights up.
     scale = n_events / (test_part.stop - test_part.start)
@@ -217,7 +220,7 @@ def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup
     settings = dict(config["training"][family_of(method)])
     settings["seed"] += member
     space = events.read_parameter_space(setup_file)
-    sample = mining.read_training_sample(sample_file)
+    sample = samples.read_training_sample(sample_file)
     with h5py.File(sample_file, "r") as handle:
         attributes = {key: json.loads(handle.attrs[key]) for key in ("observables", "reference")}
         if "benchmark_cross_sections" in handle.attrs:
@@ -252,14 +255,14 @@ def infer(config: Mapping[str, Any], test_file: str | Path, model_dir: str | Pat
     """Fisher information and expected limits of every method; writes fisher.json and limits.json.
 
     Raises:
-        FileNotFoundError: naming a model of a configured method that has not been trained.
+        EventFileError: naming a model of a configured method that has not been trained.
     """
     from goldmine.inference.analysis import run_inference
 
     models = model_files(config, model_dir)
     missing = [str(path) for paths in models.values() for path in paths if not path.exists()]
     if missing:
-        raise FileNotFoundError(f"models not trained yet: {missing}")
+        raise EventFileError(f"models not trained yet: {missing}")
     results = run_inference(config, test_file, models)
     output_dir = Path(output_dir)
     write_json(output_dir / "fisher.json", results["fisher"])

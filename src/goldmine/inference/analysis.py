@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from goldmine import events
-from goldmine.detector import MuonDetector
-from goldmine.exact import ExactLikelihood
+from goldmine.detection.detector import MuonDetector
 from goldmine.inference import fisher, limits
+from goldmine.inference.exact import ExactLikelihood
 from goldmine.inference.histfactory import HistogramModel
+from goldmine.io import events
 from goldmine.mining import EventPool
-from goldmine.morphing import monomial_gradients, monomials
-from goldmine.processes import get_process
+from goldmine.physics.morphing import monomial_gradients, monomials
+from goldmine.physics.processes import get_process
 
 __all__ = ["bin_indices", "binned_component_yields", "run_inference"]
 

@@ -17,7 +17,7 @@ import numpy as np
 import pyhf
 from tqdm.auto import tqdm
 
-from goldmine.morphing import monomials
+from goldmine.physics.morphing import monomials
 
 __all__ = ["HistogramModel", "component_names"]
 

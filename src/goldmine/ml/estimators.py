@@ -1,6 +1,6 @@
 """The estimators: local score (SALLY, SALLINO) and parameterised ratio (CARL … ALICES, CASCAL).
 
-:func:`train_estimator` takes a gold-mined :class:`~goldmine.mining.TrainingSample` and
+:func:`train_estimator` takes a gold-mined :class:`~goldmine.io.samples.TrainingSample` and
 the network settings of the config and returns the trained model and its history;
 ``evaluate_*`` apply a model to observations in batches.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from goldmine.mining import TrainingSample
+from goldmine.io.samples import TrainingSample
 from goldmine.ml import DENSITY_METHODS, METHODS, MORPHING_AWARE_PREFIX, RATIO_METHODS, SCORE_METHODS, family_of
 from goldmine.ml.losses import RATIO_LOSSES, density_loss, local_score_loss, ratio_loss
 from goldmine.ml.models import DensityModel, MorphingAwareRatioModel, RatioModel, ScoreModel

@@ -24,7 +24,6 @@ likelihood of a conditional density estimator p̂(x|θ) on samples x ~ p(x|θ); 
 from __future__ import annotations
 
 import math
-
 from dataclasses import dataclass
 
 import torch

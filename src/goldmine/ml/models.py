@@ -16,7 +16,7 @@ import torch
 import zuko
 from torch import nn
 
-from goldmine.atomic import atomic_output
+from goldmine.io.atomic import atomic_output
 from goldmine.ml import DENSITY_METHODS, MORPHING_AWARE_PREFIX, SCORE_METHODS
 
 __all__ = [

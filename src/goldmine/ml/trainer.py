@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from goldmine.atomic import atomic_output
+from goldmine.io.atomic import atomic_output
 
 __all__ = ["TrainingHistory", "choose_device", "train"]
 

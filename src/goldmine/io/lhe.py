@@ -51,10 +51,10 @@ from typing import BinaryIO
 import awkward as ak
 import numpy as np
 
-from goldmine.atomic import atomic_output
+from goldmine.exceptions import LHEError
+from goldmine.io.atomic import atomic_output
 
 __all__ = [
-    "LHEError",
     "LHEEvents",
     "LHEInit",
     "concatenate",
@@ -74,13 +74,6 @@ _EVENT_FIELDS = ("NUP", "IDPRUP", "XWGTUP", "SCALUP", "AQEDUP", "AQCDUP")
 _READ_SIZE = 1 << 21  # bytes read per block; small blocks keep numpy temporaries in cache
 _WRITE_EVENTS = 8192  # events formatted per write call
 _THREADS = min(2, os.cpu_count() or 1)  # blocks parsed at once
-
-
-class LHEError(ValueError):
-    """Malformed LHE input.
-
-    The message names the file, the 1-based event number (or the header element) and what is wrong.
-    """
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from goldmine.processes.ee_mumu import EEMuMu
+from goldmine.physics.processes.ee_mumu import EEMuMu
 
 __all__ = ["EEMuMu", "get_process"]
 

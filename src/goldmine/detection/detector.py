@@ -5,28 +5,23 @@ formulas of a Delphes card act on the generated particle); the polar angle θ, t
 azimuth φ and the momentum |p| are then smeared with Gaussians. A smeared polar
 angle outside [0, π] is folded back onto the sphere (θ → −θ or 2π − θ, φ → φ + π),
 so the density of the measured θ is a sum of three Gaussian images — the exact
-likelihood in :mod:`goldmine.exact` uses exactly this.
+likelihood in :mod:`goldmine.inference.exact` uses exactly this.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
 import numpy as np
 import vector
 
-__all__ = ["MUON_MASS", "DetectorError", "MuonDetector", "ReconstructedMuons", "leading_muons", "smear"]
+from goldmine.exceptions import DetectorError
+from goldmine.physics.objects import MUON_MASS, ReconstructedMuons
 
-#: the muon mass in GeV, given to reconstructed muons.
-MUON_MASS = 0.1056584
-
-
-class DetectorError(ValueError):
-    """The input events cannot be reconstructed (message names the event)."""
-
+__all__ = ["MuonDetector", "leading_muons", "smear"]
 
 def smear(objects: vector.MomentumNumpy4D, angle_resolution: float | np.ndarray,
           momentum_resolution: float | np.ndarray, mass: float, rng: np.random.Generator) -> vector.MomentumNumpy4D:
@@ -52,21 +47,6 @@ def smear(objects: vector.MomentumNumpy4D, angle_resolution: float | np.ndarray,
         "pz": momentum * np.cos(theta),
         "M": np.full(n, mass),
     })
-
-
-@dataclass(frozen=True)
-class ReconstructedMuons:
-    """The reconstructed μ⁻ and μ⁺ of accepted events and which input events they came from.
-
-    A card detector also fills ``collections`` (jagged vector arrays of the accepted events:
-    "electrons", "photons", "jets") and ``missing`` (the missing transverse momentum).
-    """
-
-    mu_minus: vector.MomentumNumpy4D
-    mu_plus: vector.MomentumNumpy4D
-    accepted: np.ndarray  # boolean mask over the input events
-    collections: Mapping[str, ak.Array] = field(default_factory=dict)
-    missing: vector.MomentumNumpy2D | None = None
 
 
 def leading_muons(particles: ak.Array, first_event: int = 0) -> dict[str, vector.MomentumNumpy4D]:

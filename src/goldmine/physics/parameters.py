@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from goldmine.morphing import Morphing, find_components, optimize_basis
+from goldmine.physics.morphing import Morphing, find_components, optimize_basis
 
 __all__ = ["ParameterSpace", "build_parameter_space"]
 

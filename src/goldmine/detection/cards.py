@@ -8,7 +8,7 @@ true kinematics — ``p``, ``pt``, ``e``, ``eta``, ``theta``, ``cos_theta``, ``p
   (photons);
 - ``angle_resolution``: the Gaussian σ of θ and φ in rad.
 
-Formulas are :mod:`goldmine.expressions`: arithmetic with comparisons (true = 1) and a few
+Formulas are :mod:`goldmine.detection.expressions`: arithmetic with comparisons (true = 1) and a few
 numpy functions, parsed and checked once and evaluated on whole arrays.
 """
 
@@ -26,9 +26,10 @@ import yaml
 
 vector.register_awkward()
 
-from goldmine import jets as jets_module
-from goldmine.detector import MUON_MASS, ReconstructedMuons, leading_muons, smear
-from goldmine.expressions import Expression, ExpressionError
+from goldmine.detection import jets as jets_module
+from goldmine.detection.detector import leading_muons, smear
+from goldmine.detection.expressions import Expression, ExpressionError
+from goldmine.physics.objects import MUON_MASS, ReconstructedMuons
 
 __all__ = ["CardDetector", "Formula", "ObjectCard", "kinematics", "load_card"]
 
@@ -36,7 +37,7 @@ _VARIABLES = ("p", "pt", "e", "eta", "theta", "cos_theta", "phi")
 
 
 class Formula:
-    """A card formula: an :class:`~goldmine.expressions.Expression` of the object kinematics.
+    """A card formula: an :class:`~goldmine.detection.expressions.Expression` of the object kinematics.
 
     Example:
         >>> f = Formula("0.95 * (abs(eta) < 2.5) * (pt > 10)")
@@ -103,7 +104,7 @@ class CardDetector:
     Args:
         name: the card's name.
         objects: object type ("muon", "electron", "photon", "jet") → its card.
-        jets: the clustering settings of :func:`goldmine.jets.cluster` (card key ``jet.clustering``).
+        jets: the clustering settings of :func:`goldmine.detection.jets.cluster` (card key ``jet.clustering``).
     """
 
     name: str

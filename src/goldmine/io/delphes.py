@@ -21,9 +21,10 @@ import vector
 
 vector.register_awkward()
 
-from goldmine.detector import MUON_MASS, ReconstructedMuons
+from goldmine.exceptions import DelphesError
+from goldmine.physics.objects import MUON_MASS, ReconstructedMuons
 
-__all__ = ["COLLECTIONS", "DelphesError", "DelphesEvents", "iterate", "muons", "present"]
+__all__ = ["COLLECTIONS", "DelphesEvents", "iterate", "muons", "present"]
 
 
 #: collection → the fields goldmine reads.
@@ -34,10 +35,6 @@ COLLECTIONS = {
     "Jet": ("PT", "Eta", "Phi", "Mass", "BTag"),
     "MissingET": ("MET", "Phi"),
 }
-
-
-class DelphesError(ValueError):
-    """A Delphes file lacks a branch or its weights do not match (message names the file)."""
 
 
 @dataclass(frozen=True)

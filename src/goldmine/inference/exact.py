@@ -3,7 +3,7 @@
 At Born level the only θ-dependent latent variable is the μ⁻ polar angle θ_t (the
 μ⁺ flies at π − θ_t). The detector accepts both muons with probability
 ε²·1[|cos θ_t| < a] and smears their polar angles with Gaussians of width σ (folded
-onto [0, π], see :mod:`goldmine.detector`); energies and azimuths carry no θ
+onto [0, π], see :mod:`goldmine.detection.detector`); energies and azimuths carry no θ
 information and cancel in every ratio. With dσ/dcosθ = F(θ)(1 + c)² + B(θ)(1 − c)²,
 
     p(x|θ) ∝ [F(θ) I₊(x) + B(θ) I₋(x)] / σ_fid(θ),
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from goldmine.detector import MuonDetector
-from goldmine.processes import EEMuMu
+from goldmine.detection.detector import MuonDetector
+from goldmine.physics.processes import EEMuMu
 
 __all__ = ["ExactLikelihood"]
 

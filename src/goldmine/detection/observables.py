@@ -1,7 +1,7 @@
 """Observables, cuts and efficiencies of reconstructed dimuon events.
 
 An observable is a built-in name (:data:`DEFINITIONS`) or, in the config, ``{name: expression}``
-with an :mod:`~goldmine.expressions` expression over the reconstructed ``mu_minus`` and
+with an :mod:`~goldmine.detection.expressions` expression over the reconstructed ``mu_minus`` and
 ``mu_plus`` (vector arrays: ``.pt``, ``.eta``, ``.E``, ``.costheta``, ``(mu_minus + mu_plus).mass``,
 ``mu_minus.deltaphi(mu_plus)`` …), the collections of a card detector (``count(jets)``,
 ``leading(photons, 0).E``) and ``missing.pt``, or a user function. Cuts are expressions that
@@ -20,8 +20,8 @@ import awkward as ak
 import numpy as np
 import vector
 
-from goldmine.detector import ReconstructedMuons
-from goldmine.expressions import Expression
+from goldmine.detection.expressions import Expression
+from goldmine.physics.objects import ReconstructedMuons
 
 __all__ = [
     "DEFINITIONS",
@@ -152,11 +152,11 @@ def resolve(entries: Sequence[str | Mapping[str, Any]]) -> list[Observable]:
 
     Raises:
         KeyError: naming an unknown built-in observable and the known ones.
-        goldmine.expressions.ExpressionError: naming a bad expression.
+        goldmine.exceptions.ExpressionError: naming a bad expression.
 
     Example:
         >>> [o.name for o in resolve(["m_mumu", {"pt_mu_minus": "mu_minus.pt"},
-        ...                           {"pt": {"function": "goldmine.observables:transverse_momentum_sum"}}])]
+        ...                           {"pt": {"function": "goldmine.detection.observables:transverse_momentum_sum"}}])]
         ['m_mumu', 'pt_mu_minus', 'pt']
     """
     observables = []

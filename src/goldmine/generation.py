@@ -15,9 +15,9 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from goldmine import lhe
-from goldmine.parameters import ParameterSpace
-from goldmine.processes import EEMuMu
+from goldmine.io import lhe
+from goldmine.physics.parameters import ParameterSpace
+from goldmine.physics.processes import EEMuMu
 
 __all__ = ["generate", "generate_lhe"]
 
@@ -40,7 +40,7 @@ def generate(
         (init, events): the LHE ``<init>`` block and the events.
 
     Example:
-        >>> from goldmine.parameters import build_parameter_space
+        >>> from goldmine.physics.parameters import build_parameter_space
         >>> process = EEMuMu(sqrt_s=200.0)
         >>> space = build_parameter_space(process.parameter_names, [(-1, 1), (-1, 1)], (2, 2), 2, n_trials=20)
         >>> init, events = generate(process, space, 20000, seed=1)

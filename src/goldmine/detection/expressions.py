@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["Expression", "ExpressionError", "FUNCTIONS"]
+from goldmine.exceptions import ExpressionError
+
+__all__ = ["Expression", "FUNCTIONS"]
 
 #: functions an expression may call.
 FUNCTIONS = {"abs": np.abs, "sqrt": np.sqrt, "exp": np.exp, "log": np.log, "cos": np.cos, "sin": np.sin,
@@ -24,10 +26,6 @@ _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
            ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_}
 _COMPARE = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
             ast.Eq: operator.eq, ast.NotEq: operator.ne}
-
-
-class ExpressionError(ValueError):
-    """An expression uses something it may not (message names the expression and the part)."""
 
 
 class Expression:
@@ -45,7 +43,7 @@ class Expression:
         >>> Expression("x.real", ["x"])
         Traceback (most recent call last):
         ...
-        goldmine.expressions.ExpressionError: expression 'x.real': 'x.real' is not allowed (attributes: [])
+        goldmine.exceptions.ExpressionError: expression 'x.real': 'x.real' is not allowed (attributes: [])
     """
 
     def __init__(self, text: str, variables: Iterable[str], attributes: Iterable[str] = (),

@@ -17,12 +17,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from goldmine.atomic import atomic_output
-from goldmine.morphing import Morphing
-from goldmine.parameters import ParameterSpace
+from goldmine.exceptions import EventFileError
+from goldmine.io.atomic import atomic_output
+from goldmine.physics.morphing import Morphing
+from goldmine.physics.parameters import ParameterSpace
 
 __all__ = [
-    "EventFileError",
     "Events",
     "count",
     "generated_events",
@@ -40,10 +40,6 @@ __all__ = [
 
 _CHUNK_ROWS = 16384
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-
-
-class EventFileError(ValueError):
-    """An event (or setup) file is missing, corrupt, or inconsistent; the message names the file."""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from goldmine import events, lhe
+from goldmine.io import events, lhe
 
 __all__ = ["inspect_file"]
 

@@ -1,0 +1,59 @@
+"""The training-sample file (design §3): x, theta0, theta1, y, r_xz, t_xz, plus provenance attributes.
+
+One file per family of estimators: ``local_score`` (SALLY, SALLINO) and ``ratio`` (the
+parameterised-ratio and density methods). Written by ``goldmine mine``, read by ``goldmine train``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from goldmine.exceptions import EventFileError
+from goldmine.io.atomic import atomic_output
+
+__all__ = ["SAMPLE_FIELDS", "TrainingSample", "read_training_sample", "write_training_sample"]
+
+#: the arrays of a training sample.
+SAMPLE_FIELDS = ("x", "theta0", "theta1", "y", "r_xz", "t_xz")
+
+
+@dataclass(frozen=True)
+class TrainingSample:
+    """Arrays of one training sample (design §3): x, theta0, theta1, y, r_xz, t_xz."""
+
+    x: np.ndarray
+    theta0: np.ndarray
+    theta1: np.ndarray
+    y: np.ndarray
+    r_xz: np.ndarray
+    t_xz: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def write_training_sample(path: str | Path, sample: TrainingSample, provenance: Mapping[str, object]) -> None:
+    """Write a training sample atomically; ``provenance`` goes into the file attributes."""
+    with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
+        for field in SAMPLE_FIELDS:
+            handle.create_dataset(field, data=getattr(sample, field), compression="gzip", shuffle=True)
+        for key, value in provenance.items():
+            handle.attrs[key] = value if isinstance(value, (int, float, str)) else str(value)
+
+
+def read_training_sample(path: str | Path) -> TrainingSample:
+    """Read a training sample.
+
+    Raises:
+        ValueError: naming the file and the missing field.
+    """
+    with h5py.File(path, "r") as handle:
+        missing = [field for field in SAMPLE_FIELDS if field not in handle]
+        if missing:
+            raise EventFileError(f"{path}: not a goldmine training sample, missing {missing}")
+        return TrainingSample(**{field: handle[field][()] for field in SAMPLE_FIELDS})

@@ -1,0 +1,3 @@
+"""The physics below every stage: ``parameters`` (the parameter space and its benchmarks),
+``morphing`` (weights at any θ from weights at the benchmarks), ``processes`` (embedded
+generators' matrix elements) and ``objects`` (the reconstructed-event record)."""
