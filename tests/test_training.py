@@ -119,12 +119,55 @@ def test_training_killed_midway_resumes_to_the_same_model(tmp_path):
     finally:
         estimators.ratio_loss = original
     assert checkpoint.exists()
-    assert torch.load(checkpoint, weights_only=False)["state"]["epoch"] == 1  # epochs 0 and 1 completed
+    assert torch.load(checkpoint, weights_only=True)["state"]["epoch"] == 1  # epochs 0 and 1 completed
     resumed, resumed_history = train_estimator("alices", sample, RANGES, settings, checkpoint=checkpoint,
                                                progress=False)
     for key, value in uninterrupted.state_dict().items():
         assert torch.equal(value, resumed.state_dict()[key]), key
     assert resumed_history.validation_loss == history.validation_loss
+
+
+def _checkpoint_after_one_epoch(path, sample, settings):
+    """Train with a checkpoint and stop after the first epoch, as a killed job would."""
+    train_estimator("alices", sample, RANGES, dict(settings, epochs=1), checkpoint=path, progress=False)
+    saved = torch.load(path, weights_only=True)
+    assert saved["state"]["epoch"] == 0
+    return saved
+
+
+@pytest.mark.parametrize("change", [{"learning_rate": 0.01}, {"hidden": [8]}, {"epochs": 3}])
+def test_a_checkpoint_of_another_training_is_not_resumed(tmp_path, change, caplog):
+    torch.set_num_threads(1)
+    sample = toy_ratio_sample(2_000, np.random.default_rng(3))
+    settings = dict(SETTINGS, epochs=2, patience=10)
+    checkpoint = tmp_path / "alices.checkpoint"
+    _checkpoint_after_one_epoch(checkpoint, sample, settings)
+    changed = dict(settings, **change)
+    fresh, fresh_history = train_estimator("alices", sample, RANGES, changed, progress=False)
+    with caplog.at_level("WARNING", logger="goldmine.ml.trainer"):
+        again, again_history = train_estimator("alices", sample, RANGES, changed, checkpoint=checkpoint,
+                                               progress=False)
+    # Without the check, a new width raised torch's size mismatch and a new learning rate or number
+    # of epochs silently resumed the old optimiser state and schedule.
+    assert "made by another training" in caplog.text
+    # Started afresh: the very model a training without any checkpoint gives.
+    assert again_history.validation_loss == fresh_history.validation_loss
+    for key, value in fresh.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key]), key
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, caplog, capsys):
+    class RunsCode:
+        def __reduce__(self):
+            return (print, ("code from a checkpoint ran",))
+
+    checkpoint = tmp_path / "crafted.checkpoint"
+    torch.save({"fingerprint": "x", "payload": RunsCode()}, checkpoint)
+    sample = toy_ratio_sample(1_000, np.random.default_rng(4))
+    with caplog.at_level("WARNING", logger="goldmine.ml.trainer"):
+        train_estimator("alices", sample, RANGES, dict(SETTINGS, epochs=1), checkpoint=checkpoint, progress=False)
+    assert "not a checkpoint goldmine can load safely" in caplog.text
+    assert "code from a checkpoint ran" not in capsys.readouterr().out
 
 
 def test_morphing_aware_alices_learns_a_polynomial_toy():

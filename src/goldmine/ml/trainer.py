@@ -5,14 +5,20 @@ field on the device and batches are slices of a seeded permutation, so a fixed s
 gives the same model bit for bit on CPU. With a checkpoint file, the full training
 state (weights, optimiser, schedule, random generator, history) is written atomically
 after every epoch and a killed training resumes where it stopped, to the same model.
-On CUDA the forward pass runs in bfloat16 autocast (mixed precision).
+A checkpoint is resumed only when it was made by the same training: the same network,
+hyperparameters and data (a fingerprint of all three is stored in it); otherwise, or when
+it cannot be read safely (``torch.load(weights_only=True)``: a checkpoint holds tensors and
+plain values, never code), training starts afresh and says why. On CUDA the forward pass runs in bfloat16 autocast (mixed precision).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import logging
 import os
+import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +31,8 @@ from tqdm.auto import tqdm
 from goldmine.io.atomic import atomic_output
 
 __all__ = ["TrainingHistory", "choose_device", "train"]
+
+log = logging.getLogger(__name__)
 
 LossFunction = Callable[[nn.Module, Mapping[str, torch.Tensor]], torch.Tensor]
 
@@ -102,13 +110,15 @@ def train(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=0.01 * learning_rate)
     state = {"history": TrainingHistory(), "best_state": copy.deepcopy(model.state_dict()), "best_loss": np.inf,
              "stale": 0, "epoch": -1}
-    if checkpoint is not None and Path(checkpoint).exists():
-        saved = torch.load(checkpoint, weights_only=False, map_location=device)
+    fingerprint = _fingerprint(model, data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                               validation_fraction=validation_fraction, patience=patience, seed=seed)
+    saved = _resumable_checkpoint(checkpoint, fingerprint, device) if checkpoint is not None else None
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         generator.set_state(saved["generator"])
-        state = saved["state"]
+        state = dict(saved["state"], history=TrainingHistory(**saved["state"]["history"]))
     # Entering even a disabled autocast costs as much as a small network's step on the CPU.
     autocast = (torch.autocast(device_type="cuda", dtype=torch.bfloat16) if device.type == "cuda"
                 else contextlib.nullcontext())
@@ -151,16 +161,47 @@ def train(
         state["epoch"] = epoch
         finished = state["stale"] >= patience
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, model, optimizer, scheduler, generator, state)
+            _save_checkpoint(checkpoint, fingerprint, model, optimizer, scheduler, generator, state)
     model.load_state_dict(state["best_state"])
     model.eval()
     return state["history"]
 
 
-def _save_checkpoint(path, model, optimizer, scheduler, generator, state) -> None:
+def _fingerprint(model: nn.Module, data: Mapping[str, np.ndarray], **settings) -> str:
+    """A digest of what determines the training: the network's structure, the settings and the data."""
+    digest = hashlib.sha256(repr(model).encode())
+    digest.update(repr(sorted(settings.items())).encode())
+    for key in sorted(data):
+        values = np.ascontiguousarray(data[key])
+        digest.update(f"{key}{values.dtype}{values.shape}".encode())
+        digest.update(values.data)
+    return digest.hexdigest()
+
+
+def _resumable_checkpoint(path: str | os.PathLike, fingerprint: str, device: torch.device) -> dict | None:
+    """The saved training state when ``path`` holds one of this very training, else None (logged why)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        saved = torch.load(path, weights_only=True, map_location=device)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError) as error:
+        log.warning("%s: not a checkpoint goldmine can load safely (%s); training starts afresh",
+                    path, str(error).splitlines()[0])
+        return None
+    if not isinstance(saved, dict) or saved.get("fingerprint") != fingerprint:
+        log.warning("%s: made by another training (network, settings or data differ); training starts afresh", path)
+        return None
+    log.info("%s: resuming after epoch %d", path, saved["state"]["epoch"] + 1)
+    return saved
+
+
+def _save_checkpoint(path, fingerprint, model, optimizer, scheduler, generator, state) -> None:
+    # Plain containers only, so that the checkpoint loads with weights_only=True.
+    plain_state = dict(state, history=state["history"].as_dict(), best_loss=float(state["best_loss"]))
     with atomic_output(path) as temporary:
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(), "state": state},
+        torch.save({"fingerprint": fingerprint, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(), "state": plain_state},
                    temporary)
 
 
