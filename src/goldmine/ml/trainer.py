@@ -8,7 +8,8 @@ after every epoch and a killed training resumes where it stopped, to the same mo
 A checkpoint is resumed only when it was made by the same training: the same network,
 hyperparameters and data (a fingerprint of all three is stored in it); otherwise, or when
 it cannot be read safely (``torch.load(weights_only=True)``: a checkpoint holds tensors and
-plain values, never code), training starts afresh and says why. On CUDA the forward pass runs in bfloat16 autocast (mixed precision).
+plain values, never code), training starts afresh and says why. On CUDA the forward pass
+runs in bfloat16 autocast (mixed precision).
 """
 
 from __future__ import annotations
