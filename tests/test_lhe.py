@@ -402,6 +402,31 @@ def test_gzip_is_recognised_by_content(tmp_path):
     _assert_events_equal(lhe.read(renamed), events, rtol=1e-9)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_damaged_gzip_names_the_file_everywhere(tmp_path, damage):
+    """A cut or corrupted .lhe.gz gives one LHEError naming the file (gzip raised EOFError: "Aborted!")."""
+    from click.testing import CliRunner
+
+    from goldmine.cli import main
+
+    init, events = _synthetic(3000, ("a", "b"))
+    path = tmp_path / "damaged.lhe.gz"
+    lhe.write(path, init, events)
+    data = bytearray(path.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    for reader in (lambda: list(lhe.iterate(path, step_size=500)), lambda: lhe.read(path)):
+        with pytest.raises(LHEError, match=r"damaged\.lhe\.gz: the gzip data are corrupt or truncated"):
+            reader()
+    result = CliRunner().invoke(main, ["inspect", str(path)])
+    assert result.exit_code == 1
+    assert "damaged.lhe.gz: the gzip data are corrupt or truncated" in result.output
+    assert "Aborted" not in result.output and "Traceback" not in result.output
+
+
 # ----------------------------------------------------------------------------- atomic writing
 
 

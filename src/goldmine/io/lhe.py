@@ -41,6 +41,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -210,12 +211,39 @@ _INITRWGT_BLOCK_RE = re.compile(r"\s*<initrwgt\b.*?</initrwgt\s*>", re.S)
 _NUMERIC_PREFIX_RE = re.compile(rb"[^<#]*")
 
 
-def _open(path: str | os.PathLike) -> BinaryIO:
+class _CheckedGzip:
+    """A gzip stream whose corrupt or truncated data raise :class:`LHEError` naming the file.
+
+    gzip signals a truncated file with EOFError, which click would report as a bare "Aborted!".
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self._name = os.fspath(path)
+        self._stream = gzip.open(path, "rb")
+        self._position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            block = self._stream.read(size)
+        except (EOFError, OSError, zlib.error) as error:
+            raise LHEError(f"{self._name}: the gzip data are corrupt or truncated after {self._position} "
+                           f"decompressed bytes ({error})") from None
+        self._position += len(block)
+        return block
+
+    def __enter__(self) -> _CheckedGzip:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self._stream.close()
+
+
+def _open(path: str | os.PathLike) -> BinaryIO | _CheckedGzip:
     """Open an LHE file for binary reading, gzip-decompressing it if it starts with the gzip magic bytes."""
     with open(path, "rb") as raw:
         magic = raw.read(2)
     if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")
+        return _CheckedGzip(path)
     return open(path, "rb")
 
 
