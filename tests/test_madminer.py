@@ -115,7 +115,8 @@ def madminer_file(tmp_path_factory):
     weight_columns = {name: weights[:, i] for i, name in enumerate(names)}
     weight_columns["mu_up"] = 1.2 * weights[:, 0]
     observations = {"pt_j1": rng.uniform(20.0, 200.0, n), "deta_jj": np.abs(rng.normal(size=n))}
-    observables = {"pt_j1": Observable("pt_j1", "j[0].pt"), "deta_jj": Observable("deta_jj", "abs(j[0].eta - j[1].eta)")}
+    observables = {"pt_j1": Observable("pt_j1", "j[0].pt"),
+                   "deta_jj": Observable("deta_jj", "abs(j[0].eta - j[1].eta)")}
     sampling = np.where(np.arange(n) < 1200, 0, 1)
     save_events(path, True, observables, observations, weight_columns, sampling,
                 [1200, 800] + [0] * (len(names) - 2), 0)
@@ -164,3 +165,24 @@ def test_a_madminer_file_goes_through_mine(madminer_file, analysis, tmp_path):
     # The test part, scaled up, estimates the same cross sections as the whole file.
     whole = events.read(path).weights.sum(axis=0)
     assert np.all(np.abs(test.weights.sum(axis=0) / whole - 1) < 0.2)
+
+
+def test_inspect_and_fisher_commands_read_a_madminer_file(madminer_file):
+    import json
+
+    from click.testing import CliRunner
+
+    from goldmine.cli import main
+
+    path = madminer_file[0]
+    result = CliRunner().invoke(main, ["inspect", path, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert (summary["kind"], summary["format"], summary["events"]) == ("events", "madminer", 2000)
+    assert summary["events_per_sampling_benchmark"] == {"sm": 1200, "w": 800}
+    assert "nuisance benchmarks ['mu_up']" in summary["ignored"]
+    result = CliRunner().invoke(main, ["fisher", path, "--luminosity", "1000", "--json"])
+    assert result.exit_code == 0, result.output
+    information, _ = FisherInformation(path).truth_information(theta=np.zeros(2), luminosity=1000.0,
+                                                               include_nuisance_parameters=False)
+    assert _relative(json.loads(result.output)["truth"], information) < RELATIVE

@@ -93,9 +93,10 @@ def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector
     A Delphes file carries no weight names: its ``Weight.Weight`` must hold the benchmarks in
     the setup's order (as the reweight card goldmine writes for MadGraph lists them).
     """
-    kind = open_events(path).kind
+    described = open_events(path)
+    kind = described.kind
     if kind not in ("delphes", "particles", "lhe"):
-        raise EventFileError(f"{path}: a {kind} file; the detector reads LHE, particle or Delphes files")
+        raise EventFileError(f"{path}: {described.description}; the detector reads LHE, particle or Delphes files")
     if kind == "delphes":
         from goldmine.io import delphes
 

@@ -42,7 +42,7 @@ import numpy as np
 
 from goldmine.exceptions import EventFileError
 from goldmine.io.atomic import atomic_output
-from goldmine.io.opener import mark, open_events
+from goldmine.io.opener import kind_names, mark, open_events
 from goldmine.physics.morphing import Morphing
 from goldmine.physics.parameters import SM_BENCHMARK, ParameterSpace
 
@@ -128,8 +128,7 @@ def _open(path: str | Path, kinds: tuple[str, ...] = ("setup", "events")) -> h5p
     """
     described = open_events(path)
     if described.kind not in kinds:
-        wanted = " or ".join(kinds)
-        raise EventFileError(f"{path}: a {described.format} {described.kind} file, not a {wanted} file")
+        raise EventFileError(f"{path}: {described.description}, where {kind_names(kinds)} is needed")
     return h5py.File(path, "r")
 
 

@@ -25,7 +25,7 @@ import h5py
 
 from goldmine.exceptions import EventFileError
 
-__all__ = ["FORMAT_VERSION", "KINDS", "EventFile", "mark", "open_events"]
+__all__ = ["FORMAT_VERSION", "KINDS", "EventFile", "kind_names", "mark", "open_events"]
 
 #: the kinds of HDF5 file goldmine writes.
 KINDS = ("setup", "events", "particles", "samples")
@@ -43,6 +43,21 @@ _CONTENTS = {
     "particles": ("particles", "weights"),
     "samples": ("x", "theta0", "theta1", "y", "r_xz", "t_xz"),
 }
+
+#: each kind in words.
+_NAMES = {"lhe": "an LHE file", "delphes": "a Delphes ROOT file", "setup": "a setup file", "events": "an event file",
+          "particles": "a particle file", "samples": "a training-sample file"}
+_FORMAT_NAMES = {"lhe": "", "lhe.gz": " (gzip)", "delphes-root": "", "goldmine": "goldmine", "madminer": "MadMiner"}
+
+
+def kind_names(kinds: tuple[str, ...]) -> str:
+    """File kinds in words.
+
+    Example:
+        >>> kind_names(("setup", "events"))
+        'a setup file or an event file'
+    """
+    return " or ".join(_NAMES[kind] for kind in kinds)
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,14 @@ class EventFile:
     format: str
     version: int
     contents: tuple[str, ...]
+
+    @property
+    def description(self) -> str:
+        """What the file is, in words: "a goldmine setup file", "a MadMiner event file", "an LHE file (gzip)"."""
+        name, format_name = _NAMES[self.kind], _FORMAT_NAMES[self.format]
+        if self.format in ("goldmine", "madminer"):
+            return f"a {format_name} {name.split(' ', 1)[1]}"
+        return name + format_name
 
 
 def mark(handle: h5py.File, kind: str) -> None:

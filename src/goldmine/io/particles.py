@@ -2,8 +2,9 @@
 
 HDF5 columns ``particles/<field>`` (flat, one row per particle), ``events/counts`` (particles
 per event), ``events/weights`` and ``events/lhe_index``; attributes ``weight_ids``,
-``goldmine_kind`` (``particles``), ``goldmine_format_version`` and ``lhe_events`` (the LHE events behind the file, Pythia's rejections included, which weigh
-the file when event files are merged). Written by ``goldmine shower``, read by the detector.
+``goldmine_kind`` (``particles``), ``goldmine_format_version`` and ``lhe_events`` (the LHE
+events behind the file, Pythia's rejections included, which weigh the file when event files
+are merged). Written by ``goldmine shower``, read by the detector.
 """
 
 from __future__ import annotations

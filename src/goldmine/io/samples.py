@@ -57,7 +57,7 @@ def read_training_sample(path: str | Path) -> TrainingSample:
     """
     described = open_events(path)
     if described.kind != "samples":
-        raise EventFileError(f"{path}: a {described.format} {described.kind} file, not a training sample")
+        raise EventFileError(f"{path}: {described.description}, where a training-sample file is needed")
     with h5py.File(path, "r") as handle:
         missing = [field for field in SAMPLE_FIELDS if field not in handle]
         if missing:
