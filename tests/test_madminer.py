@@ -69,6 +69,10 @@ def test_madminer_loads_goldmines_settings(analysis):
     assert [o.val_expression for o in observables.values()] == list(events.read_observable_definitions(analysis.events))
     assert n_samples == events.count(analysis.events) == int(np.sum(signal_events)) and background_events == 0
     assert not systematics and not nuisance_parameters
+    # MadMiner's own session loads goldmine's setup file and builds its morphing from it.
+    miner = MadMiner()
+    miner.load(str(analysis.setup))
+    assert tuple(miner.benchmarks) == space.benchmark_names and miner.morpher is not None
 
 
 def test_madminer_reads_goldmines_weights_of_several_sampling_benchmarks(analysis, tmp_path):

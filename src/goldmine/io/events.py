@@ -408,12 +408,10 @@ def summary(path: str | Path) -> dict:
 
     The cross section at each benchmark is the sum of its weights (pb).
     """
-    described = open_events(path)
+    kind = open_events(path).kind
     space = read_parameter_space(path)
     summary = {
         "file": str(path),
-        "kind": described.kind,
-        "format": described.format if not described.version else f"{described.format} {described.version}",
         "parameters": {name: list(map(float, r)) for name, r in zip(space.names, space.ranges)},
         "benchmarks": {
             name: dict(zip(space.names, map(float, values)))
@@ -429,7 +427,7 @@ def summary(path: str | Path) -> dict:
         ignored.append(f"nuisance benchmarks {nuisance}")
     if ignored:
         summary["ignored"] = ignored
-    if described.kind != "events":
+    if kind != "events":
         return summary
     cross_sections = np.zeros(len(space.benchmark_names))
     sampled = np.zeros(len(space.benchmark_names) + 1, dtype=np.int64)
