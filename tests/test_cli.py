@@ -1,17 +1,25 @@
-"""The `goldmine` command line: help, inspect, and one clear error for bad input."""
+"""The `goldmine` command line: help, inspect, fisher, and one clear error for bad input."""
 
+import copy
 import gzip
 import json
 
+import awkward as ak
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
+from goldmine import stages
 from goldmine.cli import main
+from goldmine.inference.fisher import event_file_information
+from goldmine.io.particles import ParticleEvents, write_particles
 
 
 def test_help_lists_every_stage():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for stage in ("setup", "generate", "detect", "merge", "mine", "train", "infer", "plot", "inspect", "check"):
+    for stage in ("setup", "generate", "detect", "merge", "mine", "train", "infer", "plot", "inspect", "fisher",
+                  "check"):
         assert stage in result.output
 
 
@@ -52,3 +60,66 @@ def test_truncated_lhe_gives_one_error_naming_file_and_event(analysis, tmp_path)
     assert "truncated.lhe" in result.output and "event" in result.output
     assert "Traceback" not in result.output
     assert not output.exists()
+
+
+@pytest.fixture(scope="module")
+def run_files(analysis, tmp_path_factory):
+    """Every kind of file a run writes: setup, LHE, particles, events, training samples, test events, models."""
+    directory = tmp_path_factory.mktemp("run_files")
+    config = copy.deepcopy(analysis.config)
+    config["mining"].update(n_thetas=10, samples={"local_score": 1000, "ratio": 2000})
+    mined = stages.mine(config, analysis.events, directory)
+    particles = ak.Array([[{"pdgid": 13, "status": 1, "px": 1.0, "py": 0.0, "pz": 2.0, "energy": 3.0, "mass": 0.1}],
+                          []])
+    write_particles(directory / "particles.h5", [ParticleEvents(particles, np.ones((2, 2)), ("sm", "b1"),
+                                                                np.arange(2), 2)])
+    (directory / "model.json").write_text(json.dumps({"method": "sally"}))
+    (directory / "model.pt").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    return {"setup": analysis.setup, "lhe": analysis.directory / "chunk0.lhe.gz", "events": analysis.events,
+            "particles": directory / "particles.h5", "samples": mined["ratio"], "local_score": mined["local_score"],
+            "test": mined["test"], "json": directory / "model.json", "pt": directory / "model.pt"}
+
+
+@pytest.mark.parametrize(("name", "kind"), [("setup", "setup"), ("lhe", "lhe"), ("events", "events"),
+                                            ("particles", "particles"), ("samples", "samples"),
+                                            ("local_score", "samples"), ("test", "events")])
+def test_inspect_every_file_a_run_writes(run_files, name, kind):
+    result = CliRunner().invoke(main, ["inspect", str(run_files[name]), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["kind"] == kind
+    if kind == "samples":
+        assert summary["samples"] == {"samples": 2000, "local_score": 1000}[name]
+    if kind == "particles":
+        assert (summary["events"], summary["particles"], summary["sum_of_weights"]) == (2, 1, {"sm": 2.0, "b1": 2.0})
+
+
+@pytest.mark.parametrize(("name", "message"), [("json", "a JSON document"), ("pt", "a zip archive")])
+def test_inspect_model_files_says_what_they_are(run_files, name, message):
+    result = CliRunner().invoke(main, ["inspect", str(run_files[name])])
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output and len(result.output.splitlines()) == 1
+
+
+def test_fisher_prints_the_information_of_an_event_file(analysis):
+    result = CliRunner().invoke(main, ["fisher", str(analysis.events), "--theta", "0.05", "--theta", "-0.02",
+                                       "--luminosity", "500", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    expected = event_file_information(analysis.events, [0.05, -0.02], 500.0)
+    assert printed["theta"] == [0.05, -0.02] and printed["luminosity_pb"] == 500.0
+    np.testing.assert_allclose(printed["truth"], expected["truth"], rtol=1e-12)  # JSON keeps 17 digits
+    # The rate is one number: its information has rank one, and the full information contains it
+    # (truth - rate = L Σ w (t - t̄)(t - t̄)ᵀ is positive semi-definite; 1e-9 of its scale for rounding).
+    truth, rate = np.array(printed["truth"]), np.array(printed["rate"])
+    assert np.linalg.matrix_rank(rate, tol=1e-9 * np.abs(rate).max()) == 1
+    assert np.all(np.linalg.eigvalsh(truth - rate) > -1e-9 * np.abs(truth).max())
+    text = CliRunner().invoke(main, ["fisher", str(analysis.events)])
+    assert text.exit_code == 0 and "truth" in text.output and "300000" in text.output
+
+
+def test_fisher_refuses_a_wrong_theta_and_a_setup_file(analysis):
+    result = CliRunner().invoke(main, ["fisher", str(analysis.events), "--theta", "0.1"])
+    assert result.exit_code == 2 and "1 values for the 2 parameters" in result.output
+    result = CliRunner().invoke(main, ["fisher", str(analysis.setup)])
+    assert result.exit_code == 1 and "a goldmine setup file, where an event file is needed" in result.output

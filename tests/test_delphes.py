@@ -99,3 +99,12 @@ def test_delphes_jets_and_missing_energy_reach_the_observables(analysis, delphes
     assert set(np.unique(sample.observations[:, 1])) == {1.0, 2.0}
     np.testing.assert_allclose(sample.observations[:, 2], 12.5, rtol=1e-6)
     assert np.all((sample.observations[:, 3] >= 20) & (sample.observations[:, 3] <= 60))
+
+
+def test_inspect_says_a_delphes_file_is_one(delphes_file):
+    from goldmine.io.inspection import inspect_file
+
+    path, _, weights = delphes_file
+    summary = inspect_file(path)
+    assert (summary["kind"], summary["format"], summary["events"]) == ("delphes", "delphes-root", len(weights))
+    assert "Muon" in summary["collections"]

@@ -1,4 +1,4 @@
-"""The HDF5 event file: MadMiner's layout, atomic writes, clear errors, merging, determinism."""
+"""The HDF5 event file: MadMiner's layout, file kinds, atomic writes, clear errors, merging, determinism."""
 
 import h5py
 import numpy as np
@@ -6,21 +6,57 @@ import pytest
 
 from goldmine import stages
 from goldmine.exceptions import EventFileError
-from goldmine.io import events
+from goldmine.io import events, open_events
 
 
 def test_layout_is_madminers(analysis):
     with h5py.File(analysis.events, "r") as handle:
-        for key in ("parameters/names", "parameters/ranges", "parameters/max_power", "parameters/lha_blocks",
+        for key in ("parameters/names", "parameters/val_ranges", "parameters/max_power", "parameters/lha_blocks",
                     "parameters/lha_ids", "parameters/transforms", "benchmarks/names", "benchmarks/values",
                     "benchmarks/is_nuisance", "benchmarks/is_reference", "morphing/components",
                     "morphing/morphing_matrix", "observables/names", "observables/definitions",
-                    "samples/observations", "samples/weights", "samples/sampling_benchmarks"):
+                    "samples/observations", "samples/weights", "samples/sampling_benchmarks",
+                    "sample_summary/signal_events", "sample_summary/background_events"):
             assert key in handle, key
         n_events = handle["samples/observations"].shape[0]
         assert handle["samples/weights"].shape == (n_events, handle["benchmarks/names"].shape[0])
         assert handle["samples/observations"].compression == "gzip"
         assert handle["parameters/names"][0] == b"c_vv"
+        # MadMiner evaluates transforms and observable definitions: "None" and expressions, no prose.
+        assert set(handle["parameters/transforms"][()]) == {b"None"}
+        assert handle["observables/definitions"][list(handle["observables/names"][()]).index(b"m_mumu")] == \
+            b"(mu_minus + mu_plus).mass"
+        assert handle["sample_summary/signal_events"][0] == n_events
+        assert handle.attrs["goldmine_kind"] == "events" and handle.attrs["goldmine_format_version"] == 1
+    assert events.read_observable_descriptions(analysis.events)[0] == "energy of the mu- [GeV]"
+
+
+def test_every_file_says_what_it_is(analysis, tmp_path):
+    assert open_events(analysis.setup).kind == "setup"
+    assert (open_events(analysis.events).kind, open_events(analysis.events).format) == ("events", "goldmine")
+    described = open_events(analysis.directory / "chunk0.lhe.gz")
+    assert (described.kind, described.format) == ("lhe", "lhe.gz")
+    with pytest.raises(EventFileError, match="setup.h5: a goldmine setup file, where an event file is needed"):
+        events.read(analysis.setup)
+
+
+def test_foreign_and_newer_files_are_named_plainly(tmp_path):
+    foreign = tmp_path / "foreign.h5"
+    with h5py.File(foreign, "w") as handle:
+        handle["data/x"] = [1.0]
+        handle["meta"] = [2.0]
+    with pytest.raises(EventFileError, match=r"foreign.h5: an HDF5 file but neither goldmine's nor MadMiner's: "
+                                             r"top-level groups \['data', 'meta'\]"):
+        open_events(foreign)
+    newer = tmp_path / "newer.h5"
+    with h5py.File(newer, "w") as handle:
+        handle.attrs.update(goldmine_kind="events", goldmine_format_version=99)
+    with pytest.raises(EventFileError, match="format version 99, written by a newer goldmine"):
+        events.read_parameter_space(newer)
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(EventFileError, match=r"notes.txt: not an event file goldmine knows .* starts with b'hello'"):
+        open_events(text)
 
 
 def test_merged_weights_estimate_the_fiducial_cross_section(analysis):
@@ -66,9 +102,13 @@ def test_corrupt_and_incomplete_files_give_one_clear_error(analysis, tmp_path):
     corrupt.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\x00" * 100)
     with pytest.raises(EventFileError, match="corrupt.h5: not a readable HDF5 file"):
         events.read_parameter_space(corrupt)
-    setup_only = analysis.setup
-    with pytest.raises(EventFileError, match="missing dataset 'samples/observations'"):
-        events.read(setup_only)
+    incomplete = tmp_path / "incomplete.h5"
+    with h5py.File(analysis.events, "r") as source, h5py.File(incomplete, "w") as handle:
+        for group in ("parameters", "benchmarks", "morphing", "observables"):
+            source.copy(group, handle)
+        handle.attrs.update(source.attrs)
+    with pytest.raises(EventFileError, match="incomplete.h5: missing dataset 'samples/observations'"):
+        events.read(incomplete)
 
 
 def test_lhe_weights_must_match_the_benchmarks(analysis, tmp_path):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from goldmine import mining
+from goldmine.exceptions import EventFileError
 from goldmine.io import events, samples
 
 
@@ -48,16 +49,18 @@ def test_mining_is_deterministic_for_a_seed(pool):
         np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
 
 
-def test_training_sample_round_trip(tmp_path, pool):
+def test_training_sample_round_trip(tmp_path, pool, analysis):
     sample = mining.mine_local_score(pool, np.zeros(2), 100, np.random.default_rng(3))
     path = tmp_path / "sally.h5"
     samples.write_training_sample(path, sample, {"method": "sally"})
     again = samples.read_training_sample(path)
     np.testing.assert_array_equal(again.t_xz, sample.t_xz)
-    with pytest.raises(ValueError, match="not a goldmine training sample"):
-        events_path = tmp_path / "other.h5"
-        import h5py
+    import h5py
 
-        with h5py.File(events_path, "w") as handle:
-            handle["x"] = np.zeros(3)
-        samples.read_training_sample(events_path)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as handle:
+        handle["x"] = np.zeros(3)
+    with pytest.raises(EventFileError, match=r"other.h5: an HDF5 file but neither goldmine's nor MadMiner's"):
+        samples.read_training_sample(other)
+    with pytest.raises(EventFileError, match="a goldmine event file, where a training-sample file is needed"):
+        samples.read_training_sample(analysis.events)

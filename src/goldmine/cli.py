@@ -59,7 +59,8 @@ def main(verbose: bool) -> None:
       infer     Fisher information and expected limits of every method
       plot      figures for the report
     Tools:
-      inspect   summarise an LHE or HDF5 file
+      inspect   say what a file is and summarise it (LHE, Delphes, goldmine, MadMiner)
+      fisher    truth and rate Fisher information of an event file
       check     validate a configuration file
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -209,7 +210,8 @@ def plot(event_file: Path, inference_dir: Path, model_dir: Path, output_dir: Pat
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def inspect(path: Path, as_json: bool) -> None:
-    """Summarise an LHE file (events, weights, cross section) or an HDF5 event file."""
+    """Summarise PATH: an LHE or Delphes file, a goldmine setup, particle, event or training-sample
+    file, or a MadMiner file (kind, format, events, weights, cross sections, parameters)."""
     from goldmine.io.inspection import inspect_file
 
     summary = inspect_file(path)
@@ -219,6 +221,36 @@ def inspect(path: Path, as_json: bool) -> None:
     for key, value in summary.items():
         click.echo(f"{key:>22}: {value}")
 
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--theta", type=float, multiple=True,
+              help="Parameter point, one value per parameter in the file's order (repeat the option); "
+                   "default: the file's reference benchmark (goldmine: sm), else zero.")
+@click.option("--luminosity", type=float, default=None,
+              help="Integrated luminosity in pb^-1 [default: 300000, i.e. 300 fb^-1, as MadMiner].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def fisher(path: Path, theta: tuple[float, ...], luminosity: float | None, as_json: bool) -> None:
+    """Truth-level and rate-only Fisher information of the event file PATH (goldmine's or
+    MadMiner's), streamed in blocks: MadMiner's truth_information."""
+    from goldmine.inference.fisher import DEFAULT_LUMINOSITY, event_file_information
+    from goldmine.io.events import read_parameter_space
+
+    names = read_parameter_space(path).names
+    if theta and len(theta) != len(names):
+        raise click.BadParameter(f"{len(theta)} values for the {len(names)} parameters {list(names)}",
+                                 param_hint="--theta")
+    information = event_file_information(path, list(theta) if theta else None,
+                                         DEFAULT_LUMINOSITY if luminosity is None else luminosity)
+    if as_json:
+        click.echo(json.dumps(information, indent=2))
+        return
+    for key in ("parameters", "theta", "luminosity_pb", "events", "cross_section_pb"):
+        click.echo(f"{key:>16}: {information[key]}")
+    for key in ("truth", "rate"):
+        click.echo(f"{key:>16}:")
+        for row in information[key]:
+            click.echo(" " * 18 + "  ".join(f"{value:12.6g}" for value in row))
 
 
 if __name__ == "__main__":

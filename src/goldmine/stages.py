@@ -19,7 +19,7 @@ from goldmine.detection import observables
 from goldmine.detection.detector import MuonDetector
 from goldmine.exceptions import EventFileError
 from goldmine.generation import generate_lhe
-from goldmine.io import events, lhe, samples
+from goldmine.io import events, lhe, open_events, samples
 from goldmine.io.atomic import atomic_output
 from goldmine.physics.parameters import ParameterSpace, build_parameter_space
 from goldmine.physics.processes import get_process
@@ -93,9 +93,11 @@ def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector
     A Delphes file carries no weight names: its ``Weight.Weight`` must hold the benchmarks in
     the setup's order (as the reweight card goldmine writes for MadGraph lists them).
     """
-    with open(path, "rb") as handle:
-        is_root = handle.read(4) == b"root"
-    if is_root:
+    described = open_events(path)
+    kind = described.kind
+    if kind not in ("delphes", "particles", "lhe"):
+        raise EventFileError(f"{path}: {described.description}; the detector reads LHE, particle or Delphes files")
+    if kind == "delphes":
         from goldmine.io import delphes
 
         generated = {"events": 0}
@@ -106,7 +108,7 @@ def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector
                 yield delphes.muons(block), block.weights
 
         return benchmark_names, delphes_blocks(), lambda: generated["events"]
-    if events.is_hdf5(path):
+    if kind == "particles":
         from goldmine.io.particles import iterate_particles
 
         with h5py.File(path, "r") as handle:
@@ -166,7 +168,7 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
                                 np.full(int(keep.sum()), sampling_index, dtype=np.int64))
 
     return events.write(output, space, [o.name for o in chosen], [o.definition for o in chosen], detected(),
-                        generated_events=generated)
+                        generated_events=generated, observable_descriptions=[o.description for o in chosen])
 
 
 def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Path) -> dict[str, Path]:

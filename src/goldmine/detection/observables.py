@@ -4,9 +4,10 @@ An observable is a built-in name (:data:`DEFINITIONS`) or, in the config, ``{nam
 with an :mod:`~goldmine.detection.expressions` expression over the reconstructed ``mu_minus`` and
 ``mu_plus`` (vector arrays: ``.pt``, ``.eta``, ``.E``, ``.costheta``, ``(mu_minus + mu_plus).mass``,
 ``mu_minus.deltaphi(mu_plus)`` …), the collections of a card detector (``count(jets)``,
-``leading(photons, 0).E``) and ``missing.pt``, or a user function. Cuts are expressions that
-keep an event when true; efficiencies are expressions that multiply its weights. Each observable's definition is stored
-in the event file, as MadMiner does.
+``leading(photons, 0).E``) and ``missing.pt``, or a user function. The built-in observables are
+such expressions too. Cuts are expressions that keep an event when true; efficiencies are
+expressions that multiply its weights. Each observable's expression is stored in the event
+file as its definition, as MadMiner does (``"None"`` for a function), beside a description.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import numpy as np
 import vector
 
 from goldmine.detection.expressions import Expression
+from goldmine.io.events import NO_EXPRESSION
 from goldmine.physics.objects import ReconstructedMuons
 
 __all__ = [
     "DEFINITIONS",
+    "DESCRIPTIONS",
     "LABELS",
     "Observable",
     "compute",
@@ -52,25 +55,22 @@ def transverse_momentum_sum(muons: ReconstructedMuons) -> np.ndarray:
     return muons.mu_minus.pt + muons.mu_plus.pt
 
 
-def _delta_phi(muons: ReconstructedMuons) -> np.ndarray:
-    return np.abs(muons.mu_minus.deltaphi(muons.mu_plus))
-
-
-_OBSERVABLES: dict[str, tuple[str, _Function]] = {
-    "e_mu_minus": ("energy of the mu- [GeV]", lambda m: m.mu_minus.E),
-    "e_mu_plus": ("energy of the mu+ [GeV]", lambda m: m.mu_plus.E),
-    "cos_theta_mu_minus": ("cos of the mu- polar angle to the e- beam", lambda m: m.mu_minus.costheta),
-    "cos_theta_mu_plus": ("cos of the mu+ polar angle to the e- beam", lambda m: m.mu_plus.costheta),
-    "m_mumu": ("dimuon invariant mass [GeV]", lambda m: (m.mu_minus + m.mu_plus).mass),
-    "delta_phi": ("|phi(mu-) - phi(mu+)| in [0, pi]", _delta_phi),
-    "cos_theta_star": (
-        "(cos theta(mu-) - cos theta(mu+)) / 2",
-        lambda m: 0.5 * (m.mu_minus.costheta - m.mu_plus.costheta),
-    ),
+#: built-in observable name → (human-readable description, expression).
+_BUILT_IN: dict[str, tuple[str, str]] = {
+    "e_mu_minus": ("energy of the mu- [GeV]", "mu_minus.E"),
+    "e_mu_plus": ("energy of the mu+ [GeV]", "mu_plus.E"),
+    "cos_theta_mu_minus": ("cos of the mu- polar angle to the e- beam", "mu_minus.costheta"),
+    "cos_theta_mu_plus": ("cos of the mu+ polar angle to the e- beam", "mu_plus.costheta"),
+    "m_mumu": ("dimuon invariant mass [GeV]", "(mu_minus + mu_plus).mass"),
+    "delta_phi": ("|phi(mu-) - phi(mu+)| in [0, pi]", "abs(mu_minus.deltaphi(mu_plus))"),
+    "cos_theta_star": ("(cos theta(mu-) - cos theta(mu+)) / 2", "0.5 * (mu_minus.costheta - mu_plus.costheta)"),
 }
 
-#: observable name → human-readable definition.
-DEFINITIONS: dict[str, str] = {name: definition for name, (definition, _) in _OBSERVABLES.items()}
+#: built-in observable name → its definition, the expression stored in event files.
+DEFINITIONS: dict[str, str] = {name: expression for name, (_, expression) in _BUILT_IN.items()}
+
+#: built-in observable name → human-readable description.
+DESCRIPTIONS: dict[str, str] = {name: description for name, (description, _) in _BUILT_IN.items()}
 
 #: axis labels for plots.
 LABELS: dict[str, str] = {
@@ -86,11 +86,20 @@ LABELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Observable:
-    """A named observable: its definition and its function of the reconstructed muons."""
+    """A named observable.
+
+    Args:
+        name: its name.
+        definition: the expression that defines it (stored in event files, where MadMiner
+            evaluates it), or ``"None"`` for a Python function, as MadMiner writes one.
+        function: its function of the reconstructed event.
+        description: human-readable description.
+    """
 
     name: str
     definition: str
     function: Callable[[ReconstructedMuons], np.ndarray]
+    description: str
 
 
 def count(collection: ak.Array) -> np.ndarray:
@@ -164,14 +173,16 @@ def resolve(entries: Sequence[str | Mapping[str, Any]]) -> list[Observable]:
         if isinstance(entry, Mapping):
             for name, definition in entry.items():
                 if isinstance(definition, Mapping):
-                    observables.append(Observable(name, definition["function"], user_function(definition["function"])))
+                    reference = definition["function"]
+                    observables.append(Observable(name, NO_EXPRESSION, user_function(reference),
+                                                  f"function {reference}"))
                 else:
-                    observables.append(Observable(name, definition, event_expression(definition)))
-        elif entry in _OBSERVABLES:
-            definition, function = _OBSERVABLES[entry]
-            observables.append(Observable(entry, definition, function))
+                    observables.append(Observable(name, definition, event_expression(definition), definition))
+        elif entry in _BUILT_IN:
+            description, expression = _BUILT_IN[entry]
+            observables.append(Observable(entry, expression, event_expression(expression), description))
         else:
-            raise KeyError(f"unknown observable {entry!r}; known observables are {sorted(_OBSERVABLES)}")
+            raise KeyError(f"unknown observable {entry!r}; known observables are {sorted(_BUILT_IN)}")
     return observables
 
 

@@ -24,7 +24,7 @@ vector.register_awkward()
 from goldmine.exceptions import DelphesError
 from goldmine.physics.objects import MUON_MASS, ReconstructedMuons
 
-__all__ = ["COLLECTIONS", "DelphesEvents", "iterate", "muons", "present"]
+__all__ = ["COLLECTIONS", "DelphesEvents", "count", "iterate", "muons", "present"]
 
 
 #: collection → the fields goldmine reads.
@@ -65,6 +65,11 @@ def _tree(path: str | Path):
         return uproot.open(path)["Delphes"]
     except (OSError, ValueError, KeyError) as error:
         raise DelphesError(f"{path}: not a Delphes file ({error})") from None
+
+
+def count(path: str | Path) -> int:
+    """The number of events of a Delphes file."""
+    return int(_tree(path).num_entries)
 
 
 def present(path: str | Path) -> tuple[str, ...]:

@@ -1,10 +1,33 @@
-"""The HDF5 event file, in MadMiner's layout.
+"""The HDF5 event and setup files, in MadMiner 0.9.6's layout, read and written both ways.
 
-Groups (design §3): ``parameters/{names,ranges,max_power,lha_blocks,lha_ids,transforms}``,
-``benchmarks/{names,values,is_nuisance,is_reference}``,
-``morphing/{components,morphing_matrix}``, ``observables/{names,definitions}``,
-``samples/{observations,weights,sampling_benchmarks}`` (weights in pb per event, one
-column per benchmark) and ``nuisance_parameters/`` (empty until systematics are mined).
+Layout (what ``madminer.utils.interfaces.hdf5.load_madminer_settings`` and ``load_events`` read;
+strings are ASCII, ``S256``):
+
+- ``parameters/``: ``names``, ``lha_blocks``, ``lha_ids``, ``max_power``, ``val_ranges`` (n, 2) and
+  ``transforms`` (Python expressions MadMiner evaluates; ``"None"`` for none).
+- ``benchmarks/``: ``names``, ``values`` (n_benchmarks, n_parameters), ``is_nuisance`` and
+  ``is_reference`` (0/1). goldmine marks ``sm`` as the reference.
+- ``morphing/``: ``components`` (n_components, n_parameters) and ``morphing_matrix``
+  (n_components, n_benchmarks): w(θ) = a(θ)ᵀ M w_benchmarks.
+- ``observables/``: ``names``, ``definitions`` (expressions over the reconstructed event that
+  MadMiner can evaluate, ``"None"`` for a Python function) and, goldmine's own,
+  ``descriptions`` (human-readable).
+- ``samples/``: ``observations`` (n, n_observables), ``weights`` (n, n_benchmarks, pb per
+  event) and ``sampling_benchmarks`` (index of the benchmark each event was drawn at, -1 for
+  background); goldmine's attribute ``generated_events`` (events generated before the
+  detector, which weigh files in :func:`merge`).
+- ``sample_summary/``: ``signal_events`` (events per sampling benchmark) and
+  ``background_events``. Like MadMiner, a reader multiplies each stored weight by
+  signal_events[s] / Σ signal_events for its sampling benchmark s (1 for background), so the
+  weights of samples drawn at different benchmarks add up to one cross section. goldmine
+  writes its weights divided by that factor, so both programs read the same event weights;
+  for events drawn at one benchmark the factor is exactly 1.
+- root attributes ``goldmine_kind`` (``setup`` or ``events``) and ``goldmine_format_version``
+  (:mod:`goldmine.io.opener`).
+
+Files MadMiner writes are read too: nuisance benchmarks (``is_nuisance``) and their weight
+columns, ``nuisance_parameters/``, ``systematics/`` and ``finite_differences/`` are left out
+(goldmine has no nuisance parameters yet); a setup without morphing is refused.
 Datasets are chunked and compressed; files are written atomically.
 """
 
@@ -19,27 +42,32 @@ import numpy as np
 
 from goldmine.exceptions import EventFileError
 from goldmine.io.atomic import atomic_output
+from goldmine.io.opener import kind_names, mark, open_events
 from goldmine.physics.morphing import Morphing
-from goldmine.physics.parameters import ParameterSpace
+from goldmine.physics.parameters import SM_BENCHMARK, ParameterSpace
 
 __all__ = [
+    "NO_EXPRESSION",
     "Events",
     "count",
     "generated_events",
-    "is_hdf5",
     "iterate",
     "merge",
     "read",
     "read_observable_definitions",
+    "read_observable_descriptions",
     "read_observable_names",
     "read_parameter_space",
+    "reference_benchmark",
     "summary",
     "write",
     "write_parameter_space",
 ]
 
+#: MadMiner's evaluable "nothing" (for transforms and for observables defined by a function).
+NO_EXPRESSION = "None"
 _CHUNK_ROWS = 16384
-_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_OPTIONS = dict(compression="gzip", compression_opts=4, shuffle=True)
 
 
 @dataclass(frozen=True)
@@ -49,7 +77,7 @@ class Events:
     Args:
         observations: shape (n, n_observables).
         weights: per-benchmark weights in pb, shape (n, n_benchmarks).
-        sampling_benchmarks: index of the benchmark each event was drawn at, shape (n,).
+        sampling_benchmarks: index of the benchmark each event was drawn at (-1: background), shape (n,).
     """
 
     observations: np.ndarray
@@ -60,51 +88,48 @@ class Events:
         return len(self.observations)
 
 
-def is_hdf5(path: str | Path) -> bool:
-    """Whether a file starts with the HDF5 signature."""
-    with open(path, "rb") as handle:
-        return handle.read(8) == _HDF5_SIGNATURE
-
-
 def _strings(values: Sequence[str]) -> np.ndarray:
     return np.array([value.encode("ascii") for value in values], dtype="S256")
 
 
 def _decode(values: np.ndarray) -> tuple[str, ...]:
-    return tuple(value.decode("ascii") for value in values)
+    return tuple(value.decode("ascii") for value in np.ravel(values))
 
 
 def _write_space(handle: h5py.File, space: ParameterSpace) -> None:
     n = space.n_parameters
     handle["parameters/names"] = _strings(space.names)
-    handle["parameters/ranges"] = space.ranges
-    handle["parameters/max_power"] = np.asarray(space.max_powers, dtype=np.int64)
     handle["parameters/lha_blocks"] = _strings(["goldmine"] * n)
     handle["parameters/lha_ids"] = np.arange(1, n + 1, dtype=np.int64)
-    handle["parameters/transforms"] = _strings([""] * n)
+    handle["parameters/max_power"] = np.asarray(space.max_powers, dtype=np.int64)
+    handle["parameters/val_ranges"] = np.asarray(space.ranges, dtype=float)
+    handle["parameters/transforms"] = _strings([NO_EXPRESSION] * n)
     handle["benchmarks/names"] = _strings(space.benchmark_names)
     handle["benchmarks/values"] = space.benchmarks
-    handle["benchmarks/is_nuisance"] = np.zeros(len(space.benchmarks), dtype=bool)
-    handle["benchmarks/is_reference"] = np.array([name == "sm" for name in space.benchmark_names])
+    handle["benchmarks/is_nuisance"] = np.zeros(len(space.benchmarks), dtype=np.int64)
+    handle["benchmarks/is_reference"] = np.array([name == SM_BENCHMARK for name in space.benchmark_names],
+                                                 dtype=np.int64)
     handle["morphing/components"] = space.morphing.components
     handle["morphing/morphing_matrix"] = space.morphing.matrix
-    handle.require_group("nuisance_parameters")
 
 
 def write_parameter_space(path: str | Path, space: ParameterSpace) -> None:
     """Write the setup file: parameters, benchmarks and morphing (no events)."""
     with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
+        mark(handle, "setup")
         _write_space(handle, space)
 
 
-def _open(path: str | Path) -> h5py.File:
-    path = Path(path)
-    if not path.exists():
-        raise EventFileError(f"{path}: file does not exist")
-    try:
-        return h5py.File(path, "r")
-    except OSError as error:
-        raise EventFileError(f"{path}: not a readable HDF5 file ({error})") from None
+def _open(path: str | Path, kinds: tuple[str, ...] = ("setup", "events")) -> h5py.File:
+    """Open a setup or event file (goldmine's or MadMiner's) for reading.
+
+    Raises:
+        EventFileError: naming the file and what it is when it is of another kind.
+    """
+    described = open_events(path)
+    if described.kind not in kinds:
+        raise EventFileError(f"{path}: {described.description}, where {kind_names(kinds)} is needed")
+    return h5py.File(path, "r")
 
 
 def _dataset(handle: h5py.File, key: str) -> h5py.Dataset:
@@ -114,45 +139,80 @@ def _dataset(handle: h5py.File, key: str) -> h5py.Dataset:
         raise EventFileError(f"{handle.filename}: missing dataset {key!r}") from None
 
 
+def _physical(handle: h5py.File) -> np.ndarray:
+    """Which benchmarks are physics benchmarks (not MadMiner's nuisance benchmarks)."""
+    n = _dataset(handle, "benchmarks/names").shape[0]
+    if "benchmarks/is_nuisance" not in handle:
+        return np.ones(n, dtype=bool)
+    return ~np.asarray(handle["benchmarks/is_nuisance"][()], dtype=bool)
+
+
 def read_parameter_space(path: str | Path) -> ParameterSpace:
-    """Read parameters, benchmarks and morphing from a setup or event file.
+    """Read parameters, (physics) benchmarks and morphing from a setup or event file,
+    goldmine's or MadMiner's.
 
     Raises:
         EventFileError: naming the file and the missing or inconsistent key.
     """
     with _open(path) as handle:
+        physical = _physical(handle)
+        names = _decode(_dataset(handle, "parameters/names")[()])
+        benchmarks = np.asarray(_dataset(handle, "benchmarks/values")[()], dtype=float)
+        benchmark_names = _decode(_dataset(handle, "benchmarks/names")[()])
+        if "morphing/components" not in handle:
+            raise EventFileError(f"{path}: no morphing ('morphing/components'); goldmine needs a morphing setup")
         components = _dataset(handle, "morphing/components")[()]
-        benchmarks = _dataset(handle, "benchmarks/values")[()]
-        space = ParameterSpace(
-            names=_decode(_dataset(handle, "parameters/names")[()]),
-            ranges=_dataset(handle, "parameters/ranges")[()],
-            max_powers=tuple(int(p) for p in np.ravel(_dataset(handle, "parameters/max_power")[()])),
-            benchmark_names=_decode(_dataset(handle, "benchmarks/names")[()]),
-            benchmarks=benchmarks,
-            morphing=Morphing(
-                components=components, basis=benchmarks, matrix=_dataset(handle, "morphing/morphing_matrix")[()]
-            ),
-        )
-    if space.benchmarks.shape != (len(space.benchmark_names), space.n_parameters):
+        matrix = _dataset(handle, "morphing/morphing_matrix")[()]
+        ranges = np.asarray(_dataset(handle, "parameters/val_ranges")[()], dtype=float)
+        max_powers = np.ravel(_dataset(handle, "parameters/max_power")[()])
+    if benchmarks.shape != (len(benchmark_names), len(names)):
         raise EventFileError(f"{path}: 'benchmarks/values' does not match the benchmark and parameter names")
-    return space
+    benchmarks = benchmarks[physical]
+    if matrix.shape != (len(components), len(benchmarks)):
+        raise EventFileError(f"{path}: 'morphing/morphing_matrix' has shape {matrix.shape}; goldmine needs one "
+                             f"physics benchmark per morphing component ({len(components)}), not {len(benchmarks)}")
+    return ParameterSpace(
+        names=names,
+        ranges=ranges.reshape(len(names), 2),
+        max_powers=tuple(int(p) for p in max_powers),
+        benchmark_names=tuple(name for name, keep in zip(benchmark_names, physical) if keep),
+        benchmarks=benchmarks,
+        morphing=Morphing(components=components, basis=benchmarks, matrix=matrix),
+    )
+
+
+def reference_benchmark(path: str | Path) -> str | None:
+    """The benchmark a setup or event file flags as the reference (``benchmarks/is_reference``), if any."""
+    with _open(path) as handle:
+        names = _decode(_dataset(handle, "benchmarks/names")[()])
+        flags = np.asarray(handle["benchmarks/is_reference"][()], dtype=bool) if "benchmarks/is_reference" in handle \
+            else np.zeros(len(names), dtype=bool)
+    flagged = [name for name, flag in zip(names, flags) if flag]
+    return flagged[0] if flagged else None
 
 
 def read_observable_names(path: str | Path) -> tuple[str, ...]:
     """The observable names of an event file."""
-    with _open(path) as handle:
+    with _open(path, ("events",)) as handle:
         return _decode(_dataset(handle, "observables/names")[()])
 
 
 def read_observable_definitions(path: str | Path) -> tuple[str, ...]:
-    """The observable definitions of an event file."""
-    with _open(path) as handle:
+    """The observable definitions of an event file: expressions, ``"None"`` for a function."""
+    with _open(path, ("events",)) as handle:
         return _decode(_dataset(handle, "observables/definitions")[()])
+
+
+def read_observable_descriptions(path: str | Path) -> tuple[str, ...]:
+    """Human-readable descriptions of the observables (the definitions where a file has none, as MadMiner's)."""
+    with _open(path, ("events",)) as handle:
+        key = "observables/descriptions" if "observables/descriptions" in handle else "observables/definitions"
+        return _decode(_dataset(handle, key)[()])
 
 
 def count(path: str | Path) -> int:
     """The number of events in an event file."""
-    with _open(path) as handle:
+    with _open(path, ("events",)) as handle:
         return int(_dataset(handle, "samples/weights").shape[0])
 
 
@@ -164,6 +224,26 @@ def _check_finite(path: str | Path, events: Events, first_event: int) -> None:
             raise EventFileError(f"{path}: event {event} has a non-finite value in 'samples/{name}'")
 
 
+def _sampling_factors(signal_events: np.ndarray) -> np.ndarray:
+    """MadMiner's factor per sampling benchmark, N_b / Σ N, with a last entry 1 for background (index -1)."""
+    signal_events = np.asarray(signal_events, dtype=float)
+    total = signal_events.sum()
+    factors = signal_events / total if total > 0 else np.ones_like(signal_events)
+    return np.append(factors, 1.0)
+
+
+def _rescale_to_sampling_factors(handle: h5py.File, signal_events: np.ndarray) -> None:
+    """Divide the stored weights by MadMiner's sampling factors, block by block, so that a
+    reader that multiplies by them gets the weights back."""
+    if np.count_nonzero(signal_events) <= 1:
+        return
+    factors = _sampling_factors(signal_events)
+    weights, sampling = handle["samples/weights"], handle["samples/sampling_benchmarks"]
+    for begin in range(0, weights.shape[0], _CHUNK_ROWS):
+        end = min(begin + _CHUNK_ROWS, weights.shape[0])
+        weights[begin:end] = weights[begin:end] / factors[sampling[begin:end]][:, None]
+
+
 def write(
     path: str | Path,
     space: ParameterSpace,
@@ -171,6 +251,7 @@ def write(
     observable_definitions: Sequence[str],
     blocks: Events | Sequence[Events] | Iterator[Events],
     generated_events: int | Callable[[], int] | None = None,
+    observable_descriptions: Sequence[str] | None = None,
 ) -> int:
     """Write an event file atomically, streaming the event blocks.
 
@@ -178,11 +259,12 @@ def write(
         path: output file.
         space: the parameter space (written into the file).
         observable_names: one per column of the observations.
-        observable_definitions: a human-readable definition of each observable.
-        blocks: events, or an iterable of event blocks (for bounded memory).
+        observable_definitions: the expression of each observable (``"None"`` for a function).
+        blocks: events, or an iterable of event blocks (for bounded memory); weights in pb.
         generated_events: number of generated events behind the file (before the detector);
             :func:`merge` weighs files by it. Defaults to the number of events written; a
             callable is called once the blocks are consumed (for streamed inputs).
+        observable_descriptions: human-readable descriptions (default: the definitions).
 
     Returns:
         int: the number of events written.
@@ -194,22 +276,24 @@ def write(
         blocks = [blocks]
     n_observables, n_benchmarks = len(observable_names), len(space.benchmark_names)
     with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
+        mark(handle, "events")
         _write_space(handle, space)
         handle["observables/names"] = _strings(observable_names)
         handle["observables/definitions"] = _strings(observable_definitions)
-        options = dict(compression="gzip", compression_opts=4, shuffle=True)
+        handle["observables/descriptions"] = _strings(observable_descriptions or observable_definitions)
         observations = handle.create_dataset(
             "samples/observations", (0, n_observables), maxshape=(None, n_observables),
-            chunks=(_CHUNK_ROWS, n_observables), dtype="f8", **options,
+            chunks=(_CHUNK_ROWS, n_observables), dtype="f8", **_OPTIONS,
         )
         weights = handle.create_dataset(
             "samples/weights", (0, n_benchmarks), maxshape=(None, n_benchmarks),
-            chunks=(_CHUNK_ROWS, n_benchmarks), dtype="f8", **options,
+            chunks=(_CHUNK_ROWS, n_benchmarks), dtype="f8", **_OPTIONS,
         )
         sampling = handle.create_dataset(
-            "samples/sampling_benchmarks", (0,), maxshape=(None,), chunks=(_CHUNK_ROWS,), dtype="i8", **options
+            "samples/sampling_benchmarks", (0,), maxshape=(None,), chunks=(_CHUNK_ROWS,), dtype="i8", **_OPTIONS
         )
         n = 0
+        signal_events = np.zeros(n_benchmarks, dtype=np.int64)
         for block in blocks:
             if block.weights.shape[1:] != (n_benchmarks,) or block.observations.shape[1:] != (n_observables,):
                 raise EventFileError(
@@ -217,12 +301,16 @@ def write(
                     f"{block.observations.shape[1]} observables, expected {n_benchmarks} and {n_observables}"
                 )
             _check_finite(path, block, n)
+            ids = np.asarray(block.sampling_benchmarks, dtype=np.int64)
+            signal_events += np.bincount(ids[ids >= 0], minlength=n_benchmarks)
             m = n + len(block)
-            for dataset, values in ((observations, block.observations), (weights, block.weights),
-                                    (sampling, block.sampling_benchmarks)):
+            for dataset, values in ((observations, block.observations), (weights, block.weights), (sampling, ids)):
                 dataset.resize(m, axis=0)
                 dataset[n:m] = values
             n = m
+        _rescale_to_sampling_factors(handle, signal_events)
+        handle["sample_summary/signal_events"] = signal_events
+        handle["sample_summary/background_events"] = n - int(signal_events.sum())
         if callable(generated_events):
             generated_events = generated_events()
         handle["samples"].attrs["generated_events"] = n if generated_events is None else generated_events
@@ -230,28 +318,39 @@ def write(
 
 
 def generated_events(path: str | Path) -> int:
-    """Number of generated events behind an event file (attribute ``samples.generated_events``)."""
-    with _open(path) as handle:
+    """Number of generated events behind an event file (attribute ``samples.generated_events``;
+    the number of events for a file without it, as MadMiner's)."""
+    with _open(path, ("events",)) as handle:
         return int(handle["samples"].attrs.get("generated_events", _dataset(handle, "samples/weights").shape[0]))
 
 
 def iterate(path: str | Path, step_size: int = 200_000, start: int = 0, stop: int | None = None) -> Iterator[Events]:
-    """Read events in blocks of at most ``step_size`` (bounded memory).
+    """Read events in blocks of at most ``step_size`` (bounded memory): the weights of the
+    physics benchmarks, times MadMiner's sampling factors (see the module docstring).
 
     Raises:
         EventFileError: naming the file, and the event for non-finite values.
     """
-    with _open(path) as handle:
+    with _open(path, ("events",)) as handle:
         observations = _dataset(handle, "samples/observations")
         weights = _dataset(handle, "samples/weights")
         sampling = _dataset(handle, "samples/sampling_benchmarks")
+        physical = _physical(handle)
+        columns = np.flatnonzero(physical)
+        signal_events = handle["sample_summary/signal_events"][()] if "sample_summary/signal_events" in handle \
+            else np.zeros(len(columns))
+        factors = _sampling_factors(signal_events)
         n = observations.shape[0]
         if weights.shape[0] != n or sampling.shape[0] != n:
             raise EventFileError(f"{path}: 'samples/' datasets have different numbers of events")
+        if weights.shape[1] < len(physical):
+            raise EventFileError(f"{path}: 'samples/weights' has {weights.shape[1]} columns for "
+                                 f"{len(physical)} benchmarks")
         stop = n if stop is None else min(stop, n)
         for begin in range(start, stop, step_size):
             end = min(begin + step_size, stop)
-            block = Events(observations[begin:end], weights[begin:end], sampling[begin:end])
+            ids = np.asarray(sampling[begin:end], dtype=np.int64)
+            block = Events(observations[begin:end], weights[begin:end][:, columns] * factors[ids][:, None], ids)
             _check_finite(path, block, begin)
             yield block
 
@@ -260,10 +359,9 @@ def read(path: str | Path, start: int = 0, stop: int | None = None) -> Events:
     """Read a range of events at once (see :func:`iterate`)."""
     blocks = list(iterate(path, start=start, stop=stop))
     if not blocks:
-        with _open(path) as handle:
-            n_obs = _dataset(handle, "samples/observations").shape[1]
-            n_b = _dataset(handle, "samples/weights").shape[1]
-        return Events(np.zeros((0, n_obs)), np.zeros((0, n_b)), np.zeros(0, dtype=np.int64))
+        n_observables = len(read_observable_names(path))
+        n_benchmarks = len(read_parameter_space(path).benchmark_names)
+        return Events(np.zeros((0, n_observables)), np.zeros((0, n_benchmarks)), np.zeros(0, dtype=np.int64))
     return Events(*(np.concatenate(arrays) for arrays in zip(*(
         (b.observations, b.weights, b.sampling_benchmarks) for b in blocks))))
 
@@ -284,7 +382,6 @@ def merge(inputs: Sequence[str | Path], output: str | Path, step_size: int = 200
         raise EventFileError(f"{output}: nothing to merge")
     space = read_parameter_space(inputs[0])
     names = read_observable_names(inputs[0])
-    definitions = read_observable_definitions(inputs[0])
     for path in inputs[1:]:
         other = read_parameter_space(path)
         if (other.names, other.benchmark_names) != (space.names, space.benchmark_names) or not np.allclose(
@@ -301,33 +398,51 @@ def merge(inputs: Sequence[str | Path], output: str | Path, step_size: int = 200
             for block in iterate(path, step_size=step_size):
                 yield Events(block.observations, block.weights * fraction, block.sampling_benchmarks)
 
-    return write(output, space, names, definitions, blocks(), generated_events=int(generated.sum()))
+    return write(output, space, names, read_observable_definitions(inputs[0]), blocks(),
+                 generated_events=int(generated.sum()), observable_descriptions=read_observable_descriptions(inputs[0]))
 
 
 def summary(path: str | Path) -> dict:
-    """A JSON-ready summary: parameters, benchmarks, observables, events, cross sections.
+    """A JSON-ready summary of a setup or event file (goldmine's or MadMiner's): parameters,
+    benchmarks, observables, events per sampling benchmark, cross sections.
 
     The cross section at each benchmark is the sum of its weights (pb).
     """
+    kind = open_events(path).kind
     space = read_parameter_space(path)
-    with _open(path) as handle:
-        has_samples = "samples/weights" in handle
-        names = _decode(handle["observables/names"][()]) if "observables/names" in handle else ()
-    cross_sections = np.zeros(len(space.benchmark_names))
-    n_events = 0
-    if has_samples:
-        for block in iterate(path):
-            cross_sections += block.weights.sum(axis=0)
-            n_events += len(block)
-    return {
+    summary = {
         "file": str(path),
         "parameters": {name: list(map(float, r)) for name, r in zip(space.names, space.ranges)},
         "benchmarks": {
             name: dict(zip(space.names, map(float, values)))
             for name, values in zip(space.benchmark_names, space.benchmarks)
         },
+        "reference_benchmark": reference_benchmark(path),
         "morphing_components": space.morphing.components.tolist(),
-        "observables": list(names),
-        "events": n_events,
-        "cross_sections_pb": dict(zip(space.benchmark_names, map(float, cross_sections))) if has_samples else {},
     }
+    with h5py.File(path, "r") as handle:
+        ignored = [group for group in ("nuisance_parameters", "systematics", "finite_differences") if group in handle]
+        nuisance = [name for name, keep in zip(_decode(handle["benchmarks/names"][()]), _physical(handle)) if not keep]
+    if nuisance:
+        ignored.append(f"nuisance benchmarks {nuisance}")
+    if ignored:
+        summary["ignored"] = ignored
+    if kind != "events":
+        return summary
+    cross_sections = np.zeros(len(space.benchmark_names))
+    sampled = np.zeros(len(space.benchmark_names) + 1, dtype=np.int64)
+    n_events = 0
+    for block in iterate(path):
+        cross_sections += block.weights.sum(axis=0)
+        ids = np.where(block.sampling_benchmarks < 0, len(sampled) - 1, block.sampling_benchmarks)
+        sampled += np.bincount(ids, minlength=len(sampled))
+        n_events += len(block)
+    names = read_observable_names(path)
+    return dict(
+        summary,
+        observables=dict(zip(names, read_observable_descriptions(path))),
+        events=n_events,
+        events_per_sampling_benchmark={name: int(n) for name, n in zip(space.benchmark_names + ("background",), sampled)
+                                       if n},
+        cross_sections_pb=dict(zip(space.benchmark_names, map(float, cross_sections))),
+    )

@@ -1,9 +1,10 @@
 """The particle file: final-state particles of showered events with their benchmark weights.
 
 HDF5 columns ``particles/<field>`` (flat, one row per particle), ``events/counts`` (particles
-per event), ``events/weights`` and ``events/lhe_index``; attributes ``weight_ids`` and
-``lhe_events`` (the LHE events behind the file, Pythia's rejections included, which weigh
-the file when event files are merged). Written by ``goldmine shower``, read by the detector.
+per event), ``events/weights`` and ``events/lhe_index``; attributes ``weight_ids``,
+``goldmine_kind`` (``particles``), ``goldmine_format_version`` and ``lhe_events`` (the LHE
+events behind the file, Pythia's rejections included, which weigh the file when event files
+are merged). Written by ``goldmine shower``, read by the detector.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import h5py
 import numpy as np
 
 from goldmine.io.atomic import atomic_output
+from goldmine.io.opener import mark
 
 __all__ = ["PARTICLE_FIELDS", "ParticleEvents", "iterate_particles", "write_particles"]
 
@@ -58,6 +60,7 @@ def write_particles(path: str | Path, blocks: Iterator[ParticleEvents] | Sequenc
     options = dict(compression="gzip", compression_opts=4, shuffle=True)
     n_events = n_particles = lhe_events = 0
     with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
+        mark(handle, "particles")
         datasets: dict[str, h5py.Dataset] = {}
         for block in blocks:
             counts = ak.to_numpy(ak.num(block.particles))

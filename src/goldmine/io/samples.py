@@ -1,4 +1,5 @@
-"""The training-sample file (design §3): x, theta0, theta1, y, r_xz, t_xz, plus provenance attributes.
+"""The training-sample file (design §3): x, theta0, theta1, y, r_xz, t_xz, plus provenance attributes
+and the root attributes ``goldmine_kind`` (``samples``) and ``goldmine_format_version``.
 
 One file per family of estimators: ``local_score`` (SALLY, SALLINO) and ``ratio`` (the
 parameterised-ratio and density methods). Written by ``goldmine mine``, read by ``goldmine train``.
@@ -15,6 +16,7 @@ import numpy as np
 
 from goldmine.exceptions import EventFileError
 from goldmine.io.atomic import atomic_output
+from goldmine.io.opener import mark, open_events
 
 __all__ = ["SAMPLE_FIELDS", "TrainingSample", "read_training_sample", "write_training_sample"]
 
@@ -40,6 +42,7 @@ class TrainingSample:
 def write_training_sample(path: str | Path, sample: TrainingSample, provenance: Mapping[str, object]) -> None:
     """Write a training sample atomically; ``provenance`` goes into the file attributes."""
     with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
+        mark(handle, "samples")
         for field in SAMPLE_FIELDS:
             handle.create_dataset(field, data=getattr(sample, field), compression="gzip", shuffle=True)
         for key, value in provenance.items():
@@ -50,8 +53,11 @@ def read_training_sample(path: str | Path) -> TrainingSample:
     """Read a training sample.
 
     Raises:
-        ValueError: naming the file and the missing field.
+        EventFileError: naming the file and what it is when it is not a training sample, or the missing field.
     """
+    described = open_events(path)
+    if described.kind != "samples":
+        raise EventFileError(f"{path}: {described.description}, where a training-sample file is needed")
     with h5py.File(path, "r") as handle:
         missing = [field for field in SAMPLE_FIELDS if field not in handle]
         if missing:
