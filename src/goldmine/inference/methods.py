@@ -143,9 +143,9 @@ def rate(events: Morphed, grid: Grid, luminosity: float) -> MethodResult:
         >>> events = Morphed(find_components((2,)), np.array([[1.0, 0.0, 1.0]]))  # σ(θ) = 1 + θ²
         >>> grid = Grid(("c",), (np.linspace(-1, 1, 201),), np.zeros(1))
         >>> result = rate(events, grid, luminosity=100.0)
-        >>> interval = result.intervals["68"][0]  # 2·100·(θ² − log(1 + θ²)) = 1 at θ ≈ ±0.27
+        >>> interval = result.intervals["68"][0]  # q = 2·100·(θ² − log(1 + θ²)) ≈ 100 θ⁴ = 1 at θ ≈ ±0.32
         >>> round(interval.high, 2), result.information.tolist()
-        (0.27, [[0.0]])
+        (0.32, [[0.0]])
     """
     sigma_ref = float(events.total(grid.reference))
     q = limits.unbinned_q(events.total(grid.points), sigma_ref, np.zeros(len(grid.points)), luminosity)
