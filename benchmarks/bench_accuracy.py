@@ -83,7 +83,8 @@ def table(all_results: dict[int, dict], methods: list[str]) -> str:
                 cells.append("—")
         for n in sizes:
             widths = all_results[n]["results"]["validation"].get(f"{method}_interval_68_width_over_exact")
-            cells.append(", ".join(f"{widths[p]:.3f}" for p in ("c_vv", "c_aa")) if widths else "—")
+            cells.append(", ".join("open" if widths[p] is None else f"{widths[p]:.3f}" for p in ("c_vv", "c_aa"))
+                         if widths else "—")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -102,7 +103,7 @@ def main() -> None:
         text = table(all_results, arguments.methods)
         print(text, flush=True)
         arguments.output.parent.mkdir(parents=True, exist_ok=True)
-        exact = {n: all_results[n]["results"]["limits"]["exact"]["interval_68"] for n in all_results}
+        exact = {n: all_results[n]["results"]["limits"]["methods"]["exact"]["intervals"]["68"] for n in all_results}
         arguments.output.write_text(
             "# Accuracy of the estimators against the exact likelihood\n\n"
             "ee_mumu at √s = 200 GeV with the default detector (config/config.yaml); N training events,\n"

@@ -40,11 +40,12 @@ def test_alices_learns_the_exact_log_likelihood_ratio(trained):
 
 @pytest.mark.parametrize("method", ["alices", "sally"])
 def test_expected_intervals_match_the_exact_likelihood(trained, method):
-    limits = trained[2]["limits"]
-    for name, (low, high) in limits[method]["interval_68"].items():
-        exact_low, exact_high = limits["exact"]["interval_68"][name]
-        assert low == pytest.approx(exact_low, rel=0.10), (name, low, exact_low)
-        assert high == pytest.approx(exact_high, rel=0.10), (name, high, exact_high)
+    limits = trained[2]["limits"]["methods"]
+    for name, interval in limits[method]["intervals"]["68"].items():
+        exact = limits["exact"]["intervals"]["68"][name]
+        assert interval["low"] == pytest.approx(exact["low"], rel=0.10), (name, interval, exact)
+        assert interval["high"] == pytest.approx(exact["high"], rel=0.10), (name, interval, exact)
+        assert "excludes_asimov_point" not in interval["flags"]
 
 
 def test_sally_learns_the_exact_score(trained, analysis):
@@ -64,7 +65,7 @@ def test_pyhf_histogram_equals_goldmines_histogram_likelihood(trained):
 
 def test_fisher_information_ordering(trained):
     """Truth ≥ exact detector level ≥ histogram ≥ rate, in the sense of the determinant."""
-    information = {k: np.array(v) for k, v in trained[2]["fisher"].items() if not k.startswith("_")}
+    information = {k: np.array(v["matrix"]) for k, v in trained[2]["fisher"]["methods"].items()}
     determinant = {k: np.linalg.det(v) for k, v in information.items()}
     assert determinant["truth"] >= determinant["exact"] * 0.99
     assert determinant["exact"] >= determinant["histogram"] * 0.99

@@ -1,11 +1,18 @@
 """Fisher information, expected limits and the pyhf model against goldmine's own likelihood."""
 
+import json
+
+import jsonschema
 import numpy as np
 import pytest
+import torch
 
-from goldmine.inference import fisher, limits
+from goldmine.inference import fisher, limits, methods, results
+from goldmine.inference.grid import Grid, refined_scan
 from goldmine.inference.histfactory import HistogramModel
-from goldmine.physics.morphing import Morphing, find_components, monomials
+from goldmine.ml.estimators import evaluate_log_ratio, mean_log_ratio
+from goldmine.ml.models import MorphingAwareRatioModel, RatioModel
+from goldmine.physics.morphing import Morphed, Morphing, find_components, monomials
 
 
 @pytest.fixture
@@ -71,9 +78,9 @@ def test_profiled_intervals_of_a_gaussian_likelihood_are_the_inverse_fisher_erro
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1)
     q = np.einsum("...i,ij,...j->...", grid, information, grid)
     errors = np.sqrt(np.diag(np.linalg.inv(information)))
-    for (low, high), error in zip(limits.profiled_intervals(axes, q), errors):
-        assert low == pytest.approx(-error, rel=0.01)
-        assert high == pytest.approx(error, rel=0.01)
+    for interval, error in zip(limits.profiled_intervals(axes, q), errors):
+        assert interval.low == pytest.approx(-error, rel=0.01)
+        assert interval.high == pytest.approx(error, rel=0.01)
 
 
 def test_unbinned_q_reduces_to_the_poisson_rate_term():
@@ -82,3 +89,117 @@ def test_unbinned_q_reduces_to_the_poisson_rate_term():
     q = limits.unbinned_q(sigma, 1.0, np.zeros(3), 100.0)
     expected = limits.binned_q(100.0 * sigma[:, None], np.array([100.0]))
     np.testing.assert_allclose(q, expected)
+
+
+def _events(rng, n=2000):
+    """Weighted events of a quadratic 2-parameter morphing: w = |1 + θ·a|², positive everywhere."""
+    components = find_components((2, 2), 2)
+    a = rng.normal(0, 2, (n, 2))
+    # |1 + θ1 a1 + θ2 a2|² in the components' order (1, θ2, θ1, θ2², θ1θ2, θ1²).
+    weights = np.stack([np.ones(n), 2 * a[:, 1], 2 * a[:, 0], a[:, 1] ** 2, 2 * a[:, 0] * a[:, 1], a[:, 0] ** 2], 1)
+    return Morphed(components, weights / n), a
+
+
+def _grid(points=41, half_width=0.3):
+    axis = np.linspace(-half_width, half_width, points)
+    return Grid(("a", "b"), (axis, axis), np.zeros(2))
+
+
+def test_morphed_weights_equal_the_direct_weights_and_their_gradient():
+    rng = np.random.default_rng(2)
+    events, a = _events(rng, 50)
+    theta = np.array([0.3, -0.2])
+    np.testing.assert_allclose(events(theta), (1 + a @ theta) ** 2 / 50, rtol=1e-12)
+    np.testing.assert_allclose(events.gradient(theta), 2 * (1 + a @ theta)[:, None] * a / 50, rtol=1e-12)
+    index = rng.integers(0, 3, 50)
+    np.testing.assert_allclose(events.binned(index, 3, 2.0)(theta), 2.0 * np.bincount(index, events(theta)), rtol=1e-12)
+
+
+def test_rate_only_q_is_the_analytic_poisson_deviance():
+    events, a = _events(np.random.default_rng(3))
+    grid = _grid()
+    result = methods.rate(events, grid, luminosity=50.0)
+    sigma = np.mean((1 + grid.points @ a.T) ** 2, axis=1)
+    sigma_ref = 1.0
+    expected = 2 * 50.0 * (sigma - sigma_ref - sigma_ref * np.log(sigma / sigma_ref))
+    np.testing.assert_allclose(result.q.ravel(), expected - expected.min(), atol=1e-10)
+
+
+def test_histogram_q_equals_pyhf():
+    rng = np.random.default_rng(4)
+    events, a = _events(rng)
+    grid = _grid(11)
+    values = a[:, :1]
+    result, model = methods.histogram(events, values, 5, grid, luminosity=100.0)
+    twice_nll = np.array([model.twice_nll(theta) for theta in grid.points])
+    np.testing.assert_allclose(result.q.ravel(), twice_nll - twice_nll.min(), atol=1e-8)
+
+
+def test_refined_scan_is_exact_below_the_cutoff_and_evaluates_less():
+    grid = _grid()
+    information = np.array([[400.0, 100.0], [100.0, 300.0]])
+    exact = np.einsum("ni,ij,nj->n", grid.points, information, grid.points) + 5 * grid.points[:, 0] ** 3
+    evaluated = []
+    q = refined_scan(lambda i: evaluated.extend(i) or exact[i], grid, methods.EXACT_BELOW).ravel()
+    below = exact - exact.min() < methods.EXACT_BELOW
+    np.testing.assert_array_equal(q[below], (exact - exact.min())[below])
+    assert np.all(q[~below] >= methods.EXACT_BELOW - 1e-12)
+    assert len(set(evaluated)) < 0.7 * len(exact)
+
+
+def test_an_interval_reaching_the_grid_edge_is_open():
+    axis = np.linspace(-0.2, 0.2, 41)
+    q = np.add.outer(0.5 * (axis / 0.1) ** 2, 0.5 * (axis / 1.0) ** 2)  # b: q < 1 on the whole grid
+    a, b = limits.profiled_intervals([axis, axis], q)
+    assert a.low == pytest.approx(-0.1414, rel=0.01) and a.high == pytest.approx(0.1414, rel=0.01)
+    assert b.low is None and b.high is None and b.width == np.inf
+
+
+def test_a_too_narrow_interval_and_one_missing_the_asimov_point_are_flagged(caplog):
+    exact = methods.MethodResult(intervals={"68": (limits.Interval(-1.0, 1.0),)})
+    narrow = methods.MethodResult(intervals={"68": (limits.Interval(-0.9, 0.9),)})
+    shifted = methods.MethodResult(intervals={"68": (limits.Interval(0.1, 2.5),)})
+    noise = methods.MethodResult(intervals={"68": (limits.Interval(-0.996, 0.996),)})  # 0.4% narrower: noise
+    flagged = results.flag_intervals({"exact": exact, "narrow": narrow, "shifted": shifted, "noise": noise},
+                                     np.zeros(1), ("c",))
+    assert flagged["narrow"].intervals["68"][0].flags == ("narrower_than_exact",)
+    assert flagged["shifted"].intervals["68"][0].flags == ("excludes_asimov_point",)
+    assert flagged["noise"].intervals["68"][0].flags == ()
+    assert flagged["exact"].intervals["68"][0].flags == ()
+    assert "narrower_than_exact" in caplog.text
+
+
+def test_written_documents_follow_their_schemas(tmp_path):
+    events, a = _events(np.random.default_rng(5))
+    grid = _grid(21, 0.5)
+    method_results = {"rate": methods.rate(events, grid, 50.0), "truth": methods.truth(events, grid.reference, 50.0)}
+    limits_json = json.loads(json.dumps(results.limits_document(method_results, grid, 50.0)))
+    fisher_json = json.loads(json.dumps(results.fisher_document(method_results, grid, 50.0)))
+    results.validate(limits_json, "limits")
+    results.validate(fisher_json, "fisher")
+    assert set(limits_json["methods"]) == {"rate"} and set(fisher_json["methods"]) == {"rate", "truth"}
+    limits_json["methods"]["rate"]["intervals"]["68"]["a"]["low"] = "-0.2"
+    with pytest.raises(jsonschema.ValidationError):
+        results.validate(limits_json, "limits")
+
+
+@pytest.mark.parametrize("model_class", [RatioModel, MorphingAwareRatioModel])
+def test_the_fast_mean_log_ratio_equals_the_network_evaluated_event_by_event(model_class):
+    torch.manual_seed(0)
+    rng = np.random.default_rng(6)
+    x, thetas, weights = rng.normal(size=(500, 3)), rng.uniform(-1, 1, (7, 2)), rng.uniform(0.5, 1.5, 500)
+    if model_class is RatioModel:
+        model = RatioModel(3, 2, (16, 16))
+    else:
+        components = find_components((2, 2), 2)
+        basis = np.array([[0, 0], [1, 0], [0, 1], [-1, 0], [0, -1], [1, 1]], dtype=float)
+        model = MorphingAwareRatioModel(3, 2, (16,), n_components=6)
+        model.set_morphing(components, Morphing.from_basis(components, basis).matrix, np.linspace(1, 2, 6))
+    model = model.double()
+    with torch.no_grad():
+        direct = np.stack([model(torch.as_tensor(x), torch.as_tensor(theta).expand(500, -1)).numpy()
+                           for theta in thetas])
+    # float32 evaluation of O(1) log ratios: agreement to ~1e-6.
+    np.testing.assert_allclose(mean_log_ratio(model, x, weights, thetas, elements_per_batch=5000),
+                               direct @ weights / weights.sum(), atol=1e-5)
+    np.testing.assert_allclose(evaluate_log_ratio(model, x, thetas), direct, atol=1e-5)

@@ -47,15 +47,15 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path):
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    limits = json.loads((tmp_path / "results/inference/limits.json").read_text())
+    limits = json.loads((tmp_path / "results/inference/limits.json").read_text())["methods"]
     methods = ("alices", "carl", "morphing_alices", "scandal", "sally", "sallino")
     assert {"exact", "histogram", "rate", *methods} <= set(limits)
     for method in methods:
         assert len(limits[method]["members"]) == 2
-        assert set(limits[method]["interval_68_spread"]) == {"c_vv", "c_aa"}
-    fisher = json.loads((tmp_path / "results/inference/fisher.json").read_text())
+        assert set(limits[method]["members"][0]["intervals"]["68"]) == {"c_vv", "c_aa"}
+    fisher = json.loads((tmp_path / "results/inference/fisher.json").read_text())["methods"]
     assert {"truth", "rate", "histogram", "sally", "sallino", "exact"} <= set(fisher)
-    assert set(fisher["_ensemble_std"]) == {"sally", "sallino"}
+    assert {method for method, entry in fisher.items() if "ensemble_std" in entry} == {"sally", "sallino"}
     assert (tmp_path / "results/models/alices/1.pt").exists()
     for name in ("distributions", "fisher_ellipses", "limits", "training"):
         assert (tmp_path / f"results/plots/{name}.png").stat().st_size > 10_000
@@ -91,7 +91,7 @@ def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
     result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(list((tmp_path / "results/shower").glob("*.h5"))) == 2
-    limits = json.loads((tmp_path / "results/inference/limits.json").read_text())
+    limits = json.loads((tmp_path / "results/inference/limits.json").read_text())["methods"]
     assert "exact" not in limits and {"alices", "sally", "histogram"} <= set(limits)
     sample = events.read(tmp_path / "results/events.h5")
     mass = sample.observations[:, events.read_observable_names(tmp_path / "results/events.h5").index("m_mumu")]

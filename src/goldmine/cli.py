@@ -185,11 +185,26 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 def infer(config_path: Path, test_file: Path, model_dir: Path, output_dir: Path) -> None:
     """Fisher information and expected limits; writes fisher.json, limits.json, validation.json."""
     from goldmine import stages
+    from goldmine.inference.results import interval_from_json
 
-    results = stages.infer(_load(config_path), test_file, model_dir, output_dir)
-    for method, result in results["limits"].items():
-        if not method.startswith("_"):
-            click.echo(f"{method:>10}: 68% CL {json.dumps(result['interval_68'])}")
+    limits = stages.infer(_load(config_path), test_file, model_dir, output_dir)["limits"]
+    meta = limits["meta"]
+    edges = [(axis[0], axis[-1]) for axis in meta["axes"]]
+
+    def text(entry: dict, low_edge: float, high_edge: float) -> str:
+        interval = interval_from_json(entry)
+        low = f"<{low_edge:+g}" if interval.low is None else f"{interval.low:+.4f}"
+        high = f">{high_edge:+g}" if interval.high is None else f"{interval.high:+.4f}"
+        return f"[{low}, {high}]"
+
+    width = max(len(method) for method in limits["methods"])
+    click.echo(f"{'method':<{width}}  {'parameter':<10}  {'68% CL':<20}  {'95% CL':<20}  flags")
+    for method, result in limits["methods"].items():
+        for name, (low, high) in zip(meta["parameters"], edges):
+            cells = [text(result["intervals"][label][name], low, high) for label in ("68", "95")]
+            flags = sorted({flag for label in ("68", "95") for flag in result["intervals"][label][name]["flags"]})
+            click.echo(f"{method:<{width}}  {name:<10}  {cells[0]:<20}  {cells[1]:<20}  {', '.join(flags)}")
+    click.echo("<edge, >edge: open, q stays below the threshold up to that edge of the grid")
 
 
 @main.command()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 
 from goldmine.io.samples import SAMPLE_FIELDS, TrainingSample
-from goldmine.physics.morphing import monomial_gradients, monomials
 from goldmine.physics.parameters import ParameterSpace
 
 __all__ = ["EventPool", "mine_local_score", "mine_ratio", "split_indices"]
@@ -43,42 +42,34 @@ class EventPool:
     def __init__(self, space: ParameterSpace, observations: np.ndarray, benchmark_weights: np.ndarray) -> None:
         self.space = space
         self.observations = observations
-        self.component_weights = space.morphing.component_weights(benchmark_weights)
-        self.total_component_weights = self.component_weights.sum(axis=0)
+        self.morphed = space.morphing.morph(benchmark_weights)
 
     def __len__(self) -> int:
         return len(self.observations)
 
-    def _monomials(self, theta: np.ndarray) -> np.ndarray:
-        return monomials(theta, self.space.morphing.components)
-
-    def _monomial_gradients(self, theta: np.ndarray) -> np.ndarray:
-        return monomial_gradients(theta, self.space.morphing.components)
-
     def weights(self, theta: np.ndarray) -> np.ndarray:
         """w(z|θ) of every event, shape (n_events,)."""
-        return self.component_weights @ self._monomials(theta)
+        return self.morphed(theta)
 
     def cross_section(self, theta: np.ndarray) -> np.ndarray:
         """σ(θ) = Σ w(z|θ), scalar for θ of shape (p,), shape (m,) for (m, p)."""
-        return self._monomials(theta) @ self.total_component_weights
+        return self.morphed.total(theta)
 
     def cross_section_gradient(self, theta: np.ndarray) -> np.ndarray:
         """∇σ(θ), shape (p,)."""
-        return self.total_component_weights @ self._monomial_gradients(theta)
+        return self.morphed.total_gradient(theta)
 
     def joint_score(self, theta: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """t(x,z|θ) of the events at ``indices``, shape (len(indices), p)."""
-        component_weights = self.component_weights[indices]
-        weights = component_weights @ self._monomials(theta)
-        gradients = component_weights @ self._monomial_gradients(theta)
-        return gradients / weights[:, None] - self.cross_section_gradient(theta) / self.cross_section(theta)
+        events = self.morphed.take(indices)
+        rate_term = self.cross_section_gradient(theta) / self.cross_section(theta)
+        return events.gradient(theta) / events(theta)[:, None] - rate_term
 
     def log_joint_ratio(self, theta0: np.ndarray, theta1: np.ndarray, indices: np.ndarray) -> np.ndarray:
         """log r(x,z|θ₀,θ₁) of the events at ``indices``."""
-        component_weights = self.component_weights[indices]
-        log_p0 = np.log(component_weights @ self._monomials(theta0)) - np.log(self.cross_section(theta0))
-        log_p1 = np.log(component_weights @ self._monomials(theta1)) - np.log(self.cross_section(theta1))
+        events = self.morphed.take(indices)
+        log_p0 = np.log(events(theta0)) - np.log(self.cross_section(theta0))
+        log_p1 = np.log(events(theta1)) - np.log(self.cross_section(theta1))
         return log_p0 - log_p1
 
     def sample(self, theta: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -79,16 +79,16 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output_dir: Path) -> list[Pa
 
     A rank-one information (the rate alone) is drawn as the band it constrains.
     """
-    meta = fisher["_meta"]
-    center = np.array(meta["theta"])
+    meta = fisher["meta"]
+    center = np.array(meta["reference"])
     angle = np.linspace(0, 2 * np.pi, 200)
     circle = np.stack([np.cos(angle), np.sin(angle)])
     figure, ax = plt.subplots(figsize=(6, 6))
     bands = []
-    for method, matrix in fisher.items():
-        if method.startswith("_") or ":" in method:  # per-observable histograms are in the JSON only
+    for method, entry in fisher["methods"].items():
+        if ":" in method:  # per-observable histograms are in the JSON only
             continue
-        values, vectors = np.linalg.eigh(np.asarray(matrix)[:2, :2])
+        values, vectors = np.linalg.eigh(np.asarray(entry["matrix"])[:2, :2])
         style = _METHOD_STYLE.get(method, {"label": method})
         if values[0] <= 1e-9 * values[1]:
             bands.append((vectors, values, style))
@@ -111,24 +111,32 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output_dir: Path) -> list[Pa
 
 
 def plot_limits(limits: Mapping[str, Any], output_dir: Path) -> list[Path]:
-    """Expected 68% and 95% CL contours (2 d.o.f.) of every method against the exact likelihood."""
-    grid = limits["_grid"]
-    x_axis, y_axis = (np.array(axis) for axis in grid["axes"][:2])
+    """Expected 68% and 95% CL contours (2 d.o.f.) of every method against the exact likelihood.
+
+    A method whose 95% CL region reaches the edge of the grid is labelled "open"; a flagged
+    interval (narrower than the exact one, excluding the Asimov point) is named in the legend.
+    """
+    meta = limits["meta"]
+    x_axis, y_axis = (np.array(axis) for axis in meta["axes"][:2])
     figure, ax = plt.subplots(figsize=(6.5, 6))
-    for method, result in limits.items():
-        if method.startswith("_"):
-            continue
+    for method, result in limits["methods"].items():
         q = np.array(result["q"])
         style = dict(_METHOD_STYLE.get(method, {"label": method}))
         label = style.pop("label")
+        intervals = [entry for per_parameter in result["intervals"].values() for entry in per_parameter.values()]
+        notes = sorted({flag.replace("_", " ") for entry in intervals for flag in entry["flags"]})
+        if any(entry["low"] is None or entry["high"] is None for entry in intervals):
+            notes.insert(0, "open")
+        if notes:
+            label += f" ({'; '.join(notes)})"
         ax.contour(x_axis, y_axis, q.T, levels=[2.30, 5.99], colors=style.get("color", "k"),
                    linestyles=[style.get("linestyle", "-")], linewidths=style.get("linewidth", 1.5))
         ax.plot([], [], label=label, **style)
-    ax.plot(*grid["reference"][:2], marker="*", color="gold", markersize=14, markeredgecolor="k", linestyle="none",
+    ax.plot(*meta["reference"][:2], marker="*", color="gold", markersize=14, markeredgecolor="k", linestyle="none",
             label="Asimov point")
-    ax.set_xlabel(grid["parameters"][0])
-    ax.set_ylabel(grid["parameters"][1])
-    ax.set_title(f"Expected 68% and 95% CL, L = {grid['luminosity_pb']:g} pb$^{{-1}}$")
+    ax.set_xlabel(meta["parameters"][0])
+    ax.set_ylabel(meta["parameters"][1])
+    ax.set_title(f"Expected 68% and 95% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$")
     ax.legend(fontsize="small", loc="upper right")
     return _save(figure, output_dir, "limits")
 

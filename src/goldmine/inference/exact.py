@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 
 from goldmine.detection.detector import MuonDetector
 from goldmine.physics.processes import EEMuMu
@@ -99,8 +98,13 @@ class ExactLikelihood:
     @staticmethod
     def _log_kernel(measured: np.ndarray, true: np.ndarray, sigma: float) -> np.ndarray:
         """log of the folded Gaussian density of a measured polar angle (three images)."""
-        images = np.stack([measured - true, -measured - true, 2 * np.pi - measured - true])
-        return logsumexp(-0.5 * (images / sigma) ** 2, axis=0)
+        direct = -0.5 * ((measured - true) / sigma) ** 2
+        # The mirror images matter only within a few σ of 0 and π; their log-sum with the
+        # direct term, written out, costs a third of scipy's general logsumexp.
+        below = -0.5 * ((measured + true) / sigma) ** 2
+        above = -0.5 * ((2 * np.pi - measured - true) / sigma) ** 2
+        largest = np.maximum(direct, np.maximum(below, above))
+        return largest + np.log(np.exp(direct - largest) + np.exp(below - largest) + np.exp(above - largest))
 
     def _coefficients(self, theta: np.ndarray) -> np.ndarray:
         """(F, B) of dσ/dcosθ, shape (..., 2)."""

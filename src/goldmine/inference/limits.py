@@ -12,10 +12,13 @@ follow from the profiled q and Wilks' theorem (one degree of freedom per paramet
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.stats import chi2
 
-__all__ = ["binned_q", "centred_mean_log_ratio", "profiled_intervals", "unbinned_q"]
+__all__ = ["Interval", "binned_q", "centred_mean_log_ratio", "profiled_intervals", "unbinned_q"]
 
 
 def unbinned_q(cross_sections: np.ndarray, reference_cross_section: float, mean_log_ratio: np.ndarray,
@@ -70,8 +73,39 @@ def binned_q(expected: np.ndarray, asimov: np.ndarray) -> np.ndarray:
     return 2.0 * np.sum(expected - asimov + log_term, axis=-1)
 
 
-def profiled_intervals(grid_axes: list[np.ndarray], q: np.ndarray, confidence_level: float = 0.6827
-                       ) -> list[tuple[float, float]]:
+@dataclass(frozen=True)
+class Interval:
+    """A confidence interval of one parameter: the connected region around the best fit.
+
+    An end is ``None`` when q stays below the threshold up to the edge of the scanned grid:
+    the interval is open on that side, and the edge is no limit.
+
+    Args:
+        low: the lower end, or None (open).
+        high: the upper end, or None (open).
+        flags: what a physicist would call impossible about it, e.g. ``excludes_asimov_point``.
+
+    Example:
+        >>> Interval(-0.1, None).contains(0.5), Interval(-0.1, None).width
+        (True, inf)
+    """
+
+    low: float | None
+    high: float | None
+    flags: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> float:
+        if self.low is None or self.high is None:
+            return float("inf")
+        return self.high - self.low
+
+    def contains(self, value: float) -> bool:
+        return (self.low is None or self.low <= value) and (self.high is None or value <= self.high)
+
+
+def profiled_intervals(grid_axes: Sequence[np.ndarray], q: np.ndarray, confidence_level: float = 0.6827
+                       ) -> list[Interval]:
     """Interval of each parameter where the profiled q is below the Wilks threshold.
 
     Args:
@@ -80,13 +114,15 @@ def profiled_intervals(grid_axes: list[np.ndarray], q: np.ndarray, confidence_le
         confidence_level: e.g. 0.6827 (threshold 1) or 0.95 (threshold 3.84).
 
     Returns:
-        one (low, high) per parameter, linearly interpolated between grid points; an end
-        stays at the edge of the grid when q does not cross the threshold inside it.
+        one :class:`Interval` per parameter, its ends linearly interpolated between grid
+        points; an end is open (None) where q does not cross the threshold inside the grid.
 
     Example:
         >>> axis = np.linspace(-2, 2, 41)
-        >>> [tuple(map(float, np.round(i, 3))) for i in profiled_intervals([axis], axis**2)]
-        [(-1.0, 1.0)]
+        >>> [round(profiled_intervals([axis], axis**2)[0].high, 3)]
+        [1.0]
+        >>> profiled_intervals([axis], (axis - 1.5)**2)[0].high is None  # open: q < 1 up to the edge
+        True
     """
     threshold = chi2.ppf(confidence_level, df=1)
     q = q - q.min()
@@ -95,11 +131,12 @@ def profiled_intervals(grid_axes: list[np.ndarray], q: np.ndarray, confidence_le
         others = tuple(i for i in range(q.ndim) if i != axis_index)
         profile = q.min(axis=others) if others else q
         best = int(np.argmin(profile))
-        intervals.append((_crossing(axis, profile, best, -1, threshold), _crossing(axis, profile, best, +1, threshold)))
+        intervals.append(Interval(_crossing(axis, profile, best, -1, threshold),
+                                  _crossing(axis, profile, best, +1, threshold)))
     return intervals
 
 
-def _crossing(axis: np.ndarray, profile: np.ndarray, start: int, step: int, threshold: float) -> float:
+def _crossing(axis: np.ndarray, profile: np.ndarray, start: int, step: int, threshold: float) -> float | None:
     i = start
     while 0 <= i + step < len(axis):
         j = i + step
@@ -107,4 +144,4 @@ def _crossing(axis: np.ndarray, profile: np.ndarray, start: int, step: int, thre
             fraction = (threshold - profile[i]) / (profile[j] - profile[i])
             return float(axis[i] + fraction * (axis[j] - axis[i]))
         i = j
-    return float(axis[i])
+    return None

@@ -7,7 +7,7 @@ the network settings of the config and returns the trained model and its history
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "evaluate_log_ratio",
     "evaluate_ratio_score",
     "evaluate_score",
+    "mean_log_ratio",
     "model_metadata",
     "train_estimator",
 ]
@@ -148,24 +149,14 @@ def evaluate_score(model: ScoreModel, x: np.ndarray, batch_size: int = 65536) ->
     return np.concatenate(parts)
 
 
-def evaluate_log_ratio(model: RatioModel, x: np.ndarray, thetas: np.ndarray, batch_size: int = 262144) -> np.ndarray:
+def evaluate_log_ratio(model: RatioModel, x: np.ndarray, thetas: np.ndarray,
+                       elements_per_batch: int = 2**24) -> np.ndarray:
     """log r̂(x|θ₀, θ_ref) for every θ₀ in ``thetas`` (shape (m, p)) and event: shape (m, n).
 
     Evaluated in float32 (the precision the network was trained in) for speed.
     """
-    model = model.float().eval()
-    device = _device_of(model)
-    x_tensor = torch.as_tensor(x, dtype=torch.float32, device=device)
-    thetas = np.atleast_2d(thetas)
-    out = np.empty((len(thetas), len(x)))
-    with torch.no_grad():
-        for i, theta in enumerate(thetas):
-            theta_tensor = torch.as_tensor(theta, dtype=torch.float32, device=device).expand(len(x), -1)
-            for start in range(0, len(x), batch_size):
-                out[i, start : start + batch_size] = model(
-                    x_tensor[start : start + batch_size], theta_tensor[start : start + batch_size]
-                ).cpu().numpy()
-    return out
+    return np.concatenate([chunk.double().cpu().numpy()
+                           for chunk in _log_ratio_chunks(model, x, np.atleast_2d(thetas), elements_per_batch)])
 
 
 def evaluate_ratio_score(model: RatioModel, x: np.ndarray, theta: np.ndarray) -> np.ndarray:
@@ -176,3 +167,53 @@ def evaluate_ratio_score(model: RatioModel, x: np.ndarray, theta: np.ndarray) ->
     theta_tensor = torch.as_tensor(np.asarray(theta, dtype=float), device=device).expand(len(x), -1)
     _, score = model.log_ratio_and_score(x_tensor, theta_tensor)
     return score.cpu().numpy()
+
+
+def mean_log_ratio(model: RatioModel | MorphingAwareRatioModel | DensityModel, x: np.ndarray, weights: np.ndarray,
+                   thetas: np.ndarray, elements_per_batch: int = 2**24) -> np.ndarray:
+    """Σ_e w_e log r̂(x_e|θ, θ_ref) / Σ_e w_e for every θ in ``thetas`` (shape (m, p)): shape (m,).
+
+    The scan of the learned likelihood ratio over a grid, n_events × m network calls, is the
+    cost of the inference stage; the events are reduced with their weights (in float64) as
+    they come, so that memory stays at about ``elements_per_batch`` floats.
+    """
+    weights = torch.as_tensor(np.asarray(weights) / np.sum(weights), dtype=torch.float64)
+    with torch.inference_mode():
+        means = [chunk.double().cpu() @ weights
+                 for chunk in _log_ratio_chunks(model, x, np.atleast_2d(thetas), elements_per_batch)]
+    return torch.cat(means).numpy()
+
+
+def _log_ratio_chunks(model: RatioModel | MorphingAwareRatioModel | DensityModel, x: np.ndarray, thetas: np.ndarray,
+                      elements_per_batch: int) -> Iterator[torch.Tensor]:
+    """log r̂(x|θ, θ_ref) of all events for a few θ at a time, shape (k, n) per chunk, in float32.
+
+    Without autograd, and where the θ dependence is simple, the work that depends on x
+    alone is done once: the x columns of a ratio network's first layer, a morphing-aware
+    network entirely.
+    """
+    model = model.float().eval()
+    device = _device_of(model)
+    x_tensor = torch.as_tensor(x, dtype=torch.float32, device=device)
+    theta_tensor = torch.as_tensor(thetas, dtype=torch.float32, device=device)
+    with torch.inference_mode():
+        if isinstance(model, MorphingAwareRatioModel):
+            ratios = model.benchmark_ratios(x_tensor).double()
+            chunk = max(1, elements_per_batch // len(x_tensor))
+            for start in range(0, len(theta_tensor), chunk):
+                coefficients = model.coefficients(theta_tensor[start : start + chunk].double())
+                yield torch.log(torch.clamp(coefficients @ ratios.T, min=1e-6)).float()
+        elif isinstance(model, RatioModel):
+            first, rest = model.network[0], model.network[1:]
+            n_x = x_tensor.shape[1]
+            x_part = torch.addmm(first.bias, model._x(x_tensor), first.weight[:, :n_x].T)
+            theta_part = model._theta(theta_tensor) @ first.weight[:, n_x:].T
+            chunk = max(1, elements_per_batch // (len(x_tensor) * first.out_features))
+            for start in range(0, len(theta_part), chunk):
+                yield rest(x_part[None, :, :] + theta_part[start : start + chunk, None, :]).squeeze(-1)
+        else:
+            # A flow costs far more per event than a 64-wide layer: one θ at a time, events in slabs.
+            slab = max(1, elements_per_batch // 64)
+            for theta in theta_tensor:
+                yield torch.cat([model(x_tensor[i : i + slab], theta.expand(len(x_tensor[i : i + slab]), -1))
+                                 for i in range(0, len(x_tensor), slab)])[None]

@@ -134,15 +134,21 @@ class MorphingAwareRatioModel(_LogRatio):
         self.morphing_matrix.copy_(torch.as_tensor(matrix, dtype=torch.float64))
         self.benchmark_cross_sections.copy_(torch.as_tensor(benchmark_cross_sections, dtype=torch.float64))
 
-    def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
+    def benchmark_ratios(self, x: torch.Tensor) -> torch.Tensor:
+        """r̂_b(x) of every benchmark, shape (n, n_benchmarks): the only part that depends on x."""
         log_r_benchmarks = self.network(self._x(x))
-        log_r_benchmarks = log_r_benchmarks - log_r_benchmarks[:, self.reference_index : self.reference_index + 1]
+        return torch.exp(log_r_benchmarks - log_r_benchmarks[:, self.reference_index : self.reference_index + 1])
+
+    def coefficients(self, theta0: torch.Tensor) -> torch.Tensor:
+        """ω_b(θ) σ_b / σ(θ), shape (m, n_benchmarks): the only part that depends on θ."""
         components = self.components.to(theta0.dtype)
+        # Torch's own monomials (not goldmine.physics.morphing.monomials): autograd needs ∂/∂θ of them.
         monomials = torch.prod(theta0[:, None, :] ** components[None, :, :], dim=2)
-        morphing_weights = monomials @ self.morphing_matrix.to(theta0.dtype)
-        weighted = morphing_weights * self.benchmark_cross_sections.to(theta0.dtype)
-        coefficients = weighted / weighted.sum(dim=1, keepdim=True)
-        ratio = (coefficients * torch.exp(log_r_benchmarks)).sum(dim=1)
+        weighted = (monomials @ self.morphing_matrix.to(theta0.dtype)) * self.benchmark_cross_sections.to(theta0.dtype)
+        return weighted / weighted.sum(dim=1, keepdim=True)
+
+    def forward(self, x: torch.Tensor, theta0: torch.Tensor) -> torch.Tensor:
+        ratio = (self.coefficients(theta0) * self.benchmark_ratios(x)).sum(dim=1)
         return torch.log(torch.clamp(ratio, min=1e-6))
 
 

@@ -51,6 +51,7 @@ import numpy as np
 import scipy.optimize
 
 __all__ = [
+    "Morphed",
     "Morphing",
     "find_components",
     "monomial_gradients",
@@ -205,6 +206,71 @@ def _condition_message(condition: float, basis: np.ndarray) -> str:
 
 
 @dataclass(frozen=True, eq=False)
+class Morphed:
+    """Items whose weights are polynomials in θ: w_i(θ) = Σ_c a_c(θ) W_ic.
+
+    The one evaluator of morphed weights: events (mining, inference), histogram bins (the
+    HistFactory model) and cross sections (their sums) all go through it.
+
+    Args:
+        components: int array (n_c, p) of monomial exponents.
+        component_weights: W, shape (n_items, n_c).
+
+    Example:
+        >>> morphed = Morphed(find_components((2,)), np.array([[1.0, 2.0, 1.0], [1.0, 0.0, 0.0]]))
+        >>> morphed([1.0]).tolist(), morphed.total([1.0]).tolist(), morphed.gradient([1.0]).tolist()
+        ([4.0, 1.0], 5.0, [[4.0], [0.0]])
+    """
+
+    components: np.ndarray
+    component_weights: np.ndarray
+
+    def __post_init__(self) -> None:
+        components = np.asarray(self.components, dtype=int)
+        weights = np.asarray(self.component_weights, dtype=float)
+        if weights.ndim != 2 or weights.shape[1] != len(components):
+            raise ValueError(f"component_weights must have shape (n_items, {len(components)}), got {weights.shape}")
+        object.__setattr__(self, "components", components)
+        object.__setattr__(self, "component_weights", weights)
+        object.__setattr__(self, "_totals", weights.sum(axis=0))
+
+    def __len__(self) -> int:
+        return len(self.component_weights)
+
+    def __call__(self, theta) -> np.ndarray:
+        """w_i(θ), shape (n_items,) for θ of shape (p,), (m, n_items) for (m, p)."""
+        return monomials(theta, self.components) @ self.component_weights.T
+
+    def gradient(self, theta) -> np.ndarray:
+        """∂w_i/∂θ, shape (n_items, p) for θ of shape (p,), (m, n_items, p) for (m, p)."""
+        return np.einsum("ic,...cj->...ij", self.component_weights, monomial_gradients(theta, self.components))
+
+    def total(self, theta) -> np.ndarray:
+        """Σ_i w_i(θ) (e.g. the cross section), scalar or shape (m,)."""
+        return monomials(theta, self.components) @ self._totals
+
+    def total_gradient(self, theta) -> np.ndarray:
+        """∇_θ Σ_i w_i(θ), shape (p,) or (m, p)."""
+        return np.einsum("c,...cj->...j", self._totals, monomial_gradients(theta, self.components))
+
+    def take(self, indices) -> Morphed:
+        """The items at ``indices``."""
+        return Morphed(self.components, self.component_weights[indices])
+
+    def binned(self, index: np.ndarray, n_bins: int, scale: float = 1.0) -> Morphed:
+        """Bins as items: scale × the sum of the component weights of the items in each bin.
+
+        Args:
+            index: the bin of each item, shape (n_items,).
+            n_bins: the number of bins.
+            scale: e.g. the luminosity, to turn cross sections into expected events.
+        """
+        binned = np.stack([np.bincount(index, weights=column, minlength=n_bins) for column in self.component_weights.T],
+                          axis=1)
+        return Morphed(self.components, scale * binned)
+
+
+@dataclass(frozen=True, eq=False)
 class Morphing:
     """A morphing basis: components, benchmark points and the morphing matrix.
 
@@ -320,6 +386,14 @@ class Morphing:
         """
         return self._check_benchmark_weights(benchmark_weights) @ self.matrix.T
 
+    def morph(self, benchmark_weights) -> Morphed:
+        """The events' weights as functions of θ (the evaluator every stage uses).
+
+        Args:
+            benchmark_weights: shape (n_events, n_b).
+        """
+        return Morphed(self.components, self.component_weights(benchmark_weights))
+
     def event_weights(self, benchmark_weights, theta) -> np.ndarray:
         """Event weights w(θ) = Σ_b ω_b(θ) w_b.
 
@@ -337,11 +411,7 @@ class Morphing:
             >>> np.round(morphing.event_weights(w_b, [0.5]), 10).tolist()
             [2.25, 2.25]
         """
-        benchmark_weights = self._check_benchmark_weights(benchmark_weights)
-        omega = self.weights(theta)
-        if omega.ndim == 1:
-            return benchmark_weights @ omega
-        return omega @ benchmark_weights.T
+        return self.morph(benchmark_weights)(theta)
 
     def event_weight_gradients(self, benchmark_weights, theta) -> np.ndarray:
         """Gradients ∂w/∂θ_i = Σ_b ∂ω_b/∂θ_i w_b of the event weights.
@@ -353,8 +423,7 @@ class Morphing:
         Returns:
             np.ndarray: shape (n_events, p) for θ of shape (p,), (m, n_events, p) for (m, p).
         """
-        benchmark_weights = self._check_benchmark_weights(benchmark_weights)
-        return np.einsum("eb,...bi->...ei", benchmark_weights, self.weight_gradients(theta))
+        return self.morph(benchmark_weights).gradient(theta)
 
     def expected_squared_weights(self, ranges, n_samples: int = 10_000, seed: int = 0) -> float:
         """Monte-Carlo estimate of E[Σ_b ω_b(θ)²] for θ uniform in the ranges.
