@@ -134,6 +134,22 @@ def test_invalid_config_stops_before_any_job(tmp_path, change, expected):
     assert not (tmp_path / "results").exists()
 
 
+def test_another_config_file_must_name_its_analysis(tmp_path):
+    (tmp_path / "config").mkdir()
+    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    del config["name"]
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
+    # Merged into config/config.yaml, it would write into results/tiny/.
+    result = _snakemake(tmp_path, "--dry-run", "--configfile", "other.yaml")
+    assert result.returncode != 0 and "its own `name`" in result.stderr
+    config["name"] = "other"
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
+    assert _planned_jobs(tmp_path, "--configfile", "other.yaml")["setup"] == 1
+    assert (tmp_path / "results" / "other" / "config.yaml").exists()
+    assert not (tmp_path / "results" / "tiny").exists()
+
+
 def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
     from goldmine.io import events
 

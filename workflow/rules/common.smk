@@ -34,6 +34,15 @@ try:
 except ConfigError as error:
     raise ValueError(f"invalid configuration: {error}") from None
 
+# Snakemake merges a --configfile into config/config.yaml: without a name of its own, another
+# analysis would take the default's name and overwrite the default's results.
+_command_line = getattr(workflow, "config_settings", workflow).overwrite_config  # Snakemake 9 | 7.32
+if workflow.overwrite_configfiles and "name" not in _command_line:
+    raise ValueError(
+        "invalid configuration: give the analysis of --configfile its own `name` (its folder in results/ and "
+        f"logs/); without one it is {config['name']!r}, the name of config/config.yaml it is merged into"
+    )
+
 RESULTS = f"results/{config['name']}"
 LOGS = f"logs/{config['name']}"
 BENCHMARKS = f"{RESULTS}/benchmarks"
