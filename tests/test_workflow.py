@@ -141,11 +141,11 @@ def test_another_config_file_must_name_its_analysis(tmp_path):
     del config["name"]
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
     # Merged into config/config.yaml, it would write into results/tiny/.
-    result = _snakemake(tmp_path, "--dry-run", "--configfile", "other.yaml")
-    assert result.returncode != 0 and "its own `name`" in result.stderr
+    result = _snakemake(tmp_path, "--dry-run", "--configfile", str(tmp_path / "other.yaml"))
+    assert result.returncode != 0 and "its own `name`" in result.stdout + result.stderr
     config["name"] = "other"
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
-    assert _planned_jobs(tmp_path, "--configfile", "other.yaml")["setup"] == 1
+    assert _planned_jobs(tmp_path, "--configfile", str(tmp_path / "other.yaml"))["setup"] == 1
     assert (tmp_path / "results" / "other" / "config.yaml").exists()
     assert not (tmp_path / "results" / "tiny").exists()
 
