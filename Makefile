@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
+# The analysis's name (config key `name`): its results are under results/$(NAME)/.
+NAME = $(shell $(BIN)/python -c 'from goldmine import config; print(config.load("config/config.yaml")["name"])')
 
 .PHONY: run test bench clean help
 
@@ -16,9 +18,9 @@ $(BIN)/goldmine: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(BIN)/goldmine  ## run the default workflow and write results/report.html
+run: $(BIN)/goldmine  ## run the default workflow and write results/<name>/report.html
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --printshellcmds
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/report.html
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/$(NAME)/report.html
 
 test: $(BIN)/goldmine  ## run the tests
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest
@@ -26,5 +28,5 @@ test: $(BIN)/goldmine  ## run the tests
 bench: $(BIN)/goldmine  ## speed and memory benchmarks (not tests)
 	for script in benchmarks/bench_*.py; do PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $$script || exit 1; done
 
-clean:  ## remove results, logs and Snakemake's state
+clean:  ## remove the results and logs of every analysis, and Snakemake's state
 	rm -rf results logs .snakemake

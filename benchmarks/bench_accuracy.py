@@ -53,7 +53,8 @@ def run_size(n_train: int, methods: list[str], directory: Path) -> dict:
         detected.append(directory / f"{chunk}.h5")
         stages.detect(config, setup, directory / f"{chunk}.lhe.gz", chunk, detected[-1])
     events.merge(detected, directory / "events.h5")
-    paths = stages.mine(config, directory / "events.h5", directory)
+    outputs = [directory / f"{name}.h5" for name in ("local_score", "ratio", "test")]
+    paths = stages.mine(config, directory / "events.h5", *outputs)
     models, seconds = {}, {}
     for method in methods:
         models[method] = [directory / method / "0.pt"]

@@ -109,7 +109,8 @@ def mine_samples(n_samples: int, directory: Path) -> dict[str, Path]:
         chunks.append(directory / f"{chunk}.h5")
         stages.detect(config, setup, directory / f"{chunk}.lhe.gz", chunk, chunks[-1])
     events.merge(chunks, directory / "events.h5")
-    return stages.mine(config, directory / "events.h5", directory) | {"setup": setup}
+    outputs = [directory / f"{name}.h5" for name in ("local_score", "ratio", "test")]
+    return stages.mine(config, directory / "events.h5", *outputs) | {"setup": setup}
 
 
 def main() -> None:

@@ -3,16 +3,20 @@
 import copy
 import gzip
 import json
+from pathlib import Path
 
 import awkward as ak
 import numpy as np
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from goldmine import stages
 from goldmine.cli import main
 from goldmine.inference.fisher import event_file_information
 from goldmine.io.particles import ParticleEvents, write_particles
+
+DEFAULT = Path(__file__).parents[1] / "config" / "config.yaml"
 
 
 def test_help_lists_every_stage():
@@ -68,7 +72,8 @@ def run_files(analysis, tmp_path_factory):
     directory = tmp_path_factory.mktemp("run_files")
     config = copy.deepcopy(analysis.config)
     config["mining"].update(n_thetas=10, samples={"local_score": 1000, "ratio": 2000})
-    mined = stages.mine(config, analysis.events, directory)
+    mined = stages.mine(config, analysis.events, directory / "local_score.h5", directory / "ratio.h5",
+                        directory / "test.h5")
     particles = ak.Array([[{"pdgid": 13, "status": 1, "px": 1.0, "py": 0.0, "pz": 2.0, "energy": 3.0, "mass": 0.1}],
                           []])
     write_particles(directory / "particles.h5", [ParticleEvents(particles, np.ones((2, 2)), ("sm", "b1"),
@@ -123,3 +128,47 @@ def test_fisher_refuses_a_wrong_theta_and_a_setup_file(analysis):
     assert result.exit_code == 2 and "1 values for the 2 parameters" in result.output
     result = CliRunner().invoke(main, ["fisher", str(analysis.setup)])
     assert result.exit_code == 1 and "a goldmine setup file, where an event file is needed" in result.output
+
+
+def test_check_ends_with_a_valid_line_and_fails_on_a_bad_card(tmp_path):
+    result = CliRunner().invoke(main, ["check", str(DEFAULT)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == f"{DEFAULT}: valid (analysis 'ee_mumu')"
+    card = tmp_path / "card.yaml"
+    card.write_text("muon: {efficiency: 'pt >', momentum_resolution: '0.01', angle_resolution: '0.001'}\n")
+    config = yaml.safe_load(DEFAULT.read_text())
+    config["detector"]["card"] = str(card)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "config.yaml")])
+    assert result.exit_code == 1
+    assert "detector.card" in result.output and "card.yaml" in result.output and ": valid" not in result.output
+    assert "Traceback" not in result.output
+
+
+def _model(directory, method, member):
+    """A model file as `goldmine train` leaves it; only its metadata is read before inference."""
+    path = directory / f"{method}_{member}.pt"
+    path.write_bytes(b"")
+    path.with_suffix(".json").write_text(json.dumps({"method": method, "member": member}))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("models", "expected"),
+    [
+        # The default config trains sally and alices, one member each.
+        ([("sally", 0)], "no model given for alices member 0"),
+        ([("sally", 0), ("alices", 0), ("carl", 0)], "carl_0.pt (carl member 0)"),
+        ([("sally", 0), ("alices", 0), ("sally", 1)], "sally_1.pt (sally member 1)"),
+    ],
+)
+def test_infer_names_the_models_missing_or_not_configured(tmp_path, models, expected):
+    test = tmp_path / "test.h5"
+    test.write_bytes(b"")
+    outputs = [item for name in ("fisher", "limits", "validation", "workspace")
+               for item in (f"--{name}", str(tmp_path / f"{name}.json"))]
+    result = CliRunner().invoke(main, ["infer", "--config", str(DEFAULT), "--test", str(test), *outputs,
+                                       *(_model(tmp_path, *model) for model in models)])
+    assert result.exit_code == 1
+    assert expected in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "fisher.json").exists()

@@ -4,6 +4,7 @@ import copy
 from pathlib import Path
 
 import pytest
+import yaml
 
 from goldmine.config import load, validate
 from goldmine.exceptions import ConfigError
@@ -47,3 +48,31 @@ def test_load_names_the_file(tmp_path):
     path.write_text("process: [unclosed")
     with pytest.raises(ConfigError, match="broken.yaml"):
         load(path)
+
+
+def test_name_defaults_to_the_process_and_must_be_a_safe_folder_name(config):
+    unnamed = {key: value for key, value in config.items() if key != "name"}
+    assert validate(unnamed)["name"] == "ee_mumu"
+    for bad in ("../other", "a/b", ".hidden", ""):
+        with pytest.raises(ConfigError, match="config key 'name'"):
+            validate(dict(config, name=bad))
+
+
+@pytest.mark.parametrize(
+    ("card", "expected"),
+    [
+        ({"muon": {"efficiency": "__import__('os')", "momentum_resolution": "0.01", "angle_resolution": "0.001"}},
+         "muon: expression"),
+        ({"muon": {"efficiency": "1.0"}}, "needs efficiency, momentum_resolution and angle_resolution"),
+        ({"electron": {"efficiency": "1.0", "momentum_resolution": "0.01", "angle_resolution": "0.001"}},
+         "no muon entry"),
+        (None, "cannot read the card"),
+    ],
+)
+def test_a_bad_detector_card_fails_validation(config, tmp_path, card, expected):
+    path = tmp_path / "card.yaml"
+    if card is not None:
+        path.write_text(yaml.safe_dump(card))
+    with pytest.raises(ConfigError) as error:
+        validate(dict(config, detector=dict(config["detector"], card=str(path))))
+    assert "config key 'detector.card'" in str(error.value) and expected in str(error.value)

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def trained(analysis, tmp_path_factory):
     directory = tmp_path_factory.mktemp("trained")
-    paths = stages.mine(analysis.config, analysis.events, directory)
+    outputs = [directory / f"{name}.h5" for name in ("local_score", "ratio", "test")]
+    paths = stages.mine(analysis.config, analysis.events, *outputs)
     models = {}
     for method, family in (("sally", "local_score"), ("alices", "ratio")):
         models[method] = [directory / f"{method}.pt"]

@@ -26,8 +26,35 @@ def _snakemake(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
     )
 
 
+def _planned_jobs(directory: Path, *arguments: str) -> dict[str, int]:
+    """Rule → number of jobs that a dry run plans (empty when there is nothing to do)."""
+    result = _snakemake(directory, "--dry-run", "--cores", "1", *arguments)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    if "Nothing to be done" in output:
+        return {}
+    # The "Job stats:" table: a header, a rule, then one "rule count" line per rule until "total".
+    lines = output.split("Job stats:")[1].strip().splitlines()[2:]
+    jobs = {}
+    for line in lines:
+        rule, count = line.split()
+        if rule == "total":
+            return jobs
+        jobs[rule] = int(count)
+    raise AssertionError(f"no job stats in {output[-3000:]}")
+
+
+def _edit_config(directory: Path, change) -> None:
+    """Apply ``change`` to the config (config/config.yaml) in ``directory``."""
+    path = directory / "config" / "config.yaml"
+    config = yaml.safe_load(path.read_text())
+    change(config)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 def _tiny_config(directory: Path) -> Path:
     config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "config.yaml"))
+    config["name"] = "tiny"
     config["generation"].update(chunks=2, events_per_chunk=4000)
     config["morphing"]["n_trials"] = 100
     config["mining"].update(n_thetas=50, samples={"local_score": 2000, "ratio": 4000})
@@ -47,35 +74,80 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path):
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    limits = json.loads((tmp_path / "results/inference/limits.json").read_text())["methods"]
+    results = tmp_path / "results" / "tiny"
+    limits = json.loads((results / "inference/limits.json").read_text())["methods"]
     methods = ("alices", "carl", "morphing_alices", "scandal", "sally", "sallino")
     assert {"exact", "histogram", "rate", *methods} <= set(limits)
     for method in methods:
         assert len(limits[method]["members"]) == 2
         assert set(limits[method]["members"][0]["intervals"]["68"]) == {"c_vv", "c_aa"}
-    fisher = json.loads((tmp_path / "results/inference/fisher.json").read_text())["methods"]
+    fisher = json.loads((results / "inference/fisher.json").read_text())["methods"]
     assert {"truth", "rate", "histogram", "sally", "sallino", "exact"} <= set(fisher)
     assert {method for method, entry in fisher.items() if "ensemble_std" in entry} == {"sally", "sallino"}
-    assert (tmp_path / "results/models/alices/1.pt").exists()
+    assert (results / "models/alices/1.pt").exists()
     for name in ("distributions", "fisher_ellipses", "limits", "training"):
-        assert (tmp_path / f"results/plots/{name}.png").stat().st_size > 10_000
+        assert (results / f"plots/{name}.png").stat().st_size > 10_000
+        assert (results / f"plots/{name}.pdf").exists()
+    assert (tmp_path / "logs/tiny/infer.log").exists() and (results / "benchmarks/infer.tsv").exists()
     # Resumable: a second run has nothing to do.
-    again = _snakemake(tmp_path, "--cores", "2", "--dry-run")
-    assert "Nothing to be done" in again.stdout + again.stderr
-    report = _snakemake(tmp_path, "--report", "results/report.html")
+    assert _planned_jobs(tmp_path) == {}
+    # A change reruns only what reads the changed section, and what depends on its outputs.
+    original = (tmp_path / "config" / "config.yaml").read_text()
+    _edit_config(tmp_path, lambda c: c["inference"].update(luminosity=1000.0))
+    assert _planned_jobs(tmp_path) == {"infer": 1, "plot": 1, "all": 1}
+    _edit_config(tmp_path, lambda c: c["training"]["local_score"].update(epochs=3))
+    # Only the local-score family (SALLY, SALLINO; 2 members each) retrains; events and samples stay.
+    assert _planned_jobs(tmp_path) == {"train": 4, "infer": 1, "plot": 1, "all": 1}
+    _edit_config(tmp_path, lambda c: c["detector"]["muon"].update(angle_resolution=0.05))
+    assert _planned_jobs(tmp_path) == {"detect": 2, "merge": 1, "mine": 1, "train": 12, "infer": 1, "plot": 1,
+                                       "all": 1}
+    (tmp_path / "config" / "config.yaml").write_text(original)
+    assert _planned_jobs(tmp_path) == {}
+    # Another analysis has its own folder: it reuses and overwrites nothing of this one.
+    assert _planned_jobs(tmp_path, "--config", "name=second")["setup"] == 1
+    report = _snakemake(tmp_path, "--report", "results/tiny/report.html")
     assert report.returncode == 0, report.stderr[-3000:]
-    assert (tmp_path / "results/report.html").stat().st_size > 100_000
+    assert (results / "report.html").stat().st_size > 100_000
 
 
-def test_invalid_config_stops_before_any_job(tmp_path):
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c, card: c["detector"]["muon"].update(efficiency=1.5), ["detector.muon.efficiency", "1.5"]),
+        # A card whose formula does not compile fails at validation, not in the detector job.
+        (lambda c, card: c["detector"].update(card=str(card)), ["detector.card", "bad.yaml", "muon", "open("]),
+        (lambda c, card: c.update(name="../elsewhere"), ["'name'", "../elsewhere"]),
+    ],
+)
+def test_invalid_config_stops_before_any_job(tmp_path, change, expected):
+    card = tmp_path / "bad.yaml"
+    card.write_text(yaml.safe_dump({"muon": {"efficiency": "open('x')", "momentum_resolution": "0.01",
+                                             "angle_resolution": "0.001"}}))
     config = yaml.safe_load(_tiny_config(tmp_path).read_text())
-    config["detector"]["muon"]["efficiency"] = 1.5
+    change(config, card)
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     result = _snakemake(tmp_path, "--cores", "1")
     assert result.returncode != 0
-    assert "detector.muon.efficiency" in result.stderr and "1.5" in result.stderr
+    for text in expected:
+        assert text in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_another_config_file_must_name_its_analysis(tmp_path):
+    (tmp_path / "config").mkdir()
+    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+    del config["name"]
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
+    # Merged into config/config.yaml, it would write into results/tiny/.
+    result = _snakemake(tmp_path, "--dry-run", "--configfile", str(tmp_path / "other.yaml"))
+    assert result.returncode != 0 and "its own `name`" in result.stdout + result.stderr
+    config["name"] = "other"
+    (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
+    assert _planned_jobs(tmp_path, "--configfile", str(tmp_path / "other.yaml"))["setup"] == 1
+    assert (tmp_path / "results" / "other" / "config.yaml").exists()
+    assert not (tmp_path / "results" / "tiny").exists()
 
 
 def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
@@ -90,11 +162,12 @@ def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = _snakemake(tmp_path, "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert len(list((tmp_path / "results/shower").glob("*.h5"))) == 2
-    limits = json.loads((tmp_path / "results/inference/limits.json").read_text())["methods"]
+    results = tmp_path / "results" / "tiny"
+    assert len(list((results / "shower").glob("*.h5"))) == 2
+    limits = json.loads((results / "inference/limits.json").read_text())["methods"]
     assert "exact" not in limits and {"alices", "sally", "histogram"} <= set(limits)
-    sample = events.read(tmp_path / "results/events.h5")
-    mass = sample.observations[:, events.read_observable_names(tmp_path / "results/events.h5").index("m_mumu")]
+    sample = events.read(results / "events.h5")
+    mass = sample.observations[:, events.read_observable_names(results / "events.h5").index("m_mumu")]
     # The LEP card's 6% momentum resolution makes the peak ≈ 8 GeV wide; photon radiation adds a
     # tail far below it: m < 150 GeV needs x_γ > 1 − 0.75², P ≈ 0.03 at O(α) (tests/test_shower.py).
     beta = 2 / 137.036 / np.pi * (np.log(200.0**2 / 0.1056584**2) - 1)
@@ -102,7 +175,7 @@ def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
     expected = beta * (-np.log(x0) - (1 - x0) + (1 - x0**2) / 4)
     assert np.mean(mass < 150.0) == pytest.approx(expected, rel=0.3)
     # Photons from the card: where there are some, they carry the energy the muons lost.
-    names = events.read_observable_names(tmp_path / "results/events.h5")
+    names = events.read_observable_names(results / "events.h5")
     n_photons = sample.observations[:, names.index("n_photons")]
     radiated = (mass < 150.0) & (n_photons > 0)
     assert 0 < np.mean(n_photons > 0) < 0.5

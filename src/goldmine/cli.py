@@ -69,10 +69,17 @@ def main(verbose: bool) -> None:
 @main.command()
 @click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml")
 def check(config_path: Path) -> None:
-    """Validate CONFIG_PATH against the schema and print it with defaults filled in."""
+    """Validate CONFIG_PATH and print it with defaults filled in.
+
+    Validation checks the schema, the consistency of the sections (parameters of the process,
+    observables of the histogram), compiles the observable, cut and efficiency expressions,
+    and loads the detector card with its formulas. The last line says "valid".
+    """
     import yaml
 
-    click.echo(yaml.safe_dump(_load(config_path), sort_keys=False))
+    config = _load(config_path)
+    click.echo(yaml.safe_dump(config, sort_keys=False))
+    click.echo(f"{config_path}: valid (analysis {config['name']!r})")
 
 
 @main.command()
@@ -139,13 +146,20 @@ def merge(output: Path, inputs: tuple[Path, ...]) -> None:
 
 @main.command()
 @_CONFIG
-@click.option("--events", "event_file", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-def mine(config_path: Path, event_file: Path, output_dir: Path) -> None:
-    """Mine the training samples (local score, parameterised ratio) and the test events."""
+@click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Merged event file (from `goldmine merge`).")
+@click.option("--local-score", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: training sample of SALLY and SALLINO (HDF5).")
+@click.option("--ratio", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: training sample of the parameterised-ratio and density methods (HDF5).")
+@click.option("--test", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: the test events, an event file (input of `goldmine infer`).")
+def mine(config_path: Path, event_file: Path, local_score: Path, ratio: Path, test: Path) -> None:
+    """Split the events into training and test parts; mine the training samples (joint likelihood
+    ratio and joint score) of the local-score and the parameterised-ratio methods."""
     from goldmine import stages
 
-    paths = stages.mine(_load(config_path), event_file, output_dir)
+    paths = stages.mine(_load(config_path), event_file, local_score, ratio, test)
     click.echo(" ".join(str(p) for p in paths.values()))
 
 
@@ -178,16 +192,30 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 
 @main.command()
 @_CONFIG
-@click.option("--test", "test_file", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--models", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
-              help="Folder with METHOD/MEMBER.pt for every configured method.")
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-def infer(config_path: Path, test_file: Path, model_dir: Path, output_dir: Path) -> None:
-    """Fisher information and expected limits; writes fisher.json, limits.json, validation.json."""
+@click.option("--test", "test_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Test events (from `goldmine mine --test`).")
+@click.option("--fisher", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: Fisher information of every method (JSON).")
+@click.option("--limits", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: expected q(θ) on the grid and the intervals of every method (JSON).")
+@click.option("--validation", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: the learned estimators against the exact likelihood (JSON).")
+@click.option("--workspace", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: the histogram likelihood as a pyhf workspace (JSON).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, validation: Path, workspace: Path,
+          progress: bool, models: tuple[Path, ...]) -> None:
+    """Fisher information and expected limits of every configured method, from the trained MODELS.
+
+    MODELS are the .pt files of `goldmine train`, one per configured method and ensemble
+    member; each one's method and member are read from its metadata (the .json beside it).
+    """
     from goldmine import stages
     from goldmine.inference.results import interval_from_json
 
-    limits = stages.infer(_load(config_path), test_file, model_dir, output_dir)["limits"]
+    results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace, progress)
+    limits = results["limits"]
     meta = limits["meta"]
     edges = [(axis[0], axis[-1]) for axis in meta["axes"]]
 
@@ -207,17 +235,34 @@ def infer(config_path: Path, test_file: Path, model_dir: Path, output_dir: Path)
     click.echo("<edge, >edge: open, q stays below the threshold up to that edge of the grid")
 
 
+def _figure(name: str, what: str):
+    return click.option(f"--{name}-plot", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                        help=f"Output: {what} (PNG; a PDF is written beside it).")
+
+
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
 @main.command()
-@click.option("--events", "event_file", type=click.Path(exists=True, path_type=Path), required=True)
-@click.option("--inference", "inference_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              required=True)
-@click.option("--models", "model_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
-@click.option("-o", "--output-dir", type=click.Path(file_okay=False, path_type=Path), required=True)
-def plot(event_file: Path, inference_dir: Path, model_dir: Path, output_dir: Path) -> None:
-    """Figures (PNG and PDF): distributions, Fisher ellipses, limit contours, training curves."""
+@click.option("--events", "event_file", type=_EXISTING_FILE, required=True, help="Merged event file.")
+@click.option("--limits", "limits_file", type=_EXISTING_FILE, required=True,
+              help="limits.json of `goldmine infer`.")
+@click.option("--fisher", "fisher_file", type=_EXISTING_FILE, required=True,
+              help="fisher.json of `goldmine infer`.")
+@_figure("distributions", "observable distributions at the benchmarks")
+@_figure("fisher", "68% CL Fisher-information ellipses")
+@_figure("limits", "expected 68% and 95% CL contours")
+@_figure("training", "training and validation loss per epoch")
+@click.argument("model_metadata", nargs=-1, required=True, type=_EXISTING_FILE)
+def plot(event_file: Path, limits_file: Path, fisher_file: Path, distributions_plot: Path, fisher_plot: Path,
+         limits_plot: Path, training_plot: Path, model_metadata: tuple[Path, ...]) -> None:
+    """Figures of the report from the events, the inference results and the metadata (.json) of
+    the trained models, MODEL_METADATA."""
     from goldmine import plotting
 
-    for path in plotting.plot_all(event_file, inference_dir, model_dir, output_dir):
+    for path in plotting.plot_all(event_file, limits_file, fisher_file, model_metadata,
+                                  distributions_plot=distributions_plot, fisher_plot=fisher_plot,
+                                  limits_plot=limits_plot, training_plot=training_plot):
         click.echo(str(path))
 
 

@@ -1,8 +1,9 @@
 """The analysis configuration: loading, schema validation and defaults.
 
 The schema (``config/schema.yaml``, shipped inside the package) is the single
-description of every key. Validation fills in defaults and fails with one
-message that names the key, the value and what is allowed.
+description of every key. Validation fills in defaults (``name`` defaults to the
+process name), loads the detector card, and fails with one message that names the
+key, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -104,6 +105,23 @@ def _check_consistency(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"config key 'inference.histogram.observables': {missing} are not among the observables {names}"
         )
+    if "card" in config["detector"]:
+        _check_card(config["detector"]["card"])
+
+
+def _check_card(path: str) -> None:
+    """Load the detector card now, so that a missing file or a bad formula stops the analysis before any job."""
+    from goldmine.detection.cards import load_card
+
+    try:
+        load_card(path)
+    except OSError as error:
+        raise ConfigError(f"config key 'detector.card': cannot read the card {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"config key 'detector.card': {path} is not valid YAML: {error}") from None
+    except (ValueError, AttributeError) as error:
+        # ExpressionError (a bad formula) is a ValueError too; AttributeError: the card is no mapping.
+        raise ConfigError(f"config key 'detector.card': {error}") from None
 
 
 def validate(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -121,8 +139,8 @@ def validate(config: Mapping[str, Any]) -> dict[str, Any]:
     Example:
         >>> from goldmine import config
         >>> cfg = config.load("config/config.yaml")
-        >>> cfg["process"]["name"], cfg["inference"]["luminosity"] > 0
-        ('ee_mumu', True)
+        >>> cfg["name"], cfg["process"]["name"], cfg["inference"]["luminosity"] > 0
+        ('ee_mumu', 'ee_mumu', True)
         >>> bad = dict(cfg, process=dict(cfg["process"], sqrt_s=-1))
         >>> config.validate(bad)
         Traceback (most recent call last):
@@ -134,6 +152,7 @@ def validate(config: Mapping[str, Any]) -> dict[str, Any]:
     errors = sorted(validator_class(schema()).iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError(_describe(errors[0]))
+    instance.setdefault("name", instance["process"]["name"])
     _check_consistency(instance)
     return instance
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +36,18 @@ _METHOD_STYLE = {
 }
 
 
-def _save(figure: plt.Figure, output_dir: Path, name: str) -> list[Path]:
+def _save(figure: plt.Figure, output: str | Path) -> list[Path]:
+    """Write the figure to ``output`` (a PNG) and, beside it, the same figure as a PDF."""
     paths = []
-    for suffix in ("png", "pdf"):
-        path = output_dir / f"{name}.{suffix}"
+    for path in (Path(output), Path(output).with_suffix(".pdf")):
         with atomic_output(path) as temporary:
-            figure.savefig(temporary, format=suffix, dpi=120, bbox_inches="tight")
+            figure.savefig(temporary, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
         paths.append(path)
     plt.close(figure)
     return paths
 
 
-def plot_distributions(event_file: str | Path, output_dir: Path, max_benchmarks: int = 4) -> list[Path]:
+def plot_distributions(event_file: str | Path, output: str | Path, max_benchmarks: int = 4) -> list[Path]:
     """Normalised distributions of every observable at the first benchmarks."""
     space = events.read_parameter_space(event_file)
     names = events.read_observable_names(event_file)
@@ -71,10 +71,10 @@ def plot_distributions(event_file: str | Path, output_dir: Path, max_benchmarks:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize="small")
     figure.suptitle("Observables at the benchmarks")
-    return _save(figure, output_dir, "distributions")
+    return _save(figure, output)
 
 
-def plot_fisher_ellipses(fisher: Mapping[str, Any], output_dir: Path) -> list[Path]:
+def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[Path]:
     """68% CL ellipses Δθᵀ I Δθ = 2.30 of every Fisher information, around the reference point.
 
     A rank-one information (the rate alone) is drawn as the band it constrains.
@@ -107,10 +107,10 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output_dir: Path) -> list[Pa
     ax.set_ylabel(meta["parameters"][1])
     ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$")
     ax.legend(fontsize="small")
-    return _save(figure, output_dir, "fisher_ellipses")
+    return _save(figure, output)
 
 
-def plot_limits(limits: Mapping[str, Any], output_dir: Path) -> list[Path]:
+def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
     """Expected 68% and 95% CL contours (2 d.o.f.) of every method against the exact likelihood.
 
     A method whose 95% CL region reaches the edge of the grid is labelled "open"; a flagged
@@ -138,13 +138,13 @@ def plot_limits(limits: Mapping[str, Any], output_dir: Path) -> list[Path]:
     ax.set_ylabel(meta["parameters"][1])
     ax.set_title(f"Expected 68% and 95% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$")
     ax.legend(fontsize="small", loc="upper right")
-    return _save(figure, output_dir, "limits")
+    return _save(figure, output)
 
 
-def plot_training(model_dir: Path, output_dir: Path) -> list[Path]:
+def plot_training(model_metadata: Sequence[str | Path], output: str | Path) -> list[Path]:
     """Training and validation loss per epoch, one panel per method, every ensemble member."""
     by_method: dict[str, list[dict]] = {}
-    for path in sorted(Path(model_dir).rglob("*.json")):
+    for path in map(Path, model_metadata):
         metadata = json.loads(path.read_text())
         by_method.setdefault(metadata["method"], []).append(metadata)
     n = max(1, len(by_method))
@@ -168,16 +168,26 @@ def plot_training(model_dir: Path, output_dir: Path) -> list[Path]:
         ax.legend(title="dotted: epoch kept", fontsize="small")
     for ax in list(axes.flat)[len(by_method):]:
         ax.set_visible(False)
-    return _save(figure, output_dir, "training")
+    return _save(figure, output)
 
 
-def plot_all(event_file: str | Path, inference_dir: str | Path, model_dir: str | Path,
-             output_dir: str | Path) -> list[Path]:
-    """Every figure of the report."""
-    output_dir = Path(output_dir)
-    inference_dir = Path(inference_dir)
-    paths = plot_distributions(event_file, output_dir)
-    paths += plot_fisher_ellipses(json.loads((inference_dir / "fisher.json").read_text()), output_dir)
-    paths += plot_limits(json.loads((inference_dir / "limits.json").read_text()), output_dir)
-    paths += plot_training(Path(model_dir), output_dir)
+def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str | Path,
+             model_metadata: Sequence[str | Path], *, distributions_plot: str | Path, fisher_plot: str | Path,
+             limits_plot: str | Path, training_plot: str | Path) -> list[Path]:
+    """Every figure of the report, each as the PNG given and a PDF beside it.
+
+    Args:
+        event_file: the merged event file (observable distributions).
+        limits_file: limits.json of ``goldmine infer`` (limit contours).
+        fisher_file: fisher.json of ``goldmine infer`` (Fisher ellipses).
+        model_metadata: the JSON metadata of every trained model (training curves).
+        distributions_plot, fisher_plot, limits_plot, training_plot: the PNG files to write.
+
+    Returns:
+        list: every file written, PNG and PDF.
+    """
+    paths = plot_distributions(event_file, distributions_plot)
+    paths += plot_fisher_ellipses(json.loads(Path(fisher_file).read_text()), fisher_plot)
+    paths += plot_limits(json.loads(Path(limits_file).read_text()), limits_plot)
+    paths += plot_training(model_metadata, training_plot)
     return paths

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ __all__ = [
     "generate",
     "infer",
     "mine",
-    "model_files",
+    "models_by_method",
     "setup",
     "shower",
     "train",
@@ -171,14 +171,22 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
                         generated_events=generated, observable_descriptions=[o.description for o in chosen])
 
 
-def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Path) -> dict[str, Path]:
+def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | Path, ratio: str | Path,
+         test: str | Path) -> dict[str, Path]:
     """Split the events into train and test parts and mine the training samples.
 
-    Writes ``local_score.h5`` (SALLY, SALLINO) and ``ratio.h5`` (the parameterised-ratio
-    methods) and ``test.h5`` (the test events, as an event file) into ``output_dir``.
+    Args:
+        config: the validated configuration (its ``mining`` section).
+        event_file: the merged event file.
+        local_score: output, the training sample of SALLY and SALLINO.
+        ratio: output, the training sample of the parameterised-ratio and density methods.
+        test: output, the test events (an event file whose weights sum to the full cross sections).
+
+    Returns:
+        dict: the three outputs by family, "local_score", "ratio" and "test".
     """
     settings = config["mining"]
-    output_dir = Path(output_dir)
+    paths = {"local_score": Path(local_score), "ratio": Path(ratio), "test": Path(test)}
     space = events.read_parameter_space(event_file)
     names = events.read_observable_names(event_file)
     n_events = events.count(event_file)
@@ -189,14 +197,13 @@ def mine(config: Mapping[str, Any], event_file: str | Path, output_dir: str | Pa
     reference = space.benchmark(settings["reference_benchmark"])
     provenance = {"events": str(event_file), "seed": settings["seed"], "reference": json.dumps(reference.tolist()),
                   "observables": json.dumps(list(names)), "parameters": json.dumps(list(space.names))}
-    paths = {family: output_dir / f"{family}.h5" for family in ("local_score", "ratio", "test")}
-    local_score = mining.mine_local_score(pool, reference, settings["samples"]["local_score"], rng)
-    samples.write_training_sample(paths["local_score"], local_score, dict(provenance, family="local_score"))
+    local_score_sample = mining.mine_local_score(pool, reference, settings["samples"]["local_score"], rng)
+    samples.write_training_sample(paths["local_score"], local_score_sample, dict(provenance, family="local_score"))
     thetas0 = space.sample_uniform(settings["n_thetas"], rng)
-    ratio = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
+    ratio_sample = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
     benchmark_cross_sections = json.dumps(pool.cross_section(space.benchmarks).tolist())
-    samples.write_training_sample(paths["ratio"], ratio, dict(provenance, family="ratio",
-                                                             benchmark_cross_sections=benchmark_cross_sections))
+    samples.write_training_sample(paths["ratio"], ratio_sample, dict(provenance, family="ratio",
+                                                                    benchmark_cross_sections=benchmark_cross_sections))
     # The test part alone must estimate the full cross sections: scale its weights up.
     scale = n_events / (test_part.stop - test_part.start)
     test_blocks = (events.Events(block.observations, block.weights * scale, block.sampling_benchmarks)
@@ -245,30 +252,67 @@ def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup
     return metadata
 
 
-def model_files(config: Mapping[str, Any], model_dir: str | Path) -> dict[str, list[Path]]:
-    """The trained models of every configured method: method → one file per ensemble member."""
-    model_dir = Path(model_dir)
-    return {method: [model_dir / method / f"{member}.pt" for member in range(config["training"]["ensemble"])]
+def models_by_method(config: Mapping[str, Any], models: Sequence[str | Path]) -> dict[str, list[Path]]:
+    """Group model files by method, ensemble members in order, from each model's JSON metadata.
+
+    Args:
+        config: the validated configuration (``training.methods`` and ``training.ensemble``).
+        models: model files (``.pt``), each with its metadata beside it, as ``goldmine train`` writes them.
+
+    Returns:
+        dict: method → the file of each ensemble member 0 … ensemble − 1, in the configured order of methods.
+
+    Raises:
+        EventFileError: naming a model without metadata, the configured members that no model
+            provides, or models that are not among the configured methods and members.
+    """
+    from goldmine.ml.models import read_metadata
+
+    found: dict[tuple[str, int], list[Path]] = {}
+    for path in map(Path, models):
+        try:
+            metadata = read_metadata(path)
+        except (OSError, ValueError) as error:
+            raise EventFileError(f"{path}: no readable model metadata beside it ({error})") from None
+        found.setdefault((metadata["method"], int(metadata.get("member", 0))), []).append(path)
+    wanted = [(method, member) for method in config["training"]["methods"]
+              for member in range(config["training"]["ensemble"])]
+    missing = [f"{method} member {member}" for method, member in wanted if (method, member) not in found]
+    if missing:
+        raise EventFileError(f"no model given for {', '.join(missing)} (training.methods "
+                             f"{config['training']['methods']}, training.ensemble {config['training']['ensemble']})")
+    unexpected = [f"{path} ({method} member {member})" for (method, member), paths in found.items()
+                  for path in paths if (method, member) not in wanted]
+    if unexpected:
+        raise EventFileError(f"models of no configured method and member: {', '.join(unexpected)}")
+    duplicates = [" and ".join(map(str, paths)) for paths in found.values() if len(paths) > 1]
+    if duplicates:
+        raise EventFileError(f"models of the same method and member: {'; '.join(duplicates)}")
+    return {method: [found[method, member][0] for member in range(config["training"]["ensemble"])]
             for method in config["training"]["methods"]}
 
 
-def infer(config: Mapping[str, Any], test_file: str | Path, model_dir: str | Path,
-          output_dir: str | Path) -> dict[str, Any]:
-    """Fisher information and expected limits of every method; writes fisher.json and limits.json.
+def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str | Path], fisher: str | Path,
+          limits: str | Path, validation: str | Path, workspace: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Fisher information, expected limits and validation of every configured method, and the pyhf
+    workspace of the histogram likelihood.
+
+    Args:
+        config: the validated configuration.
+        test_file: the test events (from :func:`mine`).
+        models: the model file of every configured method and ensemble member (see :func:`models_by_method`).
+        fisher, limits, validation, workspace: the JSON outputs.
+        progress: show progress bars.
+
+    Returns:
+        dict: the results, keyed "fisher", "limits", "validation" and "workspace".
 
     Raises:
-        EventFileError: naming a model of a configured method that has not been trained.
+        EventFileError: naming the models missing for a configured method or member.
     """
     from goldmine.inference.analysis import run_inference
 
-    models = model_files(config, model_dir)
-    missing = [str(path) for paths in models.values() for path in paths if not path.exists()]
-    if missing:
-        raise EventFileError(f"models not trained yet: {missing}")
-    results = run_inference(config, test_file, models)
-    output_dir = Path(output_dir)
-    write_json(output_dir / "fisher.json", results["fisher"])
-    write_json(output_dir / "limits.json", results["limits"])
-    write_json(output_dir / "validation.json", results["validation"])
-    write_json(output_dir / "histogram_workspace.json", results["workspace"])
+    results = run_inference(config, test_file, models_by_method(config, models), progress)
+    for key, path in (("fisher", fisher), ("limits", limits), ("validation", validation), ("workspace", workspace)):
+        write_json(path, results[key])
     return results

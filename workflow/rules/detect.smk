@@ -1,45 +1,50 @@
 rule shower:
     input:
-        config=EFFECTIVE_CONFIG,
-        lhe="results/lhe/{scatteritem}.lhe.gz",
+        config=ancient(EFFECTIVE_CONFIG),
+        lhe=f"{RESULTS}/lhe/{{scatteritem}}.lhe.gz",
     output:
-        "results/shower/{scatteritem}.h5",
+        f"{RESULTS}/shower/{{scatteritem}}.h5",
     params:
+        config=config_sections("shower"),
         chunk=chunk_index,
     log:
-        "logs/shower/{scatteritem}.log",
+        f"{LOGS}/shower/{{scatteritem}}.log",
     benchmark:
-        "results/benchmarks/shower/{scatteritem}.tsv"
+        f"{BENCHMARKS}/shower/{{scatteritem}}.tsv"
     shell:
         "goldmine shower --config {input.config} --lhe {input.lhe} --chunk {params.chunk} -o {output} > {log} 2>&1"
 
 
 rule detect:
     input:
-        config=EFFECTIVE_CONFIG,
-        setup="results/setup.h5",
-        events=detector_input,
+        config=ancient(EFFECTIVE_CONFIG),
+        setup=f"{RESULTS}/setup.h5",
+        events=detector_events,
+        # `goldmine detect` reads the card named in the config; as an input, an edited card reruns this rule.
+        card=detector_card,
     output:
-        "results/events/{scatteritem}.h5",
+        f"{RESULTS}/events/{{scatteritem}}.h5",
     params:
+        # generation: the sampling benchmark recorded with the events.
+        config=config_sections("detector", "observables", "cuts", "efficiencies", "generation"),
         chunk=chunk_index,
     log:
-        "logs/detect/{scatteritem}.log",
+        f"{LOGS}/detect/{{scatteritem}}.log",
     benchmark:
-        "results/benchmarks/detect/{scatteritem}.tsv",
+        f"{BENCHMARKS}/detect/{{scatteritem}}.tsv"
     shell:
-        "goldmine detect --config {input.config} --setup {input.setup} --input {input.events[0]} "
+        "goldmine detect --config {input.config} --setup {input.setup} --input {input.events} "
         "--chunk {params.chunk} -o {output} 2> {log}"
 
 
 rule merge:
     input:
-        gather.chunks("results/events/{scatteritem}.h5"),
+        gather.chunks(f"{RESULTS}/events/{{scatteritem}}.h5"),
     output:
-        "results/events.h5",
+        f"{RESULTS}/events.h5",
     log:
-        "logs/merge.log",
+        f"{LOGS}/merge.log",
     benchmark:
-        "results/benchmarks/merge.tsv",
+        f"{BENCHMARKS}/merge.tsv"
     shell:
         "goldmine merge -o {output} {input} 2> {log}"

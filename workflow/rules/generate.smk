@@ -1,27 +1,30 @@
 rule setup:
     input:
-        config=EFFECTIVE_CONFIG,
+        config=ancient(EFFECTIVE_CONFIG),
     output:
-        "results/setup.h5",
+        f"{RESULTS}/setup.h5",
+    params:
+        config=config_sections("process", "morphing"),
     log:
-        "logs/setup.log",
+        f"{LOGS}/setup.log",
     benchmark:
-        "results/benchmarks/setup.tsv",
+        f"{BENCHMARKS}/setup.tsv"
     shell:
         "goldmine setup --config {input.config} -o {output} 2> {log}"
 
 
 rule generate:
     input:
-        config=EFFECTIVE_CONFIG,
-        setup="results/setup.h5",
+        config=ancient(EFFECTIVE_CONFIG),
+        setup=f"{RESULTS}/setup.h5",
     output:
-        "results/lhe/{scatteritem}.lhe.gz",
+        f"{RESULTS}/lhe/{{scatteritem}}.lhe.gz",
     params:
+        config=config_sections("process", "generation"),
         chunk=chunk_index,
     log:
-        "logs/generate/{scatteritem}.log",
+        f"{LOGS}/generate/{{scatteritem}}.log",
     benchmark:
-        "results/benchmarks/generate/{scatteritem}.tsv",
+        f"{BENCHMARKS}/generate/{{scatteritem}}.tsv"
     shell:
         "goldmine generate --config {input.config} --setup {input.setup} --chunk {params.chunk} -o {output} 2> {log}"

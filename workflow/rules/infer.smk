@@ -1,21 +1,25 @@
 rule infer:
     input:
-        config=EFFECTIVE_CONFIG,
-        test="results/samples/test.h5",
-        models=trained_models(),
+        config=ancient(EFFECTIVE_CONFIG),
+        test=f"{RESULTS}/samples/test.h5",
+        models=trained_models("pt"),
     output:
-        fisher=report("results/inference/fisher.json", caption="../report/fisher.rst", category="Results"),
-        limits=report("results/inference/limits.json", caption="../report/limits.rst", category="Results"),
+        fisher=report(f"{RESULTS}/inference/fisher.json", caption="../report/fisher.rst", category="Results"),
+        limits=report(f"{RESULTS}/inference/limits.json", caption="../report/limits.rst", category="Results"),
         validation=report(
-            "results/inference/validation.json", caption="../report/validation.rst", category="Results"
+            f"{RESULTS}/inference/validation.json", caption="../report/validation.rst", category="Results"
         ),
         workspace=report(
-            "results/inference/histogram_workspace.json", caption="../report/workspace.rst", category="Results"
+            f"{RESULTS}/inference/histogram_workspace.json", caption="../report/workspace.rst", category="Results"
         ),
+    params:
+        # process, detector: the exact likelihood; mining: the reference point; training: the methods expected.
+        config=config_sections("process", "detector", "mining", "training", "inference"),
     log:
-        "logs/infer.log",
+        f"{LOGS}/infer.log",
     benchmark:
-        "results/benchmarks/infer.tsv",
+        f"{BENCHMARKS}/infer.tsv"
     shell:
-        "goldmine infer --config {input.config} --test {input.test} --models results/models "
-        "-o results/inference 2> {log}"
+        "goldmine infer --config {input.config} --test {input.test} --fisher {output.fisher} "
+        "--limits {output.limits} --validation {output.validation} --workspace {output.workspace} "
+        "--no-progress {input.models} 2> {log}"

@@ -1,14 +1,17 @@
 rule mine:
     input:
-        config=EFFECTIVE_CONFIG,
-        events="results/events.h5",
+        config=ancient(EFFECTIVE_CONFIG),
+        events=f"{RESULTS}/events.h5",
     output:
-        local_score="results/samples/local_score.h5",
-        ratio="results/samples/ratio.h5",
-        test="results/samples/test.h5",
+        local_score=f"{RESULTS}/samples/local_score.h5",
+        ratio=f"{RESULTS}/samples/ratio.h5",
+        test=f"{RESULTS}/samples/test.h5",
+    params:
+        config=config_sections("mining"),
     log:
-        "logs/mine.log",
+        f"{LOGS}/mine.log",
     benchmark:
-        "results/benchmarks/mine.tsv",
+        f"{BENCHMARKS}/mine.tsv"
     shell:
-        "goldmine mine --config {input.config} --events {input.events} -o results/samples 2> {log}"
+        "goldmine mine --config {input.config} --events {input.events} --local-score {output.local_score} "
+        "--ratio {output.ratio} --test {output.test} 2> {log}"

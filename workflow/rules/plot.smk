@@ -1,19 +1,21 @@
 rule plot:
     input:
-        events="results/events.h5",
-        inference="results/inference/limits.json",
-        fisher="results/inference/fisher.json",
-        models=trained_models(),
+        events=f"{RESULTS}/events.h5",
+        limits=f"{RESULTS}/inference/limits.json",
+        fisher=f"{RESULTS}/inference/fisher.json",
+        models=trained_models("json"),
     output:
-        distributions=report("results/plots/distributions.png", caption="../report/distributions.rst",
+        distributions=report(f"{RESULTS}/plots/distributions.png", caption="../report/distributions.rst",
                              category="Plots"),
-        fisher=report("results/plots/fisher_ellipses.png", caption="../report/fisher_ellipses.rst", category="Plots"),
-        limits=report("results/plots/limits.png", caption="../report/limits_plot.rst", category="Plots"),
-        training=report("results/plots/training.png", caption="../report/training.rst", category="Plots"),
+        fisher=report(f"{RESULTS}/plots/fisher_ellipses.png", caption="../report/fisher_ellipses.rst",
+                      category="Plots"),
+        limits=report(f"{RESULTS}/plots/limits.png", caption="../report/limits_plot.rst", category="Plots"),
+        training=report(f"{RESULTS}/plots/training.png", caption="../report/training.rst", category="Plots"),
     log:
-        "logs/plot.log",
+        f"{LOGS}/plot.log",
     benchmark:
-        "results/benchmarks/plot.tsv",
+        f"{BENCHMARKS}/plot.tsv"
     shell:
-        "goldmine plot --events {input.events} --inference results/inference --models results/models "
-        "-o results/plots 2> {log}"
+        "goldmine plot --events {input.events} --limits {input.limits} --fisher {input.fisher} "
+        "--distributions-plot {output.distributions} --fisher-plot {output.fisher} "
+        "--limits-plot {output.limits} --training-plot {output.training} {input.models} 2> {log}"

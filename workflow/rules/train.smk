@@ -1,22 +1,25 @@
 rule train:
     input:
-        config=EFFECTIVE_CONFIG,
+        config=ancient(EFFECTIVE_CONFIG),
         sample=training_sample,
-        setup="results/setup.h5",
+        setup=f"{RESULTS}/setup.h5",
     output:
-        model="results/models/{method}/{member}.pt",
-        metadata="results/models/{method}/{member}.json",
+        model=f"{RESULTS}/models/{{method}}/{{member}}.pt",
+        metadata=f"{RESULTS}/models/{{method}}/{{member}}.json",
     wildcard_constraints:
         method="|".join(METHODS),
         member=r"\d+",
+    params:
+        # Only this method's family: a new method or other settings of another family retrain nothing here.
+        config=training_settings,
     threads: config["training"]["threads"]
     resources:
         # A cluster profile maps this to a GPU request (profiles/slurm); locally it is ignored.
         gpu=1,
     log:
-        "logs/train/{method}/{member}.log",
+        f"{LOGS}/train/{{method}}/{{member}}.log",
     benchmark:
-        "results/benchmarks/train/{method}/{member}.tsv"
+        f"{BENCHMARKS}/train/{{method}}/{{member}}.tsv"
     shell:
         "goldmine train --config {input.config} --method {wildcards.method} --member {wildcards.member} "
         "--sample {input.sample} --setup {input.setup} -o {output.model} --no-progress 2> {log}"

@@ -26,6 +26,7 @@ __all__ = [
     "ScoreModel",
     "load_model",
     "model_class",
+    "read_metadata",
     "save_model",
 ]
 
@@ -196,10 +197,15 @@ def save_model(path: str | Path, model: nn.Module, metadata: Mapping[str, Any]) 
         temporary.write_text(json.dumps(dict(metadata), indent=2, sort_keys=True))
 
 
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a model written by :func:`save_model` (method, member, architecture, history)."""
+    return json.loads(Path(path).with_suffix(".json").read_text())
+
+
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     """Read a model written by :func:`save_model`; returns (model in eval mode, metadata)."""
     path = Path(path)
-    metadata = json.loads(path.with_suffix(".json").read_text())
+    metadata = read_metadata(path)
     options = {key: metadata[key] for key in ("transforms", "n_components", "reference_index") if key in metadata}
     model = model_class(metadata["method"])(
         len(metadata["observables"]), len(metadata["parameters"]), metadata["hidden"], metadata["activation"],
