@@ -162,7 +162,7 @@ def test_a_madminer_file_goes_through_mine(madminer_file, analysis, tmp_path):
     path = madminer_file[1]
     config = copy.deepcopy(analysis.config)
     config["mining"].update(reference_benchmark="sm", n_thetas=20, samples={"local_score": 500, "ratio": 1000})
-    paths = stages.mine(config, path, tmp_path)
+    paths = stages.mine(config, path, *(tmp_path / f"{name}.h5" for name in ("local_score", "ratio", "test")))
     assert open_events(paths["local_score"]).kind == open_events(paths["ratio"]).kind == "samples"
     test = events.read(paths["test"])
     assert open_events(paths["test"]).kind == "events" and test.observations.shape[1] == 2
