@@ -310,8 +310,12 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
     Raises:
         EventFileError: naming the models missing for a configured method or member.
     """
+    import torch
+
     from goldmine.inference.analysis import run_inference
 
+    # The grid scans run small networks, fastest on training.threads threads (as training).
+    torch.set_num_threads(config["training"]["threads"])
     results = run_inference(config, test_file, models_by_method(config, models), progress)
     for key, path in (("fisher", fisher), ("limits", limits), ("validation", validation), ("workspace", workspace)):
         write_json(path, results[key])
