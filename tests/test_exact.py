@@ -1,6 +1,7 @@
 """The exact detector-level likelihood of ee_mumu against the simulated, detected events."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,6 +132,7 @@ def quadrature_events():
 
 
 NAMES = ["cos_theta_mu_minus", "cos_theta_mu_plus"]
+REPOSITORY = Path(__file__).resolve().parents[1]
 THETA0, REFERENCE = np.array([0.3, -0.2]), np.zeros(2)
 
 
@@ -159,3 +161,22 @@ def test_exact_score_equals_the_slope_of_independent_quadrature(quadrature_event
                           for unit in np.eye(2)] for a, b in zip(theta1, theta2)])
     score = ExactLikelihood(process, detector, NAMES).score(x, REFERENCE)
     np.testing.assert_allclose(score, expected, rtol=0, atol=1e-5 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({}, None),
+    ({"shower": {"enabled": True}}, "shower"),
+    ({"detector": {"card": str(REPOSITORY / "config/processes/detectors/lep.yaml")}}, "detector card"),
+    ({"cuts": ["mu_minus.pt > 20"]}, "'cuts'"),
+    ({"efficiencies": ["0.9"]}, "'efficiencies'"),
+    ({"observables": ["cos_theta_mu_minus", {"pt_sum": "mu_minus.pt + mu_plus.pt"}]}, "cos_theta_mu_plus"),
+])
+def test_the_exact_likelihood_is_used_only_where_it_is_exact(change, reason):
+    from goldmine.config import load, validate
+    from goldmine.inference.exact import unavailable_because
+
+    config = load(REPOSITORY / "config" / "config.yaml")
+    for key, value in change.items():
+        config[key] = dict(config[key], **value) if isinstance(value, dict) else value
+    said = unavailable_because(validate(config))
+    assert said is None if reason is None else reason in said

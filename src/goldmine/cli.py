@@ -73,12 +73,18 @@ def check(config_path: Path) -> None:
 
     Validation checks the schema, the consistency of the sections (parameters of the process,
     observables of the histogram), compiles the observable, cut and efficiency expressions,
-    and loads the detector card with its formulas. The last line says "valid".
+    and loads the detector card with its formulas. It says whether the exact likelihood, the
+    reference of the validation, applies to the analysis. The last line says "valid".
     """
     import yaml
 
+    from goldmine.inference.exact import unavailable_because
+
     config = _load(config_path)
     click.echo(yaml.safe_dump(config, sort_keys=False))
+    reason = unavailable_because(config)
+    click.echo("exact likelihood: used as the reference" if reason is None
+               else f"exact likelihood: not used, {reason}; methods are compared with the truth Fisher information")
     click.echo(f"{config_path}: valid (analysis {config['name']!r})")
 
 

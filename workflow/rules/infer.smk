@@ -15,6 +15,7 @@ rule infer:
     params:
         # process, detector: the exact likelihood; mining: the reference point; training: the methods expected.
         config=config_sections("process", "detector", "mining", "training", "inference"),
+    threads: config["training"]["threads"]
     log:
         f"{LOGS}/infer.log",
     benchmark:

@@ -8,17 +8,21 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import logging
+
 import numpy as np
 
 from goldmine.detection.detector import MuonDetector
 from goldmine.inference import limits, methods
-from goldmine.inference.exact import ExactLikelihood
+from goldmine.inference.exact import ExactLikelihood, unavailable_because
 from goldmine.inference.grid import Grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
 from goldmine.io import events
 from goldmine.physics.processes import get_process
 
 __all__ = ["run_inference"]
+
+log = logging.getLogger(__name__)
 
 
 def _width_ratios(results: Mapping[str, methods.MethodResult], names: tuple[str, ...]) -> dict[str, Any]:
@@ -86,7 +90,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             morphed, x[:, [column]], histogram["bins"], reference, luminosity))
 
     exact = None
-    if config["process"]["name"] == "ee_mumu" and "card" not in config["detector"]:
+    reason = unavailable_because(config)
+    if reason is not None:
+        log.info("no exact likelihood: %s", reason)
+    else:
         exact = ExactLikelihood(get_process(config["process"]), MuonDetector.from_config(config["detector"]), names)
         integrals = exact.angular_integrals(x)
         results["exact"] = methods.exact_likelihood(exact, x, morphed, grid, luminosity, integrals)

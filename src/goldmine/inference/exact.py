@@ -17,17 +17,47 @@ exactly known likelihood).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from goldmine.detection.detector import MuonDetector
 from goldmine.physics.processes import EEMuMu
 
-__all__ = ["ExactLikelihood"]
+__all__ = ["ExactLikelihood", "unavailable_because"]
 
 _REQUIRED = ("cos_theta_mu_minus", "cos_theta_mu_plus")
+
+
+def unavailable_because(config: Mapping[str, Any]) -> str | None:
+    """Why the exact likelihood does not describe an analysis's events, or None when it does.
+
+    It is exact for ``ee_mumu`` at Born level through the parametrised muon detector, with
+    both muon angles among the observables; a shower (QED radiation: the muons are no longer
+    back to back), a detector card, or cuts and efficiencies on the reconstructed event (which
+    its normalisation ignores) make it an approximation, so it is not used there at all.
+
+    Example:
+        >>> unavailable_because({"process": {"name": "ee_mumu"}, "shower": {"enabled": True}, "detector": {},
+        ...                      "cuts": [], "efficiencies": [], "observables": list(_REQUIRED)})
+        'the shower moves the muons away from back to back (QED radiation)'
+    """
+    if config["process"]["name"] != "ee_mumu":
+        return f"it is known for ee_mumu only, not {config['process']['name']!r}"
+    if config["shower"]["enabled"]:
+        return "the shower moves the muons away from back to back (QED radiation)"
+    if "card" in config["detector"]:
+        return "a detector card replaces the parametrised muon detector it integrates over"
+    for key in ("cuts", "efficiencies"):
+        if config[key]:
+            return f"config {key!r} select or reweight reconstructed events, which its normalisation ignores"
+    built_in = [name for name in config["observables"] if isinstance(name, str)]
+    missing = [name for name in _REQUIRED if name not in built_in]
+    if missing:
+        return f"it needs the observables {missing} (built-in), which the config does not list"
+    return None
 
 
 @dataclass(frozen=True)
