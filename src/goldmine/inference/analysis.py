@@ -4,11 +4,10 @@ of the per-method functions of :mod:`goldmine.inference.methods` that the ``infe
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import logging
 
 import numpy as np
 
