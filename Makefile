@@ -19,7 +19,7 @@ $(BIN)/goldmine: pyproject.toml
 	touch $@
 
 run: $(BIN)/goldmine  ## run the default workflow and write results/<name>/report.html
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --printshellcmds
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/$(NAME)/report.html
 
 test: $(BIN)/goldmine  ## run the tests
