@@ -22,6 +22,12 @@ _CONFIG = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml",
     show_default=True, help="Analysis configuration (validated against the schema).",
 )
+def _output_file(flag: str, description: str):
+    """A required option naming an output file."""
+    return click.option(flag, type=click.Path(dir_okay=False, path_type=Path), required=True,
+                        help=f"Output: {description}")
+
+
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
 
 
@@ -154,12 +160,9 @@ def merge(output: Path, inputs: tuple[Path, ...]) -> None:
 @_CONFIG
 @click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="Merged event file (from `goldmine merge`).")
-@click.option("--local-score", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output: training sample of SALLY and SALLINO (HDF5).")
-@click.option("--ratio", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output: training sample of the parameterised-ratio and density methods (HDF5).")
-@click.option("--test", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output: the test events, an event file (input of `goldmine infer`).")
+@_output_file("--local-score", "training sample of SALLY and SALLINO (HDF5).")
+@_output_file("--ratio", "training sample of the parameterised-ratio and density methods (HDF5).")
+@_output_file("--test", "the test events, an event file (input of `goldmine infer`).")
 def mine(config_path: Path, event_file: Path, local_score: Path, ratio: Path, test: Path) -> None:
     """Split the events into training and test parts; mine the training samples (joint likelihood
     ratio and joint score) of the local-score and the parameterised-ratio methods."""
@@ -200,14 +203,10 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 @_CONFIG
 @click.option("--test", "test_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="Test events (from `goldmine mine --test`).")
-@click.option("--fisher", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output: Fisher information of every method (JSON).")
-@click.option("--limits", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output: expected q(θ) on the grid and the intervals of every method (JSON).")
-@click.option("--validation", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output: the learned estimators against the exact likelihood (JSON).")
-@click.option("--workspace", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output: the histogram likelihood as a pyhf workspace (JSON).")
+@_output_file("--fisher", "Fisher information of every method (JSON).")
+@_output_file("--limits", "expected q(θ) on the grid and the intervals of every method (JSON).")
+@_output_file("--validation", "the learned estimators against the exact likelihood (JSON).")
+@_output_file("--workspace", "the histogram likelihood as a pyhf workspace (JSON).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, validation: Path, workspace: Path,
