@@ -5,19 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from goldmine.physics.processes.base import HardProcess, Process
 from goldmine.physics.processes.ee_mumu import EEMuMu
+from goldmine.physics.processes.ee_ww import EEWW
 
-__all__ = ["EEMuMu", "get_process"]
+__all__ = ["EEMuMu", "EEWW", "HardProcess", "Process", "get_process"]
 
-_PROCESSES = {"ee_mumu": EEMuMu}
+_PROCESSES: dict[str, type[Process]] = {"ee_mumu": EEMuMu, "ee_ww": EEWW}
 
 
-def get_process(process_config: Mapping[str, Any]) -> EEMuMu:
+def get_process(process_config: Mapping[str, Any]) -> Process:
     """Build the embedded process described by the ``process`` section of the config.
 
     Example:
         >>> get_process({"name": "ee_mumu", "sqrt_s": 91.2}).sqrt_s
         91.2
+        >>> get_process({"name": "ee_ww", "sqrt_s": 189.0}).parameter_names
+        ('delta_g1z', 'delta_kappa_gamma', 'lambda_gamma')
     """
     name = process_config["name"]
     try:

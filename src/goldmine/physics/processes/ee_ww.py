@@ -135,7 +135,7 @@ class EEWW:
     Example:
         >>> process = EEWW(sqrt_s=189.0)
         >>> round(float(process.production_cross_section([0, 0, 0])), 1)  # pb, all W decays
-        18.1
+        18.2
     """
 
     sqrt_s: float = 200.0
