@@ -270,18 +270,19 @@ class EEWW:
         couplings = self._s_channel_couplings()
         factors = self._form_factors(theta)
         s_channel = 0.0
-        for boson in ("gamma", "z"):
-            for form_factor, structure in zip(factors[boson], structures):
-                weight = np.asarray(form_factor, dtype=complex)[:, None] * couplings[boson][None, :]  # (m, 2)
-                s_channel = s_channel + weight[:, None, :, None, None] * structure[None]
+        for i, structure in enumerate(structures):
+            # Σ_V f_i^V(θ) g_e^V(σ) g_WWV / (s − m_V²), shape (m, 2)
+            weight = sum(np.asarray(factors[boson][i], dtype=complex)[:, None] * couplings[boson][None, :]
+                         for boson in ("gamma", "z"))
+            s_channel = s_channel + weight[:, None, :, None, None] * structure[None]
         # t channel, e⁻_L only: v̄ ε̸₂* (p̸₁ − q̸₁) ε̸₁* P_L u / t with g²/2 = e²/(2 s_W²).
         exchanged = -q1.copy()
         exchanged[:, 0] += 0.5 * self.sqrt_s
         exchanged[:, 3] += 0.5 * self.sqrt_s
         t = _dot(exchanged, exchanged)
-        t_channel = np.einsum("bka,nlb,nk,nja->njl", beams["triple"], eps2 * _METRIC, exchanged * _METRIC,
-                              eps1 * _METRIC) / t[:, None, None]
-        t_channel *= _T_CHANNEL_SIGN / (2.0 * self.sin2_theta_w)
+        propagated = np.einsum("bka,nk->nba", beams["triple"], exchanged * _METRIC)
+        t_channel = np.einsum("nba,nlb,nja->njl", propagated, eps2 * _METRIC, eps1 * _METRIC, optimize=True)
+        t_channel *= _T_CHANNEL_SIGN / (2.0 * self.sin2_theta_w) / t[:, None, None]
         amplitudes = np.broadcast_to(s_channel, (len(theta), len(q1), 2, 3, 3)).copy()
         amplitudes[:, :, 0] += t_channel[None]
         return amplitudes
@@ -314,10 +315,14 @@ class EEWW:
             complex array (4, n, 2): M = c₀ + Σᵢ θᵢ cᵢ exactly, normalised so that
             Σ_σ |M(σ)|² is dσ per unit of the phase-space variables in pb.
         """
+        components = self._amplitudes(points, np.vstack([np.zeros(3), np.eye(3)]))
+        components[1:] -= components[0]
+        return components
+
+    def _amplitudes(self, points: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """M(σ) = Σ_{λ₁λ₂} P(σ,λ₁,λ₂) D₋(λ₁) D₊(λ₂) × couplings, propagators and phase space: (m, n, 2)."""
         kinematics = self._kinematics(points)
-        basis = np.vstack([np.zeros(3), np.eye(3)])
-        production = self.production_amplitudes(kinematics, basis)
-        production[1:] -= production[0]
+        production = self.production_amplitudes(kinematics, theta)
         d_minus, d_plus = self._decay_amplitudes(kinematics, points)
         amplitudes = np.einsum("mnslk,nl,nk->mns", production, d_minus, d_plus)
         m1, m2 = points[:, 0], points[:, 1]
@@ -450,13 +455,17 @@ class EEWW:
         points[:, 2] = np.clip(cos_theta, -1.0, 1.0)
         density_cos = 0.25 + 0.5 / ((b - points[:, 2]) * span)
         points[:, 3] = rng.uniform(-np.pi, np.pi, n)
-        points[:, 4] = rng.uniform(-1.0, 1.0, n)
-        points[:, 5] = rng.uniform(-np.pi, np.pi, n)
-        points[:, 6] = rng.uniform(-1.0, 1.0, n)
-        points[:, 7] = rng.uniform(-np.pi, np.pi, n)
+        # Decay angles: half flat, half (3/8)(1 + cosθ*)², the mostly left-handed W's (V−A) sending
+        # the ℓ⁻/d forward of the W⁻ and the ℓ⁺/d̄ forward of the W⁺.
+        density_decays = 1.0
+        for column in (4, 6):
+            forward = 2.0 * np.cbrt(rng.random(n)) - 1.0
+            points[:, column] = np.where(rng.random(n) < 0.5, rng.uniform(-1.0, 1.0, n), forward)
+            density_decays = density_decays * (0.25 + 0.1875 * (1.0 + points[:, column]) ** 2) / (2.0 * np.pi)
+            points[:, column + 1] = rng.uniform(-np.pi, np.pi, n)
         points[:, 8:] = rng.integers(0, 2, (n, 3))
         # dm₁² dm₂² dcosΘ dφ dΩ₋ dΩ₊ and 1/8 per discrete channel.
-        density = density1 * density2 * density_cos / (2.0 * np.pi) / (4.0 * np.pi) ** 2 / _N_CHANNELS
+        density = density1 * density2 * density_cos / (2.0 * np.pi) * density_decays / _N_CHANNELS
         return points, density
 
     def sample_phase_space(self, n: int, theta: np.ndarray, rng: np.random.Generator,
@@ -476,11 +485,11 @@ class EEWW:
         Returns:
             phase-space points, shape (n, 11).
         """
-        theta = np.asarray(theta, dtype=float)
+        theta = np.asarray(theta, dtype=float)[None]
         accepted, count = [], 0
         while count < n:
             points, envelope = self._candidates(batch_size, rng)
-            weights = self.phase_space_density(points, theta) / envelope
+            weights = np.sum(np.abs(self._amplitudes(points, theta)[0]) ** 2, axis=-1) / envelope
             keep = rng.random(batch_size) * weights.max() < weights
             accepted.append(points[keep])
             count += int(keep.sum())
