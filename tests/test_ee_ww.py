@@ -205,7 +205,7 @@ def _trace_squared_amplitude(process: EEWW, theta, m1: float, m2: float, cos_the
 def _helicity_squared_amplitude(process: EEWW, thetas, m1, m2, cos_theta, phi) -> np.ndarray:
     points = np.zeros((1, 11))
     points[0, :4] = m1, m2, cos_theta, phi
-    amplitudes = process.production_amplitudes(process._kinematics(points), np.atleast_2d(thetas))
+    amplitudes = process.production_amplitudes(points, np.atleast_2d(thetas))
     return np.sum(np.abs(amplitudes) ** 2, axis=(1, 2, 3, 4))
 
 

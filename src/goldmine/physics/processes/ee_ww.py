@@ -60,7 +60,7 @@ _COLOUR = 3.0
 # with it the SM amplitudes of longitudinal W's cancel at high energy (tested).
 _T_CHANNEL_SIGN = -1.0
 # Gauss–Legendre nodes per W mass and in cosΘ: σ to ~5e-4 at LEP2 energies (checked against 160 × 64)
-_NM, _NC = 64, 32
+_MASS_NODES, _COS_NODES = 64, 32
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -240,16 +240,19 @@ class EEWW:
             "fermion_plus": fermion_plus, "antifermion_plus": antifermion_plus,
         }
 
-    def production_amplitudes(self, kinematics: dict[str, np.ndarray], theta: np.ndarray) -> np.ndarray:
-        """Helicity amplitudes P(σ, λ₁, λ₂) of e⁺e⁻ → W⁻W⁺ in units of e².
+    def production_amplitudes(self, points: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """Helicity amplitudes P(σ, λ₁, λ₂) of e⁺e⁻ → W⁻W⁺ in units of e² (the decay columns are ignored).
 
         Args:
-            kinematics: W momenta and helicity vectors (from the phase-space points).
+            points: phase-space points, shape (n, 11).
             theta: parameters, shape (m, 3).
 
         Returns:
             complex array (m, n, 2, 3, 3): σ = (e⁻_L, e⁻_R), λ = (+, 0, −) of W⁻ and W⁺.
         """
+        return self._production(self._kinematics(points), theta)
+
+    def _production(self, kinematics: dict[str, np.ndarray], theta: np.ndarray) -> np.ndarray:
         q1, q2 = kinematics["w_minus"], kinematics["w_plus"]
         eps1, eps2 = kinematics["eps_minus"].conj(), kinematics["eps_plus"].conj()
         beams = self._beam_spinors
@@ -287,7 +290,8 @@ class EEWW:
         amplitudes[:, :, 0] += t_channel[None]
         return amplitudes
 
-    def _decay_amplitudes(self, kinematics: dict[str, np.ndarray], points: np.ndarray) -> tuple[np.ndarray, ...]:
+    @staticmethod
+    def _decay_amplitudes(kinematics: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """D(λ) = ε(λ)·J for the W⁻ and W⁺ decays, each (n, 3); J = ū_L(f) γ v(f̄′)."""
         current_minus = _left_current(kinematics["fermion_minus"], kinematics["antifermion_minus"])
         current_plus = _left_current(kinematics["fermion_plus"], kinematics["antifermion_plus"])
@@ -322,8 +326,8 @@ class EEWW:
     def _amplitudes(self, points: np.ndarray, theta: np.ndarray) -> np.ndarray:
         """M(σ) = Σ_{λ₁λ₂} P(σ,λ₁,λ₂) D₋(λ₁) D₊(λ₂) × couplings, propagators and phase space: (m, n, 2)."""
         kinematics = self._kinematics(points)
-        production = self.production_amplitudes(kinematics, theta)
-        d_minus, d_plus = self._decay_amplitudes(kinematics, points)
+        production = self._production(kinematics, theta)
+        d_minus, d_plus = self._decay_amplitudes(kinematics)
         amplitudes = np.einsum("mnslk,nl,nk->mns", production, d_minus, d_plus)
         m1, m2 = points[:, 0], points[:, 1]
         propagators = ((m1**2 - self.w_mass**2 + 1j * m1 * self._running_width(m1))
@@ -360,8 +364,8 @@ class EEWW:
     @cached_property
     def _production_matrix(self) -> np.ndarray:
         """S with σ_WW(θ) = aᵀ S a, a = (1, θ): Gauss–Legendre quadrature in m₁, m₂ and cosΘ."""
-        nodes, weights = np.polynomial.legendre.leggauss(_NM)
-        cos_nodes, cos_weights = np.polynomial.legendre.leggauss(_NC)
+        nodes, weights = np.polynomial.legendre.leggauss(_MASS_NODES)
+        cos_nodes, cos_weights = np.polynomial.legendre.leggauss(_COS_NODES)
         matrix = np.zeros((4, 4))
         m_min, mass, width = self.w_mass_min, self.w_mass, self.w_width
         basis = np.vstack([np.zeros(3), np.eye(3)])
@@ -390,8 +394,7 @@ class EEWW:
             points[:, 0] = mass1
             points[:, 1] = np.repeat(mass2, cos_theta.shape[1])
             points[:, 2] = np.clip(cos_theta.ravel(), -1.0, 1.0)
-            kinematics = self._kinematics(points)
-            production = self.production_amplitudes(kinematics, basis)
+            production = self.production_amplitudes(points, basis)
             production[1:] -= production[0]
             lam = _kallen(self.s, points[:, 0] ** 2, points[:, 1] ** 2)
             # dσ = 1/(2s) · 1/4 Σ|P|² e⁴ · λ^½/(32π² s) · 2π dcosΘ, times the two Breit–Wigners.
