@@ -61,6 +61,7 @@ _COLOUR = 3.0
 _T_CHANNEL_SIGN = -1.0
 # Gauss–Legendre nodes per W mass and in cosΘ: σ to ~5e-4 at LEP2 energies (checked against 160 × 64)
 _MASS_NODES, _COS_NODES = 64, 32
+_BLOCK = 50_000
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -71,8 +72,12 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _chi_minus(direction: np.ndarray) -> np.ndarray:
     """Two-spinor of helicity −1/2 along unit vectors, shape (n, 2); phase convention free."""
     x, y, z = direction[..., 0], direction[..., 1], direction[..., 2]
-    norm = np.sqrt(np.maximum(2.0 * (1.0 + z), 1e-300))
-    return np.stack([-(x - 1j * y) / norm, 0.5 * norm + 0j], axis=-1)
+    # (−e^{−iφ} sin θ/2, cos θ/2), times e^{iφ} in the backward hemisphere to stay regular at θ = π.
+    north = np.sqrt(2.0 * (1.0 + np.maximum(z, 0.0)))
+    south = np.sqrt(2.0 * (1.0 - np.minimum(z, 0.0)))
+    forward = np.stack([-(x - 1j * y) / north, 0.5 * north + 0j], axis=-1)
+    backward = np.stack([-0.5 * south + 0j, (x + 1j * y) / south], axis=-1)
+    return np.where((z >= 0.0)[..., None], forward, backward)
 
 
 def _left_current(fermion: np.ndarray, antifermion: np.ndarray) -> np.ndarray:
@@ -350,7 +355,10 @@ class EEWW:
         Returns:
             shape (n,) for one θ, (m, n) for m values.
         """
-        return self._density(self.amplitude_components(points), theta)
+        # Blocks of events bound the memory (≈ 1 kB per event for the amplitude components).
+        blocks = [self._density(self.amplitude_components(points[start:start + _BLOCK]), theta)
+                  for start in range(0, len(points), _BLOCK)]
+        return np.concatenate(blocks, axis=-1) if blocks else self._density(self.amplitude_components(points), theta)
 
     @staticmethod
     def _density(components: np.ndarray, theta: np.ndarray) -> np.ndarray:
