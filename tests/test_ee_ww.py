@@ -256,9 +256,9 @@ def test_anomalous_coupling_breaks_the_gauge_cancellation(energies):
     sm = {sqrt_s: float(process.production_cross_section(SM)) for sqrt_s, process in energies.items()}
     ratio = {sqrt_s: float(process.production_cross_section([0.2, 0.0, 0.0])) / sm[sqrt_s]
              for sqrt_s, process in energies.items()}
-    # SM: the s- and t-channel growth cancels, σ falls like log(s)/s above LEP2 (measured 18.3 → 7.3 → 2.8 pb).
+    # SM: the s- and t-channel growth cancels, σ falls like log(s)/s above LEP2 (measured 18.5 → 7.3 → 2.8 pb).
     assert sm[200.0] > 2 * sm[500.0] > 4 * sm[1000.0]
-    # Δg₁ᶻ = 0.2 spoils it: measured +1.5% at 200 GeV, +25% at 500 GeV, ×3.6 at 1 TeV.
+    # Δg₁ᶻ = 0.2 spoils it: measured +1.5% at 200 GeV, +25% at 500 GeV, ×3.5 at 1 TeV.
     assert ratio[200.0] < 1.03 and 1.15 < ratio[500.0] < 1.4 and ratio[1000.0] > 2.5
     # λ_γ = 0.1 grows too (f₁ ∝ s λ/2m_W²): measured ×3.7 at 1 TeV.
     assert energies[1000.0].production_cross_section([0, 0, 0.1]) > 2 * sm[1000.0]
