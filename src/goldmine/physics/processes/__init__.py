@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,14 +21,19 @@ def get_process(process_config: Mapping[str, Any]) -> Process:
     Example:
         >>> get_process({"name": "ee_mumu", "sqrt_s": 91.2}).sqrt_s
         91.2
-        >>> get_process({"name": "ee_ww", "sqrt_s": 189.0}).parameter_names
-        ('delta_g1z', 'delta_kappa_gamma', 'lambda_gamma')
+        >>> get_process({"name": "ee_ww", "sqrt_s": 189.0, "cutoff": 1000.0, "couplings": {"w_width": 2.09}}).w_width
+        2.09
     """
     name = process_config["name"]
     try:
         process_class = _PROCESSES[name]
     except KeyError:
         raise ValueError(f"unknown process {name!r}; embedded processes are {sorted(_PROCESSES)}") from None
-    options = {key: process_config[key] for key in ("sqrt_s", "cutoff") if key in process_config}
-    options.update(process_config.get("couplings", {}))
-    return process_class(**options)
+    fields = {field.name for field in dataclasses.fields(process_class)}
+    # The config schema fills in defaults of every process (ee_mumu's ``cutoff``): keep this one's.
+    options = {key: process_config[key] for key in ("sqrt_s", "cutoff") if key in process_config and key in fields}
+    couplings = dict(process_config.get("couplings", {}))
+    unknown = sorted(set(couplings) - fields)
+    if unknown:
+        raise ValueError(f"process {name!r} has no couplings {unknown}; it has {sorted(fields - {'sqrt_s'})}")
+    return process_class(**options, **couplings)
