@@ -17,20 +17,17 @@ import numpy as np
 
 from goldmine.io import lhe
 from goldmine.physics.parameters import ParameterSpace
-from goldmine.physics.processes import EEMuMu
+from goldmine.physics.processes import Process
 
 __all__ = ["generate", "generate_lhe"]
 
-_PDG = {"e-": 11, "e+": -11, "mu-": 13, "mu+": -13}
-
-
 def generate(
-    process: EEMuMu, space: ParameterSpace, n_events: int, seed: int, sampling_benchmark: str = "sm"
+    process: Process, space: ParameterSpace, n_events: int, seed: int, sampling_benchmark: str = "sm"
 ) -> tuple[lhe.LHEInit, lhe.LHEEvents]:
     """Draw ``n_events`` unweighted events at a benchmark, weighted to every benchmark.
 
     Args:
-        process: the embedded process.
+        process: the embedded process (any :class:`~goldmine.physics.processes.Process`).
         space: parameters and benchmarks.
         n_events: number of events.
         seed: seed of the random generator (one per chunk).
@@ -41,6 +38,7 @@ def generate(
 
     Example:
         >>> from goldmine.physics.parameters import build_parameter_space
+        >>> from goldmine.physics.processes import EEMuMu
         >>> process = EEMuMu(sqrt_s=200.0)
         >>> space = build_parameter_space(process.parameter_names, [(-1, 1), (-1, 1)], (2, 2), 2, n_trials=20)
         >>> init, events = generate(process, space, 20000, seed=1)
@@ -50,29 +48,26 @@ def generate(
     rng = np.random.default_rng(seed)
     theta_sampling = space.benchmark(sampling_benchmark)
     sigma_sampling = float(process.cross_section(theta_sampling))
-    cos_theta = process.sample_cos_theta(n_events, theta_sampling, rng)
-    phi = rng.uniform(-np.pi, np.pi, n_events)
+    points = process.sample_phase_space(n_events, theta_sampling, rng)
 
-    dsigma = process.differential_cross_section(cos_theta, space.benchmarks)  # (n_benchmarks, n_events)
-    dsigma_sampling = process.differential_cross_section(cos_theta, theta_sampling)
+    dsigma = process.phase_space_density(points, space.benchmarks)  # (n_benchmarks, n_events)
+    dsigma_sampling = process.phase_space_density(points, theta_sampling)
     weights = (sigma_sampling / n_events) * (dsigma / dsigma_sampling).T
 
-    momenta = process.momenta(cos_theta, phi)
-    masses = process.particle_masses()
-    names = list(_PDG)
-    n_particles = len(names)
+    record = process.hard_process(points)
+    n_particles = len(record.status)
     columns = {
-        "pdgid": np.tile([_PDG[name] for name in names], n_events),
-        "status": np.tile([-1, -1, 1, 1], n_events),
-        "mother1": np.tile([0, 0, 1, 1], n_events),
-        "mother2": np.tile([0, 0, 2, 2], n_events),
-        "color1": np.zeros(n_events * n_particles, dtype=np.int64),
-        "color2": np.zeros(n_events * n_particles, dtype=np.int64),
+        "pdgid": record.pdgid.ravel(),
+        "status": np.tile(record.status, n_events),
+        "mother1": np.tile(record.mother1, n_events),
+        "mother2": np.tile(record.mother2, n_events),
+        "color1": record.color1.ravel(),
+        "color2": record.color2.ravel(),
     }
-    four_momenta = np.stack([momenta[name] for name in names], axis=1).reshape(-1, 4)
+    four_momenta = record.momenta.reshape(-1, 4)
     columns.update(
         px=four_momenta[:, 1], py=four_momenta[:, 2], pz=four_momenta[:, 3], energy=four_momenta[:, 0],
-        mass=np.tile([masses[name] for name in names], n_events),
+        mass=record.mass.ravel(),
         lifetime=np.zeros(n_events * n_particles),
         spin=np.full(n_events * n_particles, 9.0),
     )
@@ -87,7 +82,7 @@ def generate(
         process_ids=np.array([1]),
         weight_ids=space.benchmark_names,
         header=(
-            f"<goldmine process='ee_mumu' sqrt_s='{process.sqrt_s}' seed='{seed}' "
+            f"<goldmine process='{process.name}' sqrt_s='{process.sqrt_s}' seed='{seed}' "
             f"sampling_benchmark='{sampling_benchmark}'/>"
         ),
     )
@@ -106,7 +101,7 @@ def generate(
 
 def generate_lhe(
     path: str | Path,
-    process: EEMuMu,
+    process: Process,
     space: ParameterSpace,
     n_events: int,
     seed: int,

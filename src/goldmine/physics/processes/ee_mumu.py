@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from goldmine.physics.processes.base import HardProcess
+
 __all__ = ["EEMuMu", "GEV2_TO_PB"]
 
 #: (ħc)² in GeV² pb: converts a cross section in GeV⁻² to pb.
@@ -62,6 +64,7 @@ class EEMuMu:
     z_mass: float = 91.1876
     z_width: float = 2.4952
 
+    name = "ee_mumu"
     parameter_names = ("c_vv", "c_aa")
     #: |A|² is quadratic in each coefficient and in total.
     max_powers = (2, 2)
@@ -167,3 +170,32 @@ class EEMuMu:
 
     def particle_masses(self) -> dict[str, float]:
         return {"e-": _ELECTRON_MASS, "e+": _ELECTRON_MASS, "mu-": _MUON_MASS, "mu+": _MUON_MASS}
+
+    # --- the generator's interface (goldmine.physics.processes.Process) ---------------------------
+    # A phase-space point is (cosθ, φ) of the μ⁻.
+
+    def sample_phase_space(self, n: int, theta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """n points (cosθ, φ) drawn from dσ(z|θ), shape (n, 2)."""
+        cos_theta = self.sample_cos_theta(n, theta, rng)
+        return np.column_stack([cos_theta, rng.uniform(-np.pi, np.pi, n)])
+
+    def phase_space_density(self, points: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """dσ/dcosθ in pb (flat in φ): shape (n,) for one θ, (m, n) for m values."""
+        return self.differential_cross_section(points[:, 0], theta)
+
+    def hard_process(self, points: np.ndarray) -> HardProcess:
+        """LHE record e⁻ e⁺ → μ⁻ μ⁺."""
+        n = len(points)
+        momenta = self.momenta(points[:, 0], points[:, 1])
+        masses = self.particle_masses()
+        names = ("e-", "e+", "mu-", "mu+")
+        return HardProcess(
+            pdgid=np.tile([11, -11, 13, -13], (n, 1)),
+            status=np.array([-1, -1, 1, 1]),
+            mother1=np.array([0, 0, 1, 1]),
+            mother2=np.array([0, 0, 2, 2]),
+            color1=np.zeros((n, 4), dtype=np.int64),
+            color2=np.zeros((n, 4), dtype=np.int64),
+            momenta=np.stack([momenta[name] for name in names], axis=1),
+            mass=np.tile([masses[name] for name in names], (n, 1)),
+        )
