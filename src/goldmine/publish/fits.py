@@ -190,14 +190,14 @@ def upper_limit(likelihood: Likelihood, level: float = 0.05, rtol: float = 1e-4)
         if poi not in cache:
             cache[poi] = hypotest(likelihood, poi, fits)
         result = cache[poi]
-        return [np.nan] * 6 if result.cls_obs is None else [result.cls_obs, *result.cls_exp]
+        # no sensitivity at this μ: nothing is excluded, as CLs → 1
+        return [1.0] * 6 if result.cls_obs is None else [result.cls_obs, *result.cls_exp]
 
     low, high = likelihood.bounds[likelihood.poi_index]
     low = max(low, 1e-6 * high)
     limits = []
     for k in range(6):
-        top = values(high)[k]
-        if not np.isfinite(top) or top > level:
+        if values(high)[k] > level:
             limits.append(None)
             continue
         limits.append(float(brentq(lambda mu: values(mu)[k] - level, low, high, rtol=rtol)))

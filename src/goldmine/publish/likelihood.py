@@ -125,12 +125,13 @@ class Likelihood:
         jnp = _jax().numpy
         value_and_grad = _compiled()[0]
         main, aux = (jnp.asarray(part) for part in self._split(data))
-        index = jnp.asarray(np.flatnonzero(free))
-        padded = jnp.asarray(self._padded_pars(base))
+        index = np.flatnonzero(free)
+        pars = self._padded_pars(base)
 
         def function(x: np.ndarray) -> tuple[float, np.ndarray]:
-            value, gradient = value_and_grad(jnp.asarray(x), padded, index, (main, aux), self.arrays)
-            return float(value), np.asarray(gradient)
+            pars[index] = x
+            value, gradient = value_and_grad(pars, (main, aux), self.arrays)
+            return float(value), np.asarray(gradient)[index]
 
         return function
 
@@ -336,8 +337,7 @@ def _compiled():
         return aux.at[arrays["poisson_aux"]].add(
             arrays["poisson_mask"] * pars[arrays["poisson_param"]] * arrays["poisson_factor"])
 
-    def twice_nll(x, base, index, data, arrays):
-        pars = base.at[index].set(x)
+    def twice_nll(pars, data, arrays):
         main, aux = data
         # padded bins (mask 0) get rate 1 so that no 0/0 reaches the gradient
         bins = arrays["bin_mask"]
