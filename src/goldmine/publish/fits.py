@@ -200,6 +200,6 @@ def upper_limit(likelihood: Likelihood, level: float = 0.05, rtol: float = 1e-4)
         if values(high)[k] > level:
             limits.append(None)
             continue
-        limits.append(float(brentq(lambda mu: values(mu)[k] - level, low, high, rtol=rtol)))
+        limits.append(float(brentq(lambda mu, k=k: values(mu)[k] - level, low, high, rtol=rtol)))
     return {"obs": limits[0], "exp": limits[1:]}
 

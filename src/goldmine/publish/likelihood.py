@@ -17,8 +17,8 @@ expected data against pyhf.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np

@@ -73,7 +73,8 @@ def load_patches(references: Sequence[str]) -> list[Patch]:
     Example:
         >>> import json, tempfile, pathlib
         >>> folder = pathlib.Path(tempfile.mkdtemp())
-        >>> _ = (folder / "patch.sbottom_600_180_50.json").write_text(json.dumps([{"op": "add", "path": "/x", "value": 1}]))
+        >>> operations = [{"op": "add", "path": "/x", "value": 1}]
+        >>> _ = (folder / "patch.sbottom_600_180_50.json").write_text(json.dumps(operations))
         >>> [p.name for p in load_patches([str(folder / "patch.sbottom_600_180_50.json")])]
         ['sbottom_600_180_50']
     """
@@ -143,7 +144,8 @@ def reinterpret_one(background: dict, patch: Patch, limits: bool = False) -> dic
     try:
         spec = jsonpatch.apply_patch(background, patch.operations)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
-        raise ReinterpretError(f"patch {patch.name!r} does not apply to the background-only workspace: {error}") from None
+        raise ReinterpretError(
+            f"patch {patch.name!r} does not apply to the background-only workspace: {error}") from None
     likelihood = build_likelihood(pyhf.Workspace(spec, validate=False))
     result = hypotest(likelihood, 1.0)
     out = {"CLs_obs": result.cls_obs, "CLs_exp": result.cls_exp, "status": result.status,
@@ -189,7 +191,8 @@ def reinterpret(background: dict, patches: Sequence[Patch], workers: int | None 
         # spawn, not fork: JAX is multithreaded and must start fresh in each worker
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_start_worker,
                                  initargs=(background,)) as pool:
-            for name, result in pool.map(_run, patches, [limits] * len(patches), chunksize=_chunk(len(patches), workers)):
+            chunksize = _chunk(len(patches), workers)
+            for name, result in pool.map(_run, patches, [limits] * len(patches), chunksize=chunksize):
                 results[name] = result
                 bar.update()
     bar.close()
