@@ -68,6 +68,7 @@ def main(verbose: bool) -> None:
       inspect   say what a file is and summarise it (LHE, Delphes, goldmine, MadMiner)
       fisher    truth and rate Fisher information of an event file
       check     validate a configuration file
+      reinterpret  CLs of published pyhf signal patches (converged fits)
     """
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
@@ -316,6 +317,50 @@ def fisher(path: Path, theta: tuple[float, ...], luminosity: float | None, as_js
         click.echo(f"{key:>16}:")
         for row in information[key]:
             click.echo(" " * 18 + "  ".join(f"{value:12.6g}" for value in row))
+
+
+@main.command()
+@click.argument("background", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("patches", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON object only (no table).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON here.")
+@click.option("--upper-limits", is_flag=True, help="Also compute observed and expected upper limits on μ (95% CL).")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Exclusion contour over the first two masses (PNG/PDF by suffix).")
+@click.option("-j", "--workers", type=int, default=None, help="Processes (default: available CPUs).")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
+def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, output: Path | None, upper_limits: bool,
+                plot_file: Path | None, workers: int | None, progress: bool) -> None:
+    """CLs of signal PATCHES on the background-only workspace BACKGROUND, like `pyhf cls`, converged.
+
+    \b
+    Each PATCH is
+      FILE        a JSON-patch file (as on HEPData; name: the stem without "patch."),
+                  or a pyhf patchset (all its members)
+      FILE:NAME   one member of a pyhf patchset
+    Prints {name: {"CLs_obs", "CLs_exp" (5 values, pyhf's order), "status", ...}}; status is
+    "ok", "ill_conditioned" (two tight minimisers disagree) or "no_sensitivity" (q_mu,A = 0);
+    CLs values are null unless ok or ill_conditioned.
+    """
+    from goldmine.io.atomic import atomic_output
+    from goldmine.publish.contour import plot_exclusion
+    from goldmine.publish.reinterpret import load_patches, read_json
+    from goldmine.publish.reinterpret import reinterpret as reinterpret_patches
+
+    logging.getLogger("pyhf").setLevel(logging.WARNING)  # one INFO line per parameter per patch otherwise
+    results = reinterpret_patches(read_json(background), load_patches(patches), workers, upper_limits, progress)
+    text = json.dumps(results, indent=2)
+    if output:
+        with atomic_output(output) as temporary:
+            temporary.write_text(text + "\n")
+    if plot_file:
+        plot_exclusion(results, plot_file)
+    if as_json:
+        click.echo(text)
+        return
+    for name, result in results.items():
+        observed = "null" if result["CLs_obs"] is None else f"{result['CLs_obs']:.6g}"
+        click.echo(f"{name:>28}: CLs_obs {observed:>12}  {result['status']}")
 
 
 if __name__ == "__main__":

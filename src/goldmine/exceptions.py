@@ -20,6 +20,7 @@ __all__ = [
     "ExpressionError",
     "GoldmineError",
     "LHEError",
+    "ReinterpretError",
     "ShowerError",
 ]
 
@@ -54,6 +55,11 @@ class DelphesError(GoldmineError):
 
 class DetectorError(GoldmineError):
     """The input events cannot be reconstructed (message names the event)."""
+
+
+class ReinterpretError(GoldmineError):
+    """A published likelihood cannot be reinterpreted: a workspace, JSON patch or patchset is missing,
+    malformed or uses a feature goldmine does not implement (message names the file and patch)."""
 
 
 class ShowerError(GoldmineError):

@@ -1,0 +1,11 @@
+"""Published likelihoods: reinterpretation of pyhf workspaces and signal patches.
+
+- :mod:`~goldmine.publish.likelihood`: a workspace as arrays for one compiled JAX −2 log L with exact gradient
+- :mod:`~goldmine.publish.fits`: converged fits (two minimisers) and pyhf's asymptotic q̃_μ CLs, upper limits
+- :mod:`~goldmine.publish.reinterpret`: patches (JSON patch or patchset member), every patch in parallel
+- :mod:`~goldmine.publish.contour`: the exclusion contour over the mass plane
+"""
+
+from goldmine.publish.reinterpret import load_patches, reinterpret
+
+__all__ = ["load_patches", "reinterpret"]
