@@ -39,8 +39,8 @@ from typing import Any
 from goldmine import config as config_module
 from goldmine import stages
 from goldmine.inference.fisher import event_file_information as fisher_information
+from goldmine.io import events as event_files
 from goldmine.io import open_events as open
-from goldmine.io.events import merge
 from goldmine.physics.parameters import ParameterSpace
 
 __all__ = [
@@ -101,10 +101,10 @@ def load_config(source: ConfigLike, **changes: Any) -> dict[str, Any]:
         (2000, 4)
         >>> config["training"]["methods"], config["training"]["local_score"]["epochs"]
         (['sally'], 2)
-        >>> load_config(config, inference={"luminosity": -1.0})
+        >>> load_config(config, inference={"luminosity": -1.0})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        goldmine.exceptions.ConfigError: config key 'inference.luminosity': value -1.0 is not allowed: -1.0 is less than or equal to the minimum of 0
+        goldmine.exceptions.ConfigError: config key 'inference.luminosity': value -1.0 is not allowed: ...
     """
     base = source if isinstance(source, Mapping) else config_module.load(source)
     return config_module.validate(_merged(base, changes))
@@ -192,6 +192,25 @@ def detect(config: ConfigLike, setup: str | Path, input: str | Path, output: str
         True
     """
     return stages.detect(load_config(config), setup, input, chunk, output)
+
+
+def merge(inputs: Sequence[str | Path], output: str | Path) -> int:
+    """Gather event files of the same setup and observables (the chunks of :func:`detect`) into one.
+
+    Each file's weights estimate the same cross sections, so each is weighted by its share of
+    the generated events: the merged weights still add up to σ.
+
+    Args:
+        inputs: the event files.
+        output: the merged event file to write.
+
+    Returns:
+        int: the number of events in the merged file.
+
+    Raises:
+        goldmine.exceptions.EventFileError: naming the first input whose setup differs from the first file's.
+    """
+    return event_files.merge(inputs, output)
 
 
 def mine(config: ConfigLike, events: str | Path, directory: str | Path) -> dict[str, Path]:
