@@ -20,14 +20,37 @@ which recognises them), :mod:`goldmine.physics` the parameters, morphing, proces
 reconstructed-object record, :mod:`goldmine.exceptions` the one error type, and
 :mod:`goldmine.stages` the read → library call → write functions the command line runs.
 
+From Python, :mod:`goldmine.api` runs the same stages on configurations and files without
+Snakemake; its names are here at the top level: :func:`load_config`, :func:`open` (what is
+this file?), :func:`setup`, :func:`generate`, :func:`shower_events`, :func:`detect`,
+:func:`merge`, :func:`mine`, :func:`train`, :func:`infer`, :func:`fisher_information` and
+:func:`plot_limits`. They are imported on first use, so that the command line starts fast.
+
 Example:
     >>> import goldmine
     >>> goldmine.__version__ != ""
     True
+    >>> goldmine.load_config("config/config.yaml")["process"]["name"]
+    'ee_mumu'
 """
 
 from importlib.metadata import version as _version
 
 __version__ = _version("goldmine")
 
-__all__ = ["__version__"]
+_API = ("detect", "fisher_information", "generate", "infer", "load_config", "merge", "mine", "open", "plot_limits",
+        "setup", "shower_events", "train")
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from goldmine import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'goldmine' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))

@@ -181,7 +181,10 @@ def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str |
         limits_file: limits.json of ``goldmine infer`` (limit contours).
         fisher_file: fisher.json of ``goldmine infer`` (Fisher ellipses).
         model_metadata: the JSON metadata of every trained model (training curves).
-        distributions_plot, fisher_plot, limits_plot, training_plot: the PNG files to write.
+        distributions_plot: the PNG of the observable distributions.
+        fisher_plot: the PNG of the Fisher ellipses.
+        limits_plot: the PNG of the limit contours.
+        training_plot: the PNG of the training curves.
 
     Returns:
         list: every file written, PNG and PDF.

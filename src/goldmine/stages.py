@@ -301,7 +301,10 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
         config: the validated configuration.
         test_file: the test events (from :func:`mine`).
         models: the model file of every configured method and ensemble member (see :func:`models_by_method`).
-        fisher, limits, validation, workspace: the JSON outputs.
+        fisher: output, the Fisher information of every method (JSON).
+        limits: output, q(θ) on the grid and the intervals of every method (JSON).
+        validation: output, the learned estimators against the exact likelihood (JSON).
+        workspace: output, the histogram likelihood as a pyhf workspace (JSON).
         progress: show progress bars.
 
     Returns:
