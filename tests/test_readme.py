@@ -90,21 +90,11 @@ def workdir(tmp_path) -> Path:
     return tmp_path
 
 
-#: README blocks that fail until the README edits of the wt-f report are made; each then
-#: passes, and strict xfail makes the test fail until its entry here is deleted.
-README_FIXES_PENDING = {
-    "running-stages-by-hand": "infer needs a model of every configured method: the default config trains "
-                              "sally and alices, the block trains sally only",
-}
-
-
 def _bash_cases():
     for section, text in _blocks("bash"):
         marks = [pytest.mark.skip(reason=reason) for key, reason in NOT_RUN.items() if key in text][:1]
         if not marks and re.search(r"^\S*snakemake\b(?!.*--dry-run)", text, re.MULTILINE):
             marks.append(pytest.mark.slow)
-        if section in README_FIXES_PENDING:
-            marks.append(pytest.mark.xfail(strict=True, reason=README_FIXES_PENDING[section]))
         yield pytest.param(text, id=section, marks=marks)
 
 
@@ -149,8 +139,6 @@ def test_readme_yaml_block_is_a_valid_configuration(block, workdir):
     assert result.stdout.rstrip().endswith("valid (analysis 'readme')")
 
 
-@pytest.mark.xfail(strict=True, reason="README.md line 98: text after the closing fence of the yaml block "
-                                       "(the README edit of the wt-f report); remove this mark with it")
 def test_readme_code_blocks_close_where_github_closes_them():
     """CommonMark (and so GitHub) closes a code block only at a fence with nothing after it: a
     fence followed by text leaves the rest of the page rendered as code."""
