@@ -56,6 +56,8 @@ def _digests(results: Path) -> dict[str, str]:
 
 
 def test_two_runs_on_one_and_two_cores_write_identical_files(tmp_path):
+    # The runs follow each other, so each file of the second is written tens of seconds after its
+    # twin: a stored time (HDF5 object times, gzip or PDF headers) would show as a difference.
     runs = {}
     for cores in (1, 2):
         directory = tmp_path / f"cores{cores}"
