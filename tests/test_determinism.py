@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from goldmine import config as config_module
+from goldmine import stages
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -71,3 +72,17 @@ def test_two_runs_on_one_and_two_cores_write_identical_files(tmp_path):
     assert sorted(first) == sorted(second)
     differing = sorted(name for name in first if first[name] != second[name])
     assert differing == []
+
+
+def test_showered_particle_files_are_identical(tmp_path):
+    # The workflow above runs without the shower: Pythia 8 and the particle-file writer, here.
+    config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "config.yaml"))
+    config["generation"]["events_per_chunk"] = 1000
+    config["morphing"]["n_trials"] = 100
+    stages.setup(config, tmp_path / "setup.h5")
+    stages.generate(config, tmp_path / "setup.h5", 0, tmp_path / "events.lhe.gz")
+    digests = []
+    for name in ("first", "second"):
+        stages.shower(config, tmp_path / "events.lhe.gz", 0, tmp_path / f"{name}.h5")
+        digests.append(hashlib.sha256((tmp_path / f"{name}.h5").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
