@@ -40,8 +40,11 @@ def _save(figure: plt.Figure, output: str | Path) -> list[Path]:
     """Write the figure to ``output`` (a PNG) and, beside it, the same figure as a PDF."""
     paths = []
     for path in (Path(output), Path(output).with_suffix(".pdf")):
+        kind = path.suffix.lstrip(".") or "png"
+        # A PDF records when it was made; without that date the same figure gives the same bytes.
+        metadata = {"CreationDate": None} if kind == "pdf" else None
         with atomic_output(path) as temporary:
-            figure.savefig(temporary, format=path.suffix.lstrip(".") or "png", dpi=120, bbox_inches="tight")
+            figure.savefig(temporary, format=kind, dpi=120, bbox_inches="tight", metadata=metadata)
         paths.append(path)
     plt.close(figure)
     return paths

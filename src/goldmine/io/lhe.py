@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import re
@@ -1073,12 +1074,14 @@ def write(path: str | os.PathLike, init: LHEInit, events: LHEEvents | Iterable[L
             raise ValueError(f"weight id {weight_id!r} cannot be written (empty, or has spaces, quotes, <, > or &)")
     path = Path(path)
     cache: dict[int, str] = {}
-    with atomic_output(path) as temporary:
+    with atomic_output(path) as temporary, open(temporary, "wb") as raw:
+        # No name and no time in the gzip header (gzip.open would store the temporary file's
+        # name and the clock): the same events give the same bytes.
         if path.name.endswith(".gz"):
-            stream = gzip.open(temporary, "wb", compresslevel=3)
+            opened = gzip.GzipFile(filename="", mode="wb", compresslevel=3, fileobj=raw, mtime=0)
         else:
-            stream = open(temporary, "wb")
-        with stream:
+            opened = contextlib.nullcontext(raw)
+        with opened as stream:
             stream.write(_format_preamble(init))
             written = 0
             for chunk in chunks:

@@ -191,8 +191,10 @@ def model_class(method: str) -> type[ScoreModel | RatioModel | MorphingAwareRati
 def save_model(path: str | Path, model: nn.Module, metadata: Mapping[str, Any]) -> None:
     """Write ``path`` (state_dict) and ``path`` with suffix .json (metadata), atomically."""
     path = Path(path)
-    with atomic_output(path) as temporary:
-        torch.save(model.state_dict(), temporary)
+    # Saved through a file object: given a path, torch names the archive's folder after the
+    # (temporary, random) file name, and the same weights would give different bytes.
+    with atomic_output(path) as temporary, open(temporary, "wb") as stream:
+        torch.save(model.state_dict(), stream)
     with atomic_output(path.with_suffix(".json")) as temporary:
         temporary.write_text(json.dumps(dict(metadata), indent=2, sort_keys=True))
 
