@@ -2,10 +2,10 @@
 # of the rules and the input functions; no rules.
 #
 # Parsing needs Snakemake and nothing of goldmine: REANA parses this workflow in its own engine
-# image (Snakemake 7.32, no goldmine), and every rule runs a shell command, the only kind of job REANA
-# dispatches. So the schema is checked here by Snakemake itself, which also fills in its
-# defaults; goldmine's own validation (consistency of the sections, expressions, the detector
-# card) is the first job, `rule check`.
+# image (Snakemake 7.32, no goldmine) and dispatches only jobs that run a shell command. So the
+# schema is checked here by Snakemake itself, which also fills in its defaults; goldmine's own
+# validation (consistency of the sections, expressions, the detector card) is the first job,
+# `goldmine check` in workflow/rules/check.smk.
 #
 # Reruns: a change reruns only what it affects. Every `goldmine` command reads the validated
 # configuration, defaults filled in, from one file (EFFECTIVE_CONFIG), which `goldmine check`
