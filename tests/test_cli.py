@@ -3,8 +3,6 @@
 import copy
 import gzip
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import awkward as ak
@@ -13,7 +11,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from goldmine import config as config_module
 from goldmine import stages
 from goldmine.cli import main
 from goldmine.inference.fisher import event_file_information
@@ -146,21 +143,6 @@ def test_check_ends_with_a_valid_line_and_fails_on_a_bad_card(tmp_path):
     assert result.exit_code == 1
     assert "detector.card" in result.output and "card.yaml" in result.output and ": valid" not in result.output
     assert "Traceback" not in result.output
-
-
-def test_check_writes_the_effective_configuration_of_one_piped_in(tmp_path):
-    """The workflow's first job: the configuration as Snakemake merged it (JSON) on standard input."""
-    raw = yaml.safe_load(DEFAULT.read_text())
-    del raw["training"]["density"]
-    effective = tmp_path / "results" / "config.yaml"
-    result = subprocess.run([Path(sys.executable).parent / "goldmine", "check", "-", "-o", effective],
-                            input=json.dumps(raw), capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "-: valid (analysis 'ee_mumu')"
-    written = yaml.safe_load(effective.read_text())
-    assert written == config_module.validate(raw) != raw
-    assert written["training"]["density"]["epochs"] == 40  # a default, filled in
-    assert "training:" not in result.stdout  # written to the file instead
 
 
 def _model(directory, method, member):

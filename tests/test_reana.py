@@ -116,8 +116,8 @@ def test_snakefile_parses_with_snakemake_9_when_goldmine_cannot_be_imported(tmp_
                             env=environment, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert _job_counts(result.stdout) == DEFAULT_JOBS
-    # Parsing writes nothing: the effective configuration is the first job's output.
-    assert not (directory / "results").exists()
+    # Parsing writes the effective configuration, and only that.
+    assert [path.name for path in (directory / "results").rglob("*")] == ["ee_mumu", "config.yaml"]
     lint = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=directory, env=environment,
                           capture_output=True, text=True, timeout=300)
     assert lint.returncode == 0 and "Congratulations" in lint.stdout + lint.stderr, lint.stdout + lint.stderr

@@ -73,13 +73,9 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("config_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-                default="config/config.yaml")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the validated configuration here instead of printing it: the effective "
-                   "configuration that every stage of the workflow reads.")
-def check(config_path: Path, output: Path | None) -> None:
-    """Validate CONFIG_PATH ('-': standard input) and print it with defaults filled in.
+@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml")
+def check(config_path: Path) -> None:
+    """Validate CONFIG_PATH and print it with defaults filled in.
 
     Validation checks the schema, the consistency of the sections (parameters of the process,
     observables of the histogram), compiles the observable, cut and efficiency expressions,
@@ -89,16 +85,9 @@ def check(config_path: Path, output: Path | None) -> None:
     import yaml
 
     from goldmine.inference.exact import unavailable_because
-    from goldmine.io.atomic import atomic_output
 
-    # The workflow pipes in the configuration as Snakemake merged it (config file, --configfile, --config).
-    config = _load(Path("/dev/stdin") if str(config_path) == "-" else config_path)
-    text = yaml.safe_dump(config, sort_keys=False)
-    if output is None:
-        click.echo(text)
-    else:
-        with atomic_output(output) as temporary:
-            temporary.write_text(text)
+    config = _load(config_path)
+    click.echo(yaml.safe_dump(config, sort_keys=False))
     reason = unavailable_because(config)
     click.echo("exact likelihood: used as the reference" if reason is None
                else f"exact likelihood: not used, {reason}; methods are compared with the truth Fisher information")

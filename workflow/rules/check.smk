@@ -1,11 +1,13 @@
 rule check:
-    output:
+    input:
+        # Not ancient: any change of the configuration is checked again.
         EFFECTIVE_CONFIG,
-    params:
-        # All of it: any change of the configuration is checked again before a stage reads it.
-        config=whole_config(),
+    output:
+        f"{RESULTS}/check.txt",
     log:
         f"{LOGS}/check.log",
+    # First among the jobs ready at the start: a bad configuration stops the run before the stages.
+    priority: 100
     container:
         GOLDMINE_IMAGE
     conda:
@@ -13,4 +15,4 @@ rule check:
     resources:
         kubernetes_memory_limit="1Gi",
     shell:
-        "printf '%s' {params.config} | goldmine check - -o {output} > {log} 2>&1"
+        "goldmine check {input} > {output} 2> {log}"

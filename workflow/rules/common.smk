@@ -5,24 +5,27 @@
 # image (Snakemake 7.32, no goldmine) and dispatches only jobs that run a shell command. So the
 # schema is checked here by Snakemake itself, which also fills in its defaults; goldmine's own
 # validation (consistency of the sections, expressions, the detector card) is the first job,
-# `goldmine check` in workflow/rules/check.smk.
+# `goldmine check` in workflow/rules/check.smk (it has the highest priority).
 #
-# Reruns: a change reruns only what it affects. Every `goldmine` command reads the validated
-# configuration, defaults filled in, from one file (EFFECTIVE_CONFIG), which `goldmine check`
-# writes. The check job carries the whole configuration in its params and reruns on any change;
-# the rules take its output as an ancient() input, so its new time stamp reruns nothing. What
-# reruns a stage is its own `params.config`: the configuration sections its command reads
-# (`config_sections`). Snakemake (7.32 and 9.x alike) records a job's params with its outputs
-# and reruns the job when they differ (the default rerun trigger "params"); the jobs downstream
-# then rerun because their inputs are newer. So a rule must list every section its command
-# reads, and no others: a new inference.luminosity reruns check, infer and plot; new training
-# settings reuse the events and samples.
+# Reruns: a change reruns only what it affects. Every `goldmine` command reads the configuration
+# from one file (EFFECTIVE_CONFIG), validates it again and fills in what Snakemake cannot (the
+# defaults behind a $ref). This file is written here, while the workflow is parsed, and only
+# when its content changed; rules take it as an ancient() input, so its time stamp never
+# triggers a rerun. What triggers one is `params.config` of each rule: the configuration
+# sections its command reads (`config_sections`). Snakemake (7.32 and 9.x alike) records a
+# job's params with its outputs and reruns the job when they differ (the default rerun trigger
+# "params"); the jobs downstream then rerun because their inputs are newer. So a rule must list
+# every section its command reads, and no others: a new inference.luminosity reruns infer and
+# plot, new training settings reuse the events and samples. The check job is upstream of no
+# stage: Snakemake 7.32 and 9.x skip the params trigger of a job whose ancient() input another
+# job of the same run rewrites.
 #
 # One analysis, one folder: every output lies under results/<name>/ and every log under
 # logs/<name>/ (`name` in the config), so two analyses never overwrite each other.
-import json
 import os
-import shlex
+import tempfile
+
+import yaml
 
 from snakemake.utils import validate
 
@@ -65,10 +68,19 @@ EFFECTIVE_CONFIG = f"{RESULTS}/config.yaml"
 PLOTS = ("distributions", "fisher_ellipses", "limits", "training")
 
 
-def whole_config():
-    """The configuration as Snakemake merged it: JSON, quoted for the shell, for `goldmine check -`."""
-    # Quoted here rather than with {params.config:q}, a format REANA's validation does not know.
-    return shlex.quote(json.dumps(config))
+def _write_effective_config(path):
+    """Write the configuration to ``path`` unless it holds exactly that already; atomically."""
+    text = yaml.safe_dump(dict(config), sort_keys=False)
+    if os.path.exists(path) and open(path).read() == text:
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".config.", suffix=".tmp")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
+
+
+_write_effective_config(EFFECTIVE_CONFIG)
 
 
 def config_sections(*names):
@@ -117,6 +129,7 @@ def trained_models(suffix):
 
 def final_outputs():
     return [
+        f"{RESULTS}/check.txt",
         f"{RESULTS}/inference/fisher.json",
         f"{RESULTS}/inference/limits.json",
         f"{RESULTS}/inference/validation.json",
