@@ -7,10 +7,14 @@ CORES ?= all
 # The analysis's name (config key `name`): its results are under results/$(NAME)/.
 NAME = $(shell $(BIN)/python -c 'from goldmine import config; print(config.load("config/config.yaml")["name"])')
 
-.PHONY: run test bench clean help
+# REANA's client pins Snakemake 7.32 and jsonschema 3.2, which goldmine's pins exclude: its own environment.
+REANA_VENV := .venv-reana
+REANA_CLIENT := reana-client==0.9.6
+
+.PHONY: run test bench clean help reana-env
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
 
 $(BIN)/goldmine: pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -22,11 +26,18 @@ run: $(BIN)/goldmine  ## run the default workflow and write results/<name>/repor
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/$(NAME)/report.html
 
-test: $(BIN)/goldmine  ## run the tests
+test: $(BIN)/goldmine $(REANA_VENV)/bin/reana-client  ## run the tests (tests/test_reana.py uses the REANA client's own environment)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest
 
 bench: $(BIN)/goldmine  ## speed and memory benchmarks (not tests)
 	for script in benchmarks/bench_*.py; do PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python $$script || exit 1; done
+
+$(REANA_VENV)/bin/reana-client:
+	test -d $(REANA_VENV) || $(PYTHON) -m venv $(REANA_VENV)
+	$(REANA_VENV)/bin/pip install --quiet '$(REANA_CLIENT)'
+	touch $@
+
+reana-env: $(REANA_VENV)/bin/reana-client  ## the REANA client in .venv-reana/ (docs/reana.md)
 
 clean:  ## remove the results and logs of every analysis, and Snakemake's state
 	rm -rf results logs .snakemake

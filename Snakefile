@@ -1,9 +1,11 @@
 # goldmine: an EFT measurement by simulation-based inference, from event generation to limits.
 # This file is the table of contents; the stages live in workflow/rules/*.smk and every rule
-# calls one `goldmine <stage>` command (see `goldmine --help`).
+# calls one `goldmine <stage>` command (see `goldmine --help`) in its shell. It parses without goldmine
+# installed, with Snakemake 7.32 as well as 9.x: REANA runs it unchanged (docs/reana.md).
 from snakemake.utils import min_version
 
-min_version("9.0")
+# 7.32: REANA's Snakemake engine.
+min_version("7.32")
 
 
 configfile: "config/config.yaml"
@@ -13,6 +15,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/check.smk"
 
 
 scattergather:

@@ -1,38 +1,56 @@
-# Configuration validation, the effective configuration, the paths of one analysis and the
-# input functions; no rules.
+# Configuration validation, the effective configuration, the paths of one analysis, the software
+# of the rules and the input functions; no rules.
 #
-# Reruns: a change reruns only what it affects. Every `goldmine` command reads the validated
-# configuration, defaults filled in, from one file (EFFECTIVE_CONFIG). This file is written
-# here, while the workflow is parsed, and only when its content changed; rules take it as an
-# ancient() input, so its time stamp never triggers a rerun. What triggers one is `params.config`
-# of each rule: the configuration sections its command reads (`config_sections`). Snakemake
-# (7.32 and 9.x alike) records a job's params with its outputs and reruns the job when they
-# differ (the default rerun trigger "params"); the jobs downstream then rerun because their
-# inputs are newer. So a rule must list every section its command reads, and no others:
-# a new inference.luminosity reruns infer and plot, new training settings reuse the events
-# and samples. Per-section files would do the same with more files and more code; a
-# `run:` rule cannot, since REANA dispatches only `shell:` jobs.
+# Parsing needs Snakemake and nothing of goldmine: REANA parses this workflow in its own engine
+# image (Snakemake 7.32, no goldmine) and dispatches only jobs that run a shell command. So the
+# schema is checked here by Snakemake itself, which also fills in its defaults; goldmine's own
+# validation (consistency of the sections, expressions, the detector card) is the first job,
+# `goldmine check` in workflow/rules/check.smk (it has the highest priority).
+#
+# Reruns: a change reruns only what it affects. Every `goldmine` command reads the configuration
+# from one file (EFFECTIVE_CONFIG), validates it again and fills in what Snakemake cannot (the
+# defaults behind a $ref). This file is written here, while the workflow is parsed, and only
+# when its content changed; rules take it as an ancient() input, so its time stamp never
+# triggers a rerun. What triggers one is `params.config` of each rule: the configuration
+# sections its command reads (`config_sections`). Snakemake (7.32 and 9.x alike) records a
+# job's params with its outputs and reruns the job when they differ (the default rerun trigger
+# "params"); the jobs downstream then rerun because their inputs are newer. So a rule must list
+# every section its command reads, and no others: a new inference.luminosity reruns infer and
+# plot, new training settings reuse the events and samples. The check job is upstream of no
+# stage: Snakemake 7.32 and 9.x skip the params trigger of a job whose ancient() input another
+# job of the same run rewrites.
 #
 # One analysis, one folder: every output lies under results/<name>/ and every log under
 # logs/<name>/ (`name` in the config), so two analyses never overwrite each other.
 import os
+import tempfile
 
 import yaml
 
-from goldmine.config import ConfigError, validate
-from goldmine.io.atomic import atomic_output
-from goldmine.ml import METHODS, family_of, sample_of
+from snakemake.utils import validate
+
+# The software of every rule, named here only: the image for containers (apptainer, REANA,
+# Kubernetes) and the conda environment (relative to the rule files in workflow/rules/).
+GOLDMINE_IMAGE = "docker://ghcr.io/goldmine-hep/goldmine:0.1.0"
+GOLDMINE_ENV = "../../envs/goldmine.yaml"
+
+# Method -> family, whose settings (config key training.<family>) its training reads. A copy of
+# goldmine.ml.family_of that parses without goldmine; tests/test_reana.py checks they agree.
+METHOD_FAMILIES = {
+    "sally": "local_score", "sallino": "local_score",
+    **{f"{prefix}{method}": "ratio" for prefix in ("", "morphing_")
+       for method in ("carl", "rolr", "rascal", "alice", "alices", "cascal")},
+    "nde": "density", "scandal": "density",
+}
+
+validate(config, "../../config/schema.yaml")
+config.setdefault("name", config["process"]["name"])
 
 # A detector card given relative to the workflow (as the shipped ones are) is found from any
-# working directory; resolved before validation, which loads the card.
-_card = (config.get("detector") or {}).get("card")
-if isinstance(_card, str) and not os.path.exists(_card):
+# working directory.
+_card = config["detector"].get("card")
+if _card is not None and not os.path.exists(_card):
     config["detector"]["card"] = os.path.join(workflow.basedir, _card)
-
-try:
-    config.update(validate(config))
-except ConfigError as error:
-    raise ValueError(f"invalid configuration: {error}") from None
 
 # Snakemake merges a --configfile into config/config.yaml: without a name of its own, another
 # analysis would take the default's name and overwrite the default's results.
@@ -47,14 +65,19 @@ RESULTS = f"results/{config['name']}"
 LOGS = f"logs/{config['name']}"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 EFFECTIVE_CONFIG = f"{RESULTS}/config.yaml"
+PLOTS = ("distributions", "fisher_ellipses", "limits", "training")
 
 
 def _write_effective_config(path):
-    """Write the validated configuration to ``path`` unless it holds exactly that already."""
+    """Write the configuration to ``path`` unless it holds exactly that already; atomically."""
     text = yaml.safe_dump(dict(config), sort_keys=False)
-    if not os.path.exists(path) or open(path).read() != text:
-        with atomic_output(path) as temporary:
-            temporary.write_text(text)
+    if os.path.exists(path) and open(path).read() == text:
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".config.", suffix=".tmp")
+    with os.fdopen(handle, "w") as stream:
+        stream.write(text)
+    os.replace(temporary, path)
 
 
 _write_effective_config(EFFECTIVE_CONFIG)
@@ -67,8 +90,9 @@ def config_sections(*names):
 
 def training_settings(wildcards):
     """What `goldmine train` reads for one method: its family's settings and the threads."""
-    family = family_of(wildcards.method)
-    return {"threads": config["training"]["threads"], family: config["training"][family]}
+    family = METHOD_FAMILIES[wildcards.method]
+    # A family left out of the config has only defaults (Snakemake fills none in behind a $ref).
+    return {"threads": config["training"]["threads"], family: config["training"].get(family, {})}
 
 
 def chunk_index(wildcards):
@@ -90,7 +114,8 @@ def detector_card(wildcards):
 
 def training_sample(wildcards):
     """SALLY/SALLINO learn from the local-score sample, the ratio and density methods from the ratio sample."""
-    return f"{RESULTS}/samples/{sample_of(wildcards.method)}.h5"
+    family = METHOD_FAMILIES[wildcards.method]
+    return f"{RESULTS}/samples/{'local_score' if family == 'local_score' else 'ratio'}.h5"
 
 
 def trained_models(suffix):
@@ -104,9 +129,10 @@ def trained_models(suffix):
 
 def final_outputs():
     return [
+        f"{RESULTS}/check.txt",
         f"{RESULTS}/inference/fisher.json",
         f"{RESULTS}/inference/limits.json",
         f"{RESULTS}/inference/validation.json",
         f"{RESULTS}/inference/histogram_workspace.json",
-        f"{RESULTS}/plots/limits.png",
+        *expand(f"{RESULTS}/plots/{{plot}}.{{suffix}}", plot=PLOTS, suffix=("png", "pdf")),
     ]

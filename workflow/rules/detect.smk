@@ -11,6 +11,12 @@ rule shower:
         f"{LOGS}/shower/{{scatteritem}}.log",
     benchmark:
         f"{BENCHMARKS}/shower/{{scatteritem}}.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="2Gi",
     shell:
         "goldmine shower --config {input.config} --lhe {input.lhe} --chunk {params.chunk} -o {output} > {log} 2>&1"
 
@@ -32,6 +38,12 @@ rule detect:
         f"{LOGS}/detect/{{scatteritem}}.log",
     benchmark:
         f"{BENCHMARKS}/detect/{{scatteritem}}.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="2Gi",
     shell:
         "goldmine detect --config {input.config} --setup {input.setup} --input {input.events} "
         "--chunk {params.chunk} -o {output} 2> {log}"
@@ -46,5 +58,11 @@ rule merge:
         f"{LOGS}/merge.log",
     benchmark:
         f"{BENCHMARKS}/merge.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="2Gi",
     shell:
         "goldmine merge -o {output} {input} 2> {log}"

@@ -9,6 +9,12 @@ rule setup:
         f"{LOGS}/setup.log",
     benchmark:
         f"{BENCHMARKS}/setup.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="1Gi",
     shell:
         "goldmine setup --config {input.config} -o {output} 2> {log}"
 
@@ -26,5 +32,11 @@ rule generate:
         f"{LOGS}/generate/{{scatteritem}}.log",
     benchmark:
         f"{BENCHMARKS}/generate/{{scatteritem}}.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="2Gi",
     shell:
         "goldmine generate --config {input.config} --setup {input.setup} --chunk {params.chunk} -o {output} 2> {log}"

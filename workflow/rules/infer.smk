@@ -20,6 +20,12 @@ rule infer:
         f"{LOGS}/infer.log",
     benchmark:
         f"{BENCHMARKS}/infer.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="4Gi",
     shell:
         "goldmine infer --config {input.config} --test {input.test} --fisher {output.fisher} "
         "--limits {output.limits} --validation {output.validation} --workspace {output.workspace} "

@@ -12,6 +12,12 @@ rule mine:
         f"{LOGS}/mine.log",
     benchmark:
         f"{BENCHMARKS}/mine.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="4Gi",
     shell:
         "goldmine mine --config {input.config} --events {input.events} --local-score {output.local_score} "
         "--ratio {output.ratio} --test {output.test} 2> {log}"

@@ -11,10 +11,18 @@ rule plot:
                       category="Plots"),
         limits=report(f"{RESULTS}/plots/limits.png", caption="../report/limits_plot.rst", category="Plots"),
         training=report(f"{RESULTS}/plots/training.png", caption="../report/training.rst", category="Plots"),
+        # Written beside each PNG; declared, so that REANA and --delete-all-output know them.
+        pdfs=expand(f"{RESULTS}/plots/{{plot}}.pdf", plot=PLOTS),
     log:
         f"{LOGS}/plot.log",
     benchmark:
         f"{BENCHMARKS}/plot.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    resources:
+        kubernetes_memory_limit="2Gi",
     shell:
         "goldmine plot --events {input.events} --limits {input.limits} --fisher {input.fisher} "
         "--distributions-plot {output.distributions} --fisher-plot {output.fisher} "

@@ -7,19 +7,24 @@ rule train:
         model=f"{RESULTS}/models/{{method}}/{{member}}.pt",
         metadata=f"{RESULTS}/models/{{method}}/{{member}}.json",
     wildcard_constraints:
-        method="|".join(METHODS),
+        method="|".join(METHOD_FAMILIES),
         member=r"\d+",
     params:
         # Only this method's family: a new method or other settings of another family retrain nothing here.
         config=training_settings,
     threads: config["training"]["threads"]
     resources:
-        # A cluster profile maps this to a GPU request (profiles/slurm); locally it is ignored.
+        kubernetes_memory_limit="4Gi",
+        # A cluster profile maps this to a GPU request (profiles/slurm); locally and on REANA (no GPUs) it is ignored.
         gpu=1,
     log:
         f"{LOGS}/train/{{method}}/{{member}}.log",
     benchmark:
         f"{BENCHMARKS}/train/{{method}}/{{member}}.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
     shell:
         "goldmine train --config {input.config} --method {wildcards.method} --member {wildcards.member} "
         "--sample {input.sample} --setup {input.setup} -o {output.model} --no-progress 2> {log}"
