@@ -81,7 +81,8 @@ def workdir(tmp_path) -> Path:
     shutil.copytree(REPOSITORY / "config", tmp_path / "config")
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(_tiny_config("ee_mumu"), sort_keys=False))
     shutil.copy(REPOSITORY / "Snakefile", tmp_path / "Snakefile")
-    shutil.copytree(REPOSITORY / "workflow", tmp_path / "workflow")
+    for folder in ("workflow", "envs", "profiles"):  # the rules name their conda environment in envs/
+        shutil.copytree(REPOSITORY / folder, tmp_path / folder)
     # The README calls .venv/bin/snakemake and .venv/bin/goldmine: those of this Python.
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
