@@ -49,6 +49,26 @@ def small_config(**changes) -> dict:
     return config_module.validate(config)
 
 
+def _tiny_config(name: str = "tiny") -> dict:
+    """The default analysis with every size made small, named ``name``: a whole workflow run
+    takes about a minute; methods, observables and the rest unchanged."""
+    config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "config.yaml"))
+    config["name"] = name
+    config["generation"].update(chunks=2, events_per_chunk=4000)
+    config["morphing"]["n_trials"] = 100
+    config["mining"].update(n_thetas=50, samples={"local_score": 2000, "ratio": 4000})
+    for family in ("local_score", "ratio", "density"):
+        config["training"][family].update(epochs=2, hidden=[16])
+    config["inference"]["grid_points"] = 11
+    return config
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    """A factory of tiny analyses (``tiny_config(name)``), for the workflow-level tests."""
+    return _tiny_config
+
+
 @pytest.fixture(scope="session")
 def analysis(tmp_path_factory) -> Analysis:
     """Setup, generation (2 chunks), detector and merge of the default analysis, 120k events."""

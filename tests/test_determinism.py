@@ -22,17 +22,9 @@ pytestmark = pytest.mark.slow
 _RUN_RECORDS = ("benchmarks/",)
 
 
-def _tiny_config(directory: Path) -> None:
-    """The tiny analysis of tests/test_workflow.py, SALLY and ALICES, as directory/config/config.yaml."""
-    config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "config.yaml"))
-    config["name"] = "tiny"
-    config["generation"].update(chunks=2, events_per_chunk=4000)
-    config["morphing"]["n_trials"] = 100
-    config["mining"].update(n_thetas=50, samples={"local_score": 2000, "ratio": 4000})
-    for family in ("local_score", "ratio", "density"):
-        config["training"][family].update(epochs=2, hidden=[16])
-    config["training"]["methods"] = ["sally", "alices"]
-    config["inference"]["grid_points"] = 11
+def _write_tiny_config(directory: Path, config: dict) -> None:
+    """The tiny analysis, SALLY and ALICES, as directory/config/config.yaml."""
+    config = dict(config, training=dict(config["training"], methods=["sally", "alices"]))
     (directory / "config").mkdir(parents=True)
     (directory / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
@@ -56,13 +48,13 @@ def _digests(results: Path) -> dict[str, str]:
     }
 
 
-def test_two_runs_on_one_and_two_cores_write_identical_files(tmp_path):
+def test_two_runs_on_one_and_two_cores_write_identical_files(tmp_path, tiny_config):
     # The runs follow each other, so each file of the second is written tens of seconds after its
     # twin: a stored time (HDF5 object times, gzip or PDF headers) would show as a difference.
     runs = {}
     for cores in (1, 2):
         directory = tmp_path / f"cores{cores}"
-        _tiny_config(directory)
+        _write_tiny_config(directory, tiny_config())
         _run(directory, cores)
         runs[cores] = _digests(directory / "results" / "tiny")
     first, second = runs[1], runs[2]

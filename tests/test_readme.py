@@ -11,7 +11,6 @@ marked slow.
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shutil
@@ -21,8 +20,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from goldmine import config as config_module
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 README = REPOSITORY / "README.md"
@@ -62,24 +59,12 @@ def _blocks(language: str) -> list[tuple[str, str]]:
     return [(section, text) for section, found, text in code_blocks(README.read_text()) if found == language]
 
 
-def _tiny_config(name: str) -> dict:
-    """The default analysis with every size made small; methods, observables and the rest unchanged."""
-    config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "config.yaml"))
-    config["name"] = name
-    config["generation"].update(chunks=2, events_per_chunk=3000)
-    config["morphing"]["n_trials"] = 100
-    config["mining"].update(n_thetas=50, samples={"local_score": 2000, "ratio": 4000})
-    for family in ("local_score", "ratio", "density"):
-        config["training"][family].update(epochs=2, hidden=[16])
-    config["inference"]["grid_points"] = 11
-    return config
-
 
 @pytest.fixture
-def workdir(tmp_path) -> Path:
+def workdir(tmp_path, tiny_config) -> Path:
     """A folder laid out like the repository, with the tiny analysis as config/config.yaml."""
     shutil.copytree(REPOSITORY / "config", tmp_path / "config")
-    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(_tiny_config("ee_mumu"), sort_keys=False))
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config("ee_mumu"), sort_keys=False))
     shutil.copy(REPOSITORY / "Snakefile", tmp_path / "Snakefile")
     for folder in ("workflow", "envs", "profiles"):  # the rules name their conda environment in envs/
         shutil.copytree(REPOSITORY / folder, tmp_path / folder)
@@ -87,7 +72,7 @@ def workdir(tmp_path) -> Path:
     (tmp_path / ".venv").mkdir()
     (tmp_path / ".venv" / "bin").symlink_to(Path(sys.executable).parent)
     # An analysis of the user's own, as "Changing the analysis" describes.
-    (tmp_path / "my-analysis.yaml").write_text(yaml.safe_dump(_tiny_config("my-analysis"), sort_keys=False))
+    (tmp_path / "my-analysis.yaml").write_text(yaml.safe_dump(tiny_config("my-analysis"), sort_keys=False))
     return tmp_path
 
 
@@ -100,7 +85,7 @@ def _bash_cases():
 
 
 @pytest.mark.parametrize("block", _bash_cases())
-def test_readme_bash_block_runs(block, workdir):
+def test_readme_bash_block_runs(block, workdir, tiny_config):
     environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=workdir, capture_output=True, text=True,
                             env=environment, timeout=900)
@@ -109,7 +94,7 @@ def test_readme_bash_block_runs(block, workdir):
         assert result.stdout.rstrip().endswith("valid (analysis 'my-analysis')")
     if "goldmine infer" in block:
         # The console table of `goldmine infer`: every configured method has a row per parameter.
-        for method in ("exact", "histogram", "rate", *_tiny_config("x")["training"]["methods"]):
+        for method in ("exact", "histogram", "rate", *tiny_config()["training"]["methods"]):
             assert re.search(rf"^{method}\s+c_vv\s+\[", result.stdout, re.MULTILINE), (method, result.stdout)
 
 
@@ -120,12 +105,12 @@ def test_readme_python_block_runs(block, workdir):
 
 
 @pytest.mark.parametrize("block", [pytest.param(text, id=section) for section, text in _blocks("yaml")])
-def test_readme_yaml_block_is_a_valid_configuration(block, workdir):
+def test_readme_yaml_block_is_a_valid_configuration(block, workdir, tiny_config):
     """Each YAML block, laid over the tiny analysis, passes ``goldmine check``, with a user
     function observable where the block names one."""
     snippet = yaml.safe_load(block)
     assert isinstance(snippet, dict), block
-    config = _tiny_config("readme") | snippet
+    config = tiny_config("readme") | snippet
     path = workdir / "readme.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     # "mypackage.observables:my_observable", f(muons) -> one value per event, as the README says.

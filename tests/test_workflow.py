@@ -1,6 +1,5 @@
 """The Snakemake workflow end to end on a tiny configuration, and its config validation."""
 
-import copy
 import json
 import os
 import subprocess
@@ -10,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
-from goldmine import config as config_module
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -52,23 +49,10 @@ def _edit_config(directory: Path, change) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def _tiny_config(directory: Path) -> Path:
-    config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "config.yaml"))
-    config["name"] = "tiny"
-    config["generation"].update(chunks=2, events_per_chunk=4000)
-    config["morphing"]["n_trials"] = 100
-    config["mining"].update(n_thetas=50, samples={"local_score": 2000, "ratio": 4000})
-    for family in ("local_score", "ratio", "density"):
-        config["training"][family].update(epochs=2, hidden=[16])
-    config["inference"]["grid_points"] = 11
-    path = directory / "tiny.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
 
-
-def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path):
+def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_config):
     (tmp_path / "config").mkdir()
-    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    config = tiny_config()
     # Every family of estimators, and ensembles of two.
     config["training"].update(methods=["sally", "sallino", "alices", "carl", "morphing_alices", "scandal"], ensemble=2)
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -121,11 +105,11 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path):
         (lambda c, card: c.update(name="../elsewhere"), ["'name'", "../elsewhere"]),
     ],
 )
-def test_invalid_config_stops_before_any_job(tmp_path, change, expected):
+def test_invalid_config_stops_before_any_job(tmp_path, change, expected, tiny_config):
     card = tmp_path / "bad.yaml"
     card.write_text(yaml.safe_dump({"muon": {"efficiency": "open('x')", "momentum_resolution": "0.01",
                                              "angle_resolution": "0.001"}}))
-    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    config = tiny_config()
     change(config, card)
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
@@ -138,9 +122,9 @@ def test_invalid_config_stops_before_any_job(tmp_path, change, expected):
     assert written in ([], ["config.yaml"])
 
 
-def test_another_config_file_must_name_its_analysis(tmp_path):
+def test_another_config_file_must_name_its_analysis(tmp_path, tiny_config):
     (tmp_path / "config").mkdir()
-    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    config = tiny_config()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     del config["name"]
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
@@ -154,10 +138,10 @@ def test_another_config_file_must_name_its_analysis(tmp_path):
     assert not (tmp_path / "results" / "tiny").exists()
 
 
-def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path):
+def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path, tiny_config):
     from goldmine.io import events
 
-    config = yaml.safe_load(_tiny_config(tmp_path).read_text())
+    config = tiny_config()
     config["shower"]["enabled"] = True
     config["detector"]["card"] = "config/processes/detectors/lep.yaml"  # relative to the workflow
     config["observables"] += [{"n_photons": "count(photons)"}, {"missing_pt": "missing.pt"},
