@@ -7,12 +7,18 @@ For an event with latent state z and weights w(z|θ) ∝ dσ(z|θ) (from morphin
 
 (arXiv:1805.00013 eqs. 7-8; arXiv:1805.00020 section 3.1). Events are drawn from the
 weighted pool with probability ∝ w(z|θ), so the samples follow p(x,z|θ).
+
+Negative weights (NLO samples) are refused with an error that names their fraction: drawn
+∝ |w|, each sample would have to carry the sign as a weight through every training loss,
+and log r(x,z) of a negative-weight event is undefined; MadMiner instead drops them with a
+warning, which biases the sample silently. Unweight them first, then mine.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from goldmine.exceptions import EventFileError
 from goldmine.io.samples import SAMPLE_FIELDS, TrainingSample
 from goldmine.physics.parameters import ParameterSpace
 
@@ -37,11 +43,25 @@ class EventPool:
         space: the parameter space.
         observations: shape (n_events, n_observables).
         benchmark_weights: shape (n_events, n_benchmarks).
+        source: where the events come from, for messages (e.g. the event file).
+
+    Raises:
+        EventFileError: naming ``source`` and the fraction of events with a negative weight at
+            some benchmark (see the module docstring).
     """
 
-    def __init__(self, space: ParameterSpace, observations: np.ndarray, benchmark_weights: np.ndarray) -> None:
+    def __init__(self, space: ParameterSpace, observations: np.ndarray, benchmark_weights: np.ndarray,
+                 source: str = "events") -> None:
         self.space = space
         self.observations = observations
+        self.source = source
+        negative = np.any(benchmark_weights < 0, axis=1)
+        if negative.any():
+            raise EventFileError(
+                f"{source}: {_fraction(negative)} have a negative weight at some benchmark (first: event "
+                f"{int(np.argmax(negative))}); mining samples events with probability proportional to their weight "
+                f"and cannot use negative weights: unweight the sample first"
+            )
         self.morphed = space.morphing.morph(benchmark_weights)
 
     def __len__(self) -> int:
@@ -76,13 +96,20 @@ class EventPool:
         """Indices of n events drawn with probability ∝ w(z|θ) (with replacement).
 
         Raises:
-            ValueError: if some weight at θ is negative (the morphing left its range of validity).
+            EventFileError: if some weight at θ is negative (θ outside the morphing's range of validity).
         """
         weights = self.weights(theta)
-        if np.any(weights < 0):
-            raise ValueError(f"negative event weights at theta={np.asarray(theta).tolist()}: outside the morphing's validity")
+        negative = weights < 0
+        if negative.any():
+            raise EventFileError(f"{self.source}: {_fraction(negative)} have a negative weight at "
+                                 f"theta={np.asarray(theta).tolist()}: outside the morphing's range of validity")
         cumulative = np.cumsum(weights)
         return np.searchsorted(cumulative, rng.random(n) * cumulative[-1], side="right").clip(max=len(weights) - 1)
+
+
+def _fraction(flags: np.ndarray) -> str:
+    """How many events are flagged, in words: "3 of 1000 events (0.30%)"."""
+    return f"{int(flags.sum())} of {len(flags)} events ({flags.mean():.2%})"
 
 
 def mine_local_score(pool: EventPool, theta_ref: np.ndarray, n_samples: int, rng: np.random.Generator) -> TrainingSample:

@@ -17,7 +17,7 @@ import numpy as np
 from goldmine import mining
 from goldmine.detection import observables
 from goldmine.detection.detector import MuonDetector
-from goldmine.exceptions import EventFileError
+from goldmine.exceptions import ConfigError, EventFileError
 from goldmine.generation import generate_lhe
 from goldmine.io import events, lhe, open_events, samples
 from goldmine.io.atomic import atomic_output
@@ -58,10 +58,39 @@ def setup(config: Mapping[str, Any], output: str | Path) -> ParameterSpace:
     return space
 
 
+def _space_for(config: Mapping[str, Any], path: str | Path) -> ParameterSpace:
+    """The parameter space of a setup or event file, checked against the configuration.
+
+    The morphing basis was chosen for the file's parameter ranges, and mining and the θ grid
+    scan those ranges: a configured range outside them (θ where the morphing was never
+    validated) or a configured benchmark the file lacks is a configuration error. Parameters
+    the file lacks (a MadMiner event file of another process, mined as it is) are not compared.
+
+    Raises:
+        ConfigError: naming the key, the file and both ranges (or the benchmarks that exist).
+    """
+    space = events.read_parameter_space(path)
+    for name, (low, high) in config["process"]["parameters"].items():
+        if name not in space.names:  # a MadMiner file of another process, mined as it is
+            continue
+        setup_low, setup_high = space.ranges[space.names.index(name)]
+        if low < setup_low or high > setup_high:
+            raise ConfigError(
+                f"config key 'process.parameters.{name}': range [{low}, {high}] lies outside [{setup_low}, "
+                f"{setup_high}], the range the morphing basis of {path} was chosen for; rerun goldmine setup"
+            )
+    for key in ("generation.sampling_benchmark", "mining.reference_benchmark"):
+        section, option = key.split(".")
+        if config[section][option] not in space.benchmark_names:
+            raise ConfigError(f"config key {key!r}: {config[section][option]!r} is not a benchmark of {path} "
+                              f"(its benchmarks: {list(space.benchmark_names)})")
+    return space
+
+
 def generate(config: Mapping[str, Any], setup_file: str | Path, chunk: int, output: str | Path) -> None:
     """Generate one chunk of parton-level events into an LHE file (seed = generation.seed + chunk)."""
     generation = config["generation"]
-    space = events.read_parameter_space(setup_file)
+    space = _space_for(config, setup_file)
     generate_lhe(output, get_process(config["process"]), space, generation["events_per_chunk"],
                  seed=generation["seed"] + chunk, sampling_benchmark=generation["sampling_benchmark"])
 
@@ -145,7 +174,7 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
     Raises:
         EventFileError: naming the input file when its weights do not match the benchmarks.
     """
-    space = events.read_parameter_space(setup_file)
+    space = _space_for(config, setup_file)
     detector = detector_from_config(config["detector"])
     chosen = observables.resolve(config["observables"])
     rng = np.random.default_rng(config["detector"]["seed"] + chunk)
@@ -187,20 +216,21 @@ def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | P
     """
     settings = config["mining"]
     paths = {"local_score": Path(local_score), "ratio": Path(ratio), "test": Path(test)}
-    space = events.read_parameter_space(event_file)
+    space = _space_for(config, event_file)
     names = events.read_observable_names(event_file)
     n_events = events.count(event_file)
     train_part, test_part = mining.split_indices(n_events, settings["test_fraction"])
     train_events = events.read(event_file, train_part.start, train_part.stop)
-    pool = mining.EventPool(space, train_events.observations, train_events.weights)
+    pool = mining.EventPool(space, train_events.observations, train_events.weights, source=str(event_file))
     rng = np.random.default_rng(settings["seed"])
     reference = space.benchmark(settings["reference_benchmark"])
     provenance = {"events": str(event_file), "seed": settings["seed"], "reference": json.dumps(reference.tolist()),
                   "observables": json.dumps(list(names)), "parameters": json.dumps(list(space.names))}
     local_score_sample = mining.mine_local_score(pool, reference, settings["samples"]["local_score"], rng)
-    samples.write_training_sample(paths["local_score"], local_score_sample, dict(provenance, family="local_score"))
     thetas0 = space.sample_uniform(settings["n_thetas"], rng)
     ratio_sample = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
+    # Written only once both are mined: an error while mining leaves no output.
+    samples.write_training_sample(paths["local_score"], local_score_sample, dict(provenance, family="local_score"))
     benchmark_cross_sections = json.dumps(pool.cross_section(space.benchmarks).tolist())
     samples.write_training_sample(paths["ratio"], ratio_sample, dict(provenance, family="ratio",
                                                                     benchmark_cross_sections=benchmark_cross_sections))

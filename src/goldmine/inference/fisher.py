@@ -30,6 +30,11 @@ DEFAULT_LUMINOSITY = 300_000.0
 def truth_information(weights: np.ndarray, weight_gradients: np.ndarray, luminosity: float) -> np.ndarray:
     """Parton-level information, L Σ_e ∂w ∂wᵀ / w.
 
+    Negative weights (NLO samples) count with their sign: an event and its negative
+    counter-event at the same phase-space point, w₊ = s₊ f(θ) and w₋ = −s₋ f(θ), add up to
+    the information (s₊ − s₋) f′²/f of their sum, where leaving the negative one out would
+    overstate it. Events of weight exactly zero carry none.
+
     Args:
         weights: w_e(θ) in pb, shape (n,).
         weight_gradients: ∂w_e/∂θ, shape (n, p).
@@ -40,9 +45,9 @@ def truth_information(weights: np.ndarray, weight_gradients: np.ndarray, luminos
         array([[5., 0.],
                [0., 0.]])
     """
-    positive = weights > 0
-    g = weight_gradients[positive]
-    return luminosity * np.einsum("ni,nj,n->ij", g, g, 1.0 / weights[positive])
+    nonzero = weights != 0
+    g = weight_gradients[nonzero]
+    return luminosity * np.einsum("ni,nj,n->ij", g, g, 1.0 / weights[nonzero])
 
 
 def rate_information(cross_section: float, cross_section_gradient: np.ndarray, luminosity: float) -> np.ndarray:
@@ -57,7 +62,9 @@ def histogram_information(bin_cross_sections: np.ndarray, bin_gradients: np.ndar
         bin_cross_sections: σ_b, shape (n_bins,).
         bin_gradients: ∂σ_b/∂θ, shape (n_bins, p).
     """
-    return truth_information(bin_cross_sections, bin_gradients, luminosity)
+    # A bin without positive expectation (empty, or net negative weights) has no Poisson likelihood.
+    filled = bin_cross_sections > 0
+    return truth_information(bin_cross_sections[filled], bin_gradients[filled], luminosity)
 
 
 def score_information(weights: np.ndarray, scores: np.ndarray, cross_section_gradient: np.ndarray,
@@ -81,9 +88,9 @@ def event_file_information(path: str | Path, theta: np.ndarray | list[float] | N
     ``FisherInformation(path).truth_information(theta, luminosity)`` computes, for goldmine's
     and MadMiner's event files alike.
 
-    The weights are those of the physics benchmarks, morphed to θ; events whose weight at θ is
-    not positive carry no information here (:func:`truth_information`), where MadMiner adds
-    L ∂w ∂wᵀ / w for negative weights too. Nuisance parameters are not included.
+    The weights are those of the physics benchmarks, morphed to θ; negative weights count
+    with their sign, as in MadMiner (:func:`truth_information`). Nuisance parameters are not
+    included.
 
     Args:
         path: an event file.

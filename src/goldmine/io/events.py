@@ -34,6 +34,7 @@ Datasets are chunked and compressed; files are written atomically.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,6 +133,15 @@ def _open(path: str | Path, kinds: tuple[str, ...] = ("setup", "events")) -> h5p
     return h5py.File(path, "r")
 
 
+@contextmanager
+def _readable(path: str | Path, what: str) -> Iterator[None]:
+    """Turn HDF5's read failures (a corrupt chunk or object header) into an error naming the file and ``what``."""
+    try:
+        yield
+    except (OSError, RuntimeError) as error:
+        raise EventFileError(f"{path}: {what} cannot be read, the file is corrupt ({error})") from None
+
+
 def _dataset(handle: h5py.File, key: str) -> h5py.Dataset:
     try:
         return handle[key]
@@ -152,9 +162,10 @@ def read_parameter_space(path: str | Path) -> ParameterSpace:
     goldmine's or MadMiner's.
 
     Raises:
-        EventFileError: naming the file and the missing or inconsistent key.
+        EventFileError: naming the file and the missing or inconsistent key, or the benchmarks
+            when they do not determine the morphing (a singular morphing matrix).
     """
-    with _open(path) as handle:
+    with _open(path) as handle, _readable(path, "the parameters, benchmarks or morphing"):
         physical = _physical(handle)
         names = _decode(_dataset(handle, "parameters/names")[()])
         benchmarks = np.asarray(_dataset(handle, "benchmarks/values")[()], dtype=float)
@@ -171,11 +182,17 @@ def read_parameter_space(path: str | Path) -> ParameterSpace:
     if matrix.shape != (len(components), len(benchmarks)):
         raise EventFileError(f"{path}: 'morphing/morphing_matrix' has shape {matrix.shape}; goldmine needs one "
                              f"physics benchmark per morphing component ({len(components)}), not {len(benchmarks)}")
+    kept_names = tuple(name for name, keep in zip(benchmark_names, physical) if keep)
+    try:
+        Morphing.from_basis(components, benchmarks)
+    except ValueError as error:
+        raise EventFileError(f"{path}: the benchmarks {dict(zip(kept_names, benchmarks.tolist()))} do not span "
+                             f"the morphing basis ({error})") from None
     return ParameterSpace(
         names=names,
         ranges=ranges.reshape(len(names), 2),
         max_powers=tuple(int(p) for p in max_powers),
-        benchmark_names=tuple(name for name, keep in zip(benchmark_names, physical) if keep),
+        benchmark_names=kept_names,
         benchmarks=benchmarks,
         morphing=Morphing(components=components, basis=benchmarks, matrix=matrix),
     )
@@ -349,8 +366,9 @@ def iterate(path: str | Path, step_size: int = 200_000, start: int = 0, stop: in
         stop = n if stop is None else min(stop, n)
         for begin in range(start, stop, step_size):
             end = min(begin + step_size, stop)
-            ids = np.asarray(sampling[begin:end], dtype=np.int64)
-            block = Events(observations[begin:end], weights[begin:end][:, columns] * factors[ids][:, None], ids)
+            with _readable(path, f"events {begin} to {end - 1}"):
+                ids = np.asarray(sampling[begin:end], dtype=np.int64)
+                block = Events(observations[begin:end], weights[begin:end][:, columns] * factors[ids][:, None], ids)
             _check_finite(path, block, begin)
             yield block
 
