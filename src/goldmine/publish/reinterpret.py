@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import re
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -18,6 +19,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import jsonpatch
+from threadpoolctl import threadpool_limits
 
 from goldmine.exceptions import ReinterpretError
 
@@ -142,16 +144,21 @@ def reinterpret_one(background: dict, patch: Patch, limits: bool = False) -> dic
     from goldmine.publish.likelihood import build_likelihood
 
     try:
-        spec = jsonpatch.apply_patch(background, patch.operations)
+        # a pickle round trip copies the workspace ~10× faster than the patch's own deepcopy
+        spec = jsonpatch.apply_patch(pickle.loads(pickle.dumps(background)), patch.operations, in_place=True)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
         raise ReinterpretError(
             f"patch {patch.name!r} does not apply to the background-only workspace: {error}") from None
-    likelihood = build_likelihood(pyhf.Workspace(spec, validate=False))
-    result = hypotest(likelihood, 1.0)
-    out = {"CLs_obs": result.cls_obs, "CLs_exp": result.cls_exp, "status": result.status,
-           "qmu": result.qmu, "qmu_A": result.qmu_asimov, "spread": result.spread, "masses": list(masses(patch))}
-    if limits:
-        out["upper_limit"] = upper_limit(likelihood)
+    # SLSQP's small BLAS calls on OpenBLAS's thread pool cost ~10× their arithmetic in
+    # synchronisation, and far more on a loaded machine; the parallelism is the patches'
+    with threadpool_limits(limits=1, user_api="blas"):
+        likelihood = build_likelihood(pyhf.Workspace(spec, validate=False))
+        result = hypotest(likelihood, 1.0)
+        out = {"CLs_obs": result.cls_obs, "CLs_exp": result.cls_exp, "status": result.status,
+               "qmu": result.qmu, "qmu_A": result.qmu_asimov, "spread": result.spread,
+               "masses": list(masses(patch))}
+        if limits:
+            out["upper_limit"] = upper_limit(likelihood)
     return out
 
 
