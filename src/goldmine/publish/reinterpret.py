@@ -149,10 +149,18 @@ def reinterpret_one(background: dict, patch: Patch, limits: bool = False) -> dic
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as error:
         raise ReinterpretError(
             f"patch {patch.name!r} does not apply to the background-only workspace: {error}") from None
+    workspace = pyhf.Workspace(spec, validate=False)
+    if workspace.get_measurement()["config"]["poi"] not in {name for name, _ in workspace.modifiers}:
+        # the patch leaves no signal (RegionB sbottom_1500_1495_60 removes the channel it is in)
+        out = {"CLs_obs": None, "CLs_exp": None, "status": "no_sensitivity", "qmu": 0.0, "qmu_A": 0.0,
+               "spread": 0.0, "masses": list(masses(patch))}
+        if limits:
+            out["upper_limit"] = {"obs": None, "exp": [None] * 5}
+        return out
     # SLSQP's small BLAS calls on OpenBLAS's thread pool cost ~10× their arithmetic in
     # synchronisation, and far more on a loaded machine; the parallelism is the patches'
     with threadpool_limits(limits=1, user_api="blas"):
-        likelihood = build_likelihood(pyhf.Workspace(spec, validate=False))
+        likelihood = build_likelihood(workspace)
         result = hypotest(likelihood, 1.0)
         out = {"CLs_obs": result.cls_obs, "CLs_exp": result.cls_exp, "status": result.status,
                "qmu": result.qmu, "qmu_A": result.qmu_asimov, "spread": result.spread,
