@@ -3,8 +3,8 @@
 The test statistic and its distributions are pyhf's (q̃_μ, arXiv:1007.1727, as
 ``pyhf.infer.hypotest(test_stat="qtilde")``); only the fits differ: exact gradients from
 :mod:`goldmine.publish.likelihood` and tight tolerances, so the minimiser stops at the
-minimum, not where a finite-difference SLSQP at its default tolerance gives up. Every
-hypothesis test runs twice, with SLSQP and with L-BFGS-B; each fit keeps the lower of the
+minimum, not where a finite-difference SLSQP at its default tolerance gives up. Every fit
+runs with SLSQP and then with L-BFGS-B from SLSQP's minimum; each fit keeps the lower of the
 two minima, and a CLs on which the two minimisers disagree is flagged, not trusted.
 """
 
@@ -20,7 +20,7 @@ from goldmine.publish.likelihood import Likelihood
 
 __all__ = ["MINIMISERS", "CLsResult", "fit", "hypotest", "upper_limit"]
 
-#: The two independent minimisers (name → scipy method and options).
+#: The minimiser and its cross-check, in the order they run (name → scipy method and options).
 MINIMISERS = {
     "slsqp": ("SLSQP", {"ftol": 1e-12, "maxiter": 20_000}),
     "lbfgsb": ("L-BFGS-B", {"ftol": 1e-14, "gtol": 1e-8, "maxiter": 20_000, "maxfun": 50_000}),
