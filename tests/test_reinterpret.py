@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from goldmine.cli import main
 from goldmine.publish.fits import hypotest
 from goldmine.publish.likelihood import build_likelihood
-from goldmine.publish.reinterpret import load_patches
+from goldmine.publish.reinterpret import load_patches, reinterpret_many, reinterpret_one
 
 ARCHIVE = "published/atlas-susy-2018-31-sbottom-ins1748602.tar.gz"
 # one well-conditioned patch per region (every region's structure of channels differs)
@@ -83,6 +83,28 @@ def test_no_sensitivity_is_flagged_not_nan(sbottom):
     result = hypotest(build_likelihood(_workspace(sbottom, "RegionB", "sbottom_1000_131_1")))
     assert result.status == "no_sensitivity"
     assert result.cls_obs is None and result.cls_exp is None
+
+
+def test_patch_without_signal_is_no_sensitivity(sbottom):
+    # this patch only removes a channel: no sample carries the POI, which pyhf refuses to fit
+    region = sbottom / "RegionB"
+    background = json.loads((region / "BkgOnly.json").read_text())
+    result = reinterpret_one(background, load_patches([str(region / "patch.sbottom_1500_1495_60.json")])[0],
+                             limits=True)
+    assert result["status"] == "no_sensitivity" and result["CLs_obs"] is None
+    assert result["upper_limit"] == {"obs": None, "exp": [None] * 5}
+
+
+def test_one_pool_for_several_likelihoods_matches_serial(sbottom):
+    jobs = []
+    for region, name in PATCHES[:2]:
+        background = json.loads((sbottom / region / "BkgOnly.json").read_text())
+        jobs.append((background, load_patches([str(sbottom / region / f"patch.{name}.json")])))
+    pooled = reinterpret_many(jobs, workers=2, progress=False)
+    for (background, patches), results in zip(jobs, pooled, strict=True):
+        serial = reinterpret_one(background, patches[0])
+        # same fits in another process: identical arithmetic up to the BLAS build (measured: equal)
+        assert results[patches[0].name]["CLs_obs"] == pytest.approx(serial["CLs_obs"], rel=1e-9)
 
 
 def test_cli_json_patch_and_patchset_member(sbottom, tmp_path):

@@ -130,8 +130,8 @@ class Likelihood:
 
         def function(x: np.ndarray) -> tuple[float, np.ndarray]:
             pars[index] = x
-            value, gradient = value_and_grad(pars, (main, aux), self.arrays)
-            return float(value), np.asarray(gradient)[index]
+            out = np.asarray(value_and_grad(pars, (main, aux), self.arrays))
+            return float(out[0]), out[1 + index]
 
         return function
 
@@ -305,7 +305,7 @@ def build_likelihood(workspace: pyhf.Workspace) -> Likelihood:
 
 @cache
 def _compiled():
-    """The jitted (value and gradient of −2 log L, expected data); built on first use in each process."""
+    """The jitted ((value, gradient...) of −2 log L in one array, expected data); built on first use in each process."""
     jax = _jax()
     jnp = jax.numpy
     from jax.scipy.special import gammaln, xlogy
@@ -355,4 +355,11 @@ def _compiled():
     def expected(pars, arrays):
         return rates(pars, arrays), expected_aux(pars, arrays)
 
-    return jax.jit(jax.value_and_grad(twice_nll)), jax.jit(expected)
+    value_and_grad = jax.value_and_grad(twice_nll)
+
+    def value_then_gradient(pars, data, arrays):
+        # one array, one transfer: each call's cost is mostly dispatch and copies, not arithmetic
+        value, gradient = value_and_grad(pars, data, arrays)
+        return jnp.concatenate([value[None], gradient])
+
+    return jax.jit(value_then_gradient), jax.jit(expected)
