@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from goldmine.physics.objects import MUON_MASS
 from goldmine.physics.processes.base import HardProcess
 
 __all__ = ["EEMuMu", "GEV2_TO_PB"]
@@ -32,7 +33,6 @@ __all__ = ["EEMuMu", "GEV2_TO_PB"]
 #: (ħc)² in GeV² pb: converts a cross section in GeV⁻² to pb.
 GEV2_TO_PB = 0.3893794e9
 
-_MUON_MASS = 0.1056584
 _ELECTRON_MASS = 0.000511
 _HELICITIES = ("LL", "RR", "LR", "RL")
 
@@ -155,7 +155,7 @@ class EEMuMu:
         n = len(cos_theta)
         energy = 0.5 * self.sqrt_s
         p_e = np.sqrt(energy**2 - _ELECTRON_MASS**2)
-        p_mu = np.sqrt(energy**2 - _MUON_MASS**2)
+        p_mu = np.sqrt(energy**2 - MUON_MASS**2)
         sin_theta = np.sqrt(np.clip(1.0 - cos_theta**2, 0.0, None))
         direction = np.stack([sin_theta * np.cos(phi), sin_theta * np.sin(phi), cos_theta], axis=1)
         beam = np.tile([energy, 0.0, 0.0, p_e], (n, 1))
@@ -169,7 +169,7 @@ class EEMuMu:
         }
 
     def particle_masses(self) -> dict[str, float]:
-        return {"e-": _ELECTRON_MASS, "e+": _ELECTRON_MASS, "mu-": _MUON_MASS, "mu+": _MUON_MASS}
+        return {"e-": _ELECTRON_MASS, "e+": _ELECTRON_MASS, "mu-": MUON_MASS, "mu+": MUON_MASS}
 
     # --- the generator's interface (goldmine.physics.processes.Process) ---------------------------
     # A phase-space point is (cosθ, φ) of the μ⁻.
