@@ -81,7 +81,8 @@ def check(config_path: Path) -> None:
     Validation checks the schema, the consistency of the sections (parameters of the process,
     observables of the histogram), compiles the observable, cut and efficiency expressions,
     and loads the detector card with its formulas. It says whether the exact likelihood, the
-    reference of the validation, applies to the analysis. The last line says "valid".
+    reference of the validation, applies to the analysis, and, for an external sample, which
+    files it reads and what each weight id stands for. The last line says "valid".
     """
     import yaml
 
@@ -89,6 +90,10 @@ def check(config_path: Path) -> None:
 
     config = _load(config_path)
     click.echo(yaml.safe_dump(config, sort_keys=False))
+    if "external" in config:
+        from goldmine.external import describe
+
+        click.echo(describe(config))
     reason = unavailable_because(config)
     click.echo("exact likelihood: used as the reference" if reason is None
                else f"exact likelihood: not used, {reason}; methods are compared with the truth Fisher information")

@@ -72,18 +72,44 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {key!r}: value {error.instance!r} is not allowed: {error.message}"
 
 
+def _check_external(config: dict[str, Any]) -> None:
+    """The external sample: a process of its own or an embedded one, benchmarks that span the
+    morphing, one weight id per benchmark, and files that exist."""
+    if "external" not in config:
+        if config["process"]["name"] == "external":
+            raise ConfigError("config key 'process.name': 'external' needs the section 'external' (the files, "
+                              "their benchmarks and weight ids)")
+        return
+    from goldmine import external
+
+    external.from_config(config)
+    space = external.parameter_space(config)
+    for key in ("generation.sampling_benchmark", "mining.reference_benchmark"):
+        section, option = key.split(".")
+        if config[section][option] not in space.benchmark_names:
+            raise ConfigError(f"config key {key!r}: {config[section][option]!r} is not a benchmark of "
+                              f"external.benchmarks ({list(space.benchmark_names)})")
+    missing = [path for path in config["external"]["files"] if not Path(path).is_file()]
+    if missing:
+        raise ConfigError(f"config key 'external.files': {missing} do not exist (relative paths are read from "
+                          f"{Path.cwd()})")
+
+
 def _check_consistency(config: dict[str, Any]) -> None:
     from goldmine.physics.processes import get_process
 
-    process = get_process(config["process"])
-    names = list(config["process"]["parameters"])
-    if sorted(names) != sorted(process.parameter_names):
-        raise ConfigError(
-            f"config key 'process.parameters': process {config['process']['name']!r} has the "
-            f"parameters {list(process.parameter_names)}, got {names}"
-        )
-    # θ vectors follow the process's order, whatever the order in the file.
-    config["process"]["parameters"] = {name: config["process"]["parameters"][name] for name in process.parameter_names}
+    _check_external(config)
+    if config["process"]["name"] != "external":
+        process = get_process(config["process"])
+        names = list(config["process"]["parameters"])
+        if sorted(names) != sorted(process.parameter_names):
+            raise ConfigError(
+                f"config key 'process.parameters': process {config['process']['name']!r} has the "
+                f"parameters {list(process.parameter_names)}, got {names}"
+            )
+        # θ vectors follow the process's order, whatever the order in the file.
+        config["process"]["parameters"] = {name: config["process"]["parameters"][name]
+                                           for name in process.parameter_names}
     for name, (low, high) in config["process"]["parameters"].items():
         if not low < high:
             raise ConfigError(f"config key 'process.parameters.{name}': range [{low}, {high}] must have low < high")

@@ -14,7 +14,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from goldmine import mining
+from goldmine import external, mining
 from goldmine.detection import observables
 from goldmine.detection.detector import MuonDetector
 from goldmine.exceptions import ConfigError, EventFileError
@@ -47,7 +47,13 @@ def write_json(path: str | Path, document: Mapping[str, Any]) -> None:
 
 
 def setup(config: Mapping[str, Any], output: str | Path) -> ParameterSpace:
-    """Choose the morphing basis for the configured parameters and write the setup file."""
+    """Choose the morphing basis for the configured parameters and write the setup file; for an
+    external sample, the basis is the benchmarks its files were made at (``external.benchmarks``)."""
+    if "external" in config:
+        space = external.parameter_space(config)
+        events.write_parameter_space(output, space)
+        log.info("benchmarks of the external sample: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
+        return space
     process = get_process(config["process"])
     space = build_parameter_space(
         process.parameter_names, config["process"]["parameters"], process.max_powers, process.max_overall_power,
@@ -108,19 +114,23 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
 def detector_from_config(detector_config: Mapping[str, Any]):
     """The card detector when ``detector.card`` names a card, else the parametrised muon detector."""
     if "card" in detector_config:
+        import dataclasses
+
         from goldmine.detection.cards import load_card
 
-        return load_card(detector_config["card"])
+        return dataclasses.replace(load_card(detector_config["card"]),
+                                   require_muon_pair=detector_config.get("require_muon_pair", True))
     return MuonDetector.from_config(detector_config)
 
 
 def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector,
-                          rng: np.random.Generator, step_size: int):
+                          rng: np.random.Generator, step_size: int, positions: bool = False):
     """Weight ids, blocks of (reconstructed muons, weights), and the number of generated events,
     from an LHE file, a showered particle file (both through the detector) or a Delphes file.
 
     A Delphes file carries no weight names: its ``Weight.Weight`` must hold the benchmarks in
-    the setup's order (as the reweight card goldmine writes for MadGraph lists them).
+    the setup's order (as the reweight card goldmine writes for MadGraph lists them), or, with
+    ``positions`` (an external sample), its weight ids are their positions "0", "1", ….
     """
     described = open_events(path)
     kind = described.kind
@@ -130,6 +140,8 @@ def _reconstructed_blocks(path: Path, benchmark_names: tuple[str, ...], detector
         from goldmine.io import delphes
 
         generated = {"events": 0}
+        if positions:
+            benchmark_names = tuple(str(i) for i in range(delphes.weight_count(path)))
 
         def delphes_blocks():
             for block in delphes.iterate(path, len(benchmark_names), step_size, collections=delphes.present(path)):
@@ -169,35 +181,60 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
     """Reconstruct events and compute observables: an LHE file or a showered particle file go
     through the parametrised detector, a Delphes ROOT file is already reconstructed.
 
-    The weights must carry exactly the benchmarks of the setup (matched by name).
+    The weights must carry exactly the benchmarks of the setup (matched by name), or, for an
+    external sample, the weight ids its configuration maps to benchmarks and systematic
+    variations (these are recorded as MadMiner's nuisance benchmarks).
 
     Raises:
-        EventFileError: naming the input file when its weights do not match the benchmarks.
+        EventFileError: naming the input file when its weights do not match the benchmarks
+            (for an external sample: naming the missing weight id and what it stands for).
     """
     space = _space_for(config, setup_file)
     detector = detector_from_config(config["detector"])
     chosen = observables.resolve(config["observables"])
     rng = np.random.default_rng(config["detector"]["seed"] + chunk)
+    sample = external.from_config(config) if "external" in config else None
     weight_ids, blocks, generated = _reconstructed_blocks(Path(input_file), space.benchmark_names, detector, rng,
-                                                          step_size)
-    missing = [name for name in space.benchmark_names if name not in weight_ids]
-    if missing:
-        raise EventFileError(
-            f"{input_file}: no weights for the benchmarks {missing} (weights in the file: {list(weight_ids)})"
-        )
-    columns = [weight_ids.index(name) for name in space.benchmark_names]
+                                                          step_size, positions=sample is not None)
+    scale, systematics = 1.0, None
+    if sample is not None:
+        columns = sample.columns(input_file, weight_ids)
+        systematics = sample.systematics()
+        if sample.normalisation == "average":
+            scale = 1.0 / max(_event_count(Path(input_file)), 1)
+    else:
+        missing = [name for name in space.benchmark_names if name not in weight_ids]
+        if missing:
+            raise EventFileError(
+                f"{input_file}: no weights for the benchmarks {missing} (weights in the file: {list(weight_ids)})"
+            )
+        columns = [weight_ids.index(name) for name in space.benchmark_names]
     sampling_index = space.benchmark_names.index(config["generation"]["sampling_benchmark"])
 
     def detected():
         for muons, weights in blocks:
             efficiency = observables.efficiency(config["efficiencies"], muons)
-            weights = weights[:, columns][muons.accepted] * efficiency[:, None]
+            weights = weights[:, columns][muons.accepted] * (scale * efficiency[:, None])
             keep = observables.passes(config["cuts"], muons)
             yield events.Events(observables.compute(chosen, muons)[keep], weights[keep],
                                 np.full(int(keep.sum()), sampling_index, dtype=np.int64))
 
     return events.write(output, space, [o.name for o in chosen], [o.definition for o in chosen], detected(),
-                        generated_events=generated, observable_descriptions=[o.description for o in chosen])
+                        generated_events=generated, observable_descriptions=[o.description for o in chosen],
+                        systematics=systematics)
+
+
+def _event_count(path: Path) -> int:
+    """The events of an input file (LHE, particle or Delphes), for weights that average to σ."""
+    kind = open_events(path).kind
+    if kind == "lhe":
+        return lhe.count(path)
+    if kind == "delphes":
+        from goldmine.io import delphes
+
+        return delphes.count(path)
+    with h5py.File(path, "r") as handle:
+        return int(handle.attrs["lhe_events"])
 
 
 def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | Path, ratio: str | Path,

@@ -105,11 +105,15 @@ class CardDetector:
         name: the card's name.
         objects: object type ("muon", "electron", "photon", "jet") → its card.
         jets: the clustering settings of :func:`goldmine.detection.jets.cluster` (card key ``jet.clustering``).
+        require_muon_pair: whether an event needs a μ⁻ and a μ⁺ (config key
+            ``detector.require_muon_pair``); if not, an event without them keeps NaN muons and
+            is accepted on its other objects (a dijet sample).
     """
 
     name: str
     objects: Mapping[str, ObjectCard]
     jets: Mapping[str, Any] | None = None
+    require_muon_pair: bool = True
 
     def _reconstruct_objects(self, candidates: ak.Array, card: ObjectCard, mass: float,
                              rng: np.random.Generator, keep: ak.Array | None = None) -> ak.Array:
@@ -131,13 +135,14 @@ class CardDetector:
     def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedMuons:
         """Reconstruct the event: leading μ⁻ and μ⁺ with the card's formulas, and the other objects."""
         card = self.objects["muon"]
-        muons = leading_muons(particles, first_event)
+        muons = leading_muons(particles, first_event, required=self.require_muon_pair)
         n = len(particles)
         accepted = np.ones(n, dtype=bool)
         smeared = {}
         for name in ("mu_minus", "mu_plus"):
             variables = kinematics(muons[name])
-            accepted &= rng.random(n) < card.efficiency(**variables)
+            absent = np.isnan(muons[name].E)
+            accepted &= absent | (rng.random(n) < card.efficiency(**variables))
             smeared[name] = smear(muons[name], card.angle_resolution(**variables),
                                   card.momentum_resolution(**variables), MUON_MASS, rng)
         if not set(self.objects) - {"muon"}:

@@ -49,24 +49,30 @@ def smear(objects: vector.MomentumNumpy4D, angle_resolution: float | np.ndarray,
     })
 
 
-def leading_muons(particles: ak.Array, first_event: int = 0) -> dict[str, vector.MomentumNumpy4D]:
+def leading_muons(particles: ak.Array, first_event: int = 0,
+                  required: bool = True) -> dict[str, vector.MomentumNumpy4D]:
     """The most energetic final-state μ⁻ and μ⁺ of each event (a showered event can hold muon
     pairs from photon splitting), as {"mu_minus": …, "mu_plus": …}.
 
+    Args:
+        particles: final-state and other particles, one list per event.
+        first_event: index of the first event, for error messages.
+        required: whether every event must hold both; if not, a missing muon is NaN.
+
     Raises:
-        DetectorError: naming the first event without a final-state μ⁻ or μ⁺.
+        DetectorError: naming the first event without a final-state μ⁻ or μ⁺ (when required).
     """
     final = particles[particles.status == 1]
     muons = {}
     for name, pdgid in (("mu_minus", 13), ("mu_plus", -13)):
         selected = final[final.pdgid == pdgid]
         counts = ak.to_numpy(ak.num(selected))
-        if np.any(counts == 0):
+        if required and np.any(counts == 0):
             bad = int(np.argmax(counts == 0))
             raise DetectorError(f"event {first_event + bad}: no final-state {name.replace('_', ' ')}")
-        leading = selected[ak.argmax(selected.energy, axis=1, keepdims=True)]
+        leading = ak.firsts(selected[ak.argmax(selected.energy, axis=1, keepdims=True)])
         muons[name] = vector.array(
-            {field: ak.to_numpy(ak.flatten(leading[source]))
+            {field: ak.to_numpy(ak.fill_none(leading[source], np.nan)).astype(float)
              for field, source in (("px", "px"), ("py", "py"), ("pz", "pz"), ("E", "energy"))}
         )
     return muons

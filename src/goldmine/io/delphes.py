@@ -24,7 +24,7 @@ vector.register_awkward()
 from goldmine.exceptions import DelphesError
 from goldmine.physics.objects import MUON_MASS, ReconstructedMuons
 
-__all__ = ["COLLECTIONS", "DelphesEvents", "count", "iterate", "muons", "present"]
+__all__ = ["COLLECTIONS", "DelphesEvents", "count", "iterate", "muons", "present", "weight_count"]
 
 
 #: collection → the fields goldmine reads.
@@ -70,6 +70,14 @@ def _tree(path: str | Path):
 def count(path: str | Path) -> int:
     """The number of events of a Delphes file."""
     return int(_tree(path).num_entries)
+
+
+def weight_count(path: str | Path) -> int:
+    """The number of weights (``Weight.Weight``) of the first event; 0 for a file without events or weights."""
+    tree = _tree(path)
+    if "Weight.Weight" not in tree.keys() or tree.num_entries == 0:
+        return 0
+    return len(tree["Weight.Weight"].array(entry_stop=1, library="ak")[0])
 
 
 def present(path: str | Path) -> tuple[str, ...]:

@@ -25,9 +25,14 @@ strings are ASCII, ``S256``):
 - root attributes ``goldmine_kind`` (``setup`` or ``events``) and ``goldmine_format_version``
   (:mod:`goldmine.io.opener`).
 
-Files MadMiner writes are read too: nuisance benchmarks (``is_nuisance``) and their weight
-columns, ``nuisance_parameters/``, ``systematics/`` and ``finite_differences/`` are left out
-(goldmine has no nuisance parameters yet); a setup without morphing is refused.
+Systematic variations (MadGraph's scale and PDF weights of an external sample) are written
+as MadMiner records them: nuisance benchmarks (``is_nuisance`` 1, θ = 0) whose weight columns
+follow the physics ones, ``systematics/{names,types,values,scales}`` and
+``nuisance_parameters/{names,systematics,benchmark_positive,benchmark_negative}``
+(:class:`Systematics`). Readers of events take the physics columns only (goldmine has no
+nuisance parameters yet); :func:`merge` carries the variations through.
+Files MadMiner writes are read too (their ``finite_differences/`` left out); a setup without
+morphing is refused.
 Datasets are chunked and compressed; files are written atomically.
 """
 
@@ -50,6 +55,7 @@ from goldmine.physics.parameters import SM_BENCHMARK, ParameterSpace
 __all__ = [
     "NO_EXPRESSION",
     "Events",
+    "Systematics",
     "count",
     "generated_events",
     "iterate",
@@ -59,6 +65,7 @@ __all__ = [
     "read_observable_descriptions",
     "read_observable_names",
     "read_parameter_space",
+    "read_systematics",
     "reference_benchmark",
     "summary",
     "write",
@@ -89,6 +96,23 @@ class Events:
         return len(self.observations)
 
 
+@dataclass(frozen=True)
+class Systematics:
+    """Systematic variations in MadMiner's layout.
+
+    Args:
+        benchmarks: the nuisance benchmarks, one weight column each after the physics benchmarks.
+        systematics: (name, type, value, scale) of each systematic; type "scale" or "pdf"; scale
+            "mu", "mur", "muf", or None.
+        nuisance_parameters: (name, systematic, benchmark_positive, benchmark_negative) of each
+            nuisance parameter; a missing benchmark is None.
+    """
+
+    benchmarks: tuple[str, ...]
+    systematics: tuple[tuple[str, str, str, str | None], ...]
+    nuisance_parameters: tuple[tuple[str, str, str | None, str | None], ...] = ()
+
+
 def _strings(values: Sequence[str]) -> np.ndarray:
     return np.array([value.encode("ascii") for value in values], dtype="S256")
 
@@ -97,7 +121,7 @@ def _decode(values: np.ndarray) -> tuple[str, ...]:
     return tuple(value.decode("ascii") for value in np.ravel(values))
 
 
-def _write_space(handle: h5py.File, space: ParameterSpace) -> None:
+def _write_space(handle: h5py.File, space: ParameterSpace, nuisance_benchmarks: Sequence[str] = ()) -> None:
     n = space.n_parameters
     handle["parameters/names"] = _strings(space.names)
     handle["parameters/lha_blocks"] = _strings(["goldmine"] * n)
@@ -105,11 +129,13 @@ def _write_space(handle: h5py.File, space: ParameterSpace) -> None:
     handle["parameters/max_power"] = np.asarray(space.max_powers, dtype=np.int64)
     handle["parameters/val_ranges"] = np.asarray(space.ranges, dtype=float)
     handle["parameters/transforms"] = _strings([NO_EXPRESSION] * n)
-    handle["benchmarks/names"] = _strings(space.benchmark_names)
-    handle["benchmarks/values"] = space.benchmarks
-    handle["benchmarks/is_nuisance"] = np.zeros(len(space.benchmarks), dtype=np.int64)
-    handle["benchmarks/is_reference"] = np.array([name == SM_BENCHMARK for name in space.benchmark_names],
-                                                 dtype=np.int64)
+    names = tuple(space.benchmark_names) + tuple(nuisance_benchmarks)
+    handle["benchmarks/names"] = _strings(names)
+    # MadMiner gives nuisance benchmarks θ = 0.
+    handle["benchmarks/values"] = np.vstack([space.benchmarks, np.zeros((len(nuisance_benchmarks), n))])
+    handle["benchmarks/is_nuisance"] = np.array([False] * len(space.benchmarks) + [True] * len(nuisance_benchmarks),
+                                                dtype=np.int64)
+    handle["benchmarks/is_reference"] = np.array([name == SM_BENCHMARK for name in names], dtype=np.int64)
     handle["morphing/components"] = space.morphing.components
     handle["morphing/morphing_matrix"] = space.morphing.matrix
 
@@ -155,6 +181,51 @@ def _physical(handle: h5py.File) -> np.ndarray:
     if "benchmarks/is_nuisance" not in handle:
         return np.ones(n, dtype=bool)
     return ~np.asarray(handle["benchmarks/is_nuisance"][()], dtype=bool)
+
+
+def _write_systematics(handle: h5py.File, systematics: Systematics) -> None:
+    def text(value: str | None) -> str:
+        return NO_EXPRESSION if value is None else value
+
+    for index, key in enumerate(("names", "types", "values", "scales")):
+        handle[f"systematics/{key}"] = _strings([text(entry[index]) for entry in systematics.systematics])
+    if systematics.nuisance_parameters:
+        for index, key in enumerate(("names", "systematics", "benchmark_positive", "benchmark_negative")):
+            handle[f"nuisance_parameters/{key}"] = _strings([text(p[index]) for p in systematics.nuisance_parameters])
+
+
+def read_systematics(path: str | Path) -> Systematics | None:
+    """The systematic variations of an event file (goldmine's or MadMiner's), or None when it has none.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from goldmine.physics.parameters import build_parameter_space
+        >>> space = build_parameter_space(("c",), {"c": (-1, 1)}, (1,), 1, n_trials=5)
+        >>> variations = Systematics(("mu_up", "mu_down"), (("mu", "scale", "0.5,2", "mu"),),
+        ...                          (("mu_nuisance_param_0", "mu", "mu_up", "mu_down"),))
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "events.h5"
+        >>> block = Events(np.zeros((1, 1)), np.array([[1.0, 2.0, 1.2, 0.8]]), np.zeros(1, dtype=int))
+        >>> write(path, space, ["x"], ["x"], block, systematics=variations)
+        1
+        >>> read_systematics(path) == variations, read(path).weights.tolist()
+        (True, [[1.0, 2.0]])
+        >>> next(iterate(path, nuisance=True)).weights.tolist()
+        [[1.0, 2.0, 1.2, 0.8]]
+    """
+    with _open(path) as handle:
+        if "systematics/names" not in handle:
+            return None
+        names = _decode(handle["benchmarks/names"][()])
+        nuisance = tuple(name for name, keep in zip(names, _physical(handle)) if not keep)
+
+        def column(group: str, key: str) -> list[str | None]:
+            return [None if value == NO_EXPRESSION else value for value in _decode(handle[f"{group}/{key}"][()])]
+
+        systematics = tuple(zip(*(column("systematics", key) for key in ("names", "types", "values", "scales"))))
+        parameters = () if "nuisance_parameters/names" not in handle else tuple(zip(*(
+            column("nuisance_parameters", key)
+            for key in ("names", "systematics", "benchmark_positive", "benchmark_negative"))))
+    return Systematics(nuisance, systematics, parameters)
 
 
 def read_parameter_space(path: str | Path) -> ParameterSpace:
@@ -269,6 +340,7 @@ def write(
     blocks: Events | Sequence[Events] | Iterator[Events],
     generated_events: int | Callable[[], int] | None = None,
     observable_descriptions: Sequence[str] | None = None,
+    systematics: Systematics | None = None,
 ) -> int:
     """Write an event file atomically, streaming the event blocks.
 
@@ -282,6 +354,8 @@ def write(
             :func:`merge` weighs files by it. Defaults to the number of events written; a
             callable is called once the blocks are consumed (for streamed inputs).
         observable_descriptions: human-readable descriptions (default: the definitions).
+        systematics: systematic variations; the blocks' weights then hold the nuisance
+            benchmarks' columns after the physics ones.
 
     Returns:
         int: the number of events written.
@@ -291,10 +365,13 @@ def write(
     """
     if isinstance(blocks, Events):
         blocks = [blocks]
-    n_observables, n_benchmarks = len(observable_names), len(space.benchmark_names)
+    nuisance_benchmarks = systematics.benchmarks if systematics is not None else ()
+    n_observables, n_benchmarks = len(observable_names), len(space.benchmark_names) + len(nuisance_benchmarks)
     with atomic_output(path) as temporary, h5py.File(temporary, "w") as handle:
         mark(handle, "events")
-        _write_space(handle, space)
+        _write_space(handle, space, nuisance_benchmarks)
+        if systematics is not None:
+            _write_systematics(handle, systematics)
         handle["observables/names"] = _strings(observable_names)
         handle["observables/definitions"] = _strings(observable_definitions)
         handle["observables/descriptions"] = _strings(observable_descriptions or observable_definitions)
@@ -310,7 +387,7 @@ def write(
             "samples/sampling_benchmarks", (0,), maxshape=(None,), chunks=(_CHUNK_ROWS,), dtype="i8", **_OPTIONS
         )
         n = 0
-        signal_events = np.zeros(n_benchmarks, dtype=np.int64)
+        signal_events = np.zeros(len(space.benchmark_names), dtype=np.int64)
         for block in blocks:
             if block.weights.shape[1:] != (n_benchmarks,) or block.observations.shape[1:] != (n_observables,):
                 raise EventFileError(
@@ -319,7 +396,7 @@ def write(
                 )
             _check_finite(path, block, n)
             ids = np.asarray(block.sampling_benchmarks, dtype=np.int64)
-            signal_events += np.bincount(ids[ids >= 0], minlength=n_benchmarks)
+            signal_events += np.bincount(ids[ids >= 0], minlength=len(space.benchmark_names))
             m = n + len(block)
             for dataset, values in ((observations, block.observations), (weights, block.weights), (sampling, ids)):
                 dataset.resize(m, axis=0)
@@ -341,9 +418,11 @@ def generated_events(path: str | Path) -> int:
         return int(handle["samples"].attrs.get("generated_events", _dataset(handle, "samples/weights").shape[0]))
 
 
-def iterate(path: str | Path, step_size: int = 200_000, start: int = 0, stop: int | None = None) -> Iterator[Events]:
+def iterate(path: str | Path, step_size: int = 200_000, start: int = 0, stop: int | None = None,
+            nuisance: bool = False) -> Iterator[Events]:
     """Read events in blocks of at most ``step_size`` (bounded memory): the weights of the
-    physics benchmarks, times MadMiner's sampling factors (see the module docstring).
+    physics benchmarks (and, with ``nuisance``, those of the nuisance benchmarks after them),
+    times MadMiner's sampling factors (see the module docstring).
 
     Raises:
         EventFileError: naming the file, and the event for non-finite values.
@@ -353,7 +432,7 @@ def iterate(path: str | Path, step_size: int = 200_000, start: int = 0, stop: in
         weights = _dataset(handle, "samples/weights")
         sampling = _dataset(handle, "samples/sampling_benchmarks")
         physical = _physical(handle)
-        columns = np.flatnonzero(physical)
+        columns = np.arange(len(physical)) if nuisance else np.flatnonzero(physical)
         signal_events = handle["sample_summary/signal_events"][()] if "sample_summary/signal_events" in handle \
             else np.zeros(len(columns))
         factors = _sampling_factors(signal_events)
@@ -409,15 +488,20 @@ def merge(inputs: Sequence[str | Path], output: str | Path, step_size: int = 200
         if read_observable_names(path) != names:
             raise EventFileError(f"{path}: observables differ from those of {inputs[0]}")
 
+    systematics = read_systematics(inputs[0])
+    for path in inputs[1:]:
+        if read_systematics(path) != systematics:
+            raise EventFileError(f"{path}: systematics differ from those of {inputs[0]}")
     generated = np.array([generated_events(path) for path in inputs])
 
     def blocks() -> Iterator[Events]:
         for path, fraction in zip(inputs, generated / generated.sum()):
-            for block in iterate(path, step_size=step_size):
+            for block in iterate(path, step_size=step_size, nuisance=True):
                 yield Events(block.observations, block.weights * fraction, block.sampling_benchmarks)
 
     return write(output, space, names, read_observable_definitions(inputs[0]), blocks(),
-                 generated_events=int(generated.sum()), observable_descriptions=read_observable_descriptions(inputs[0]))
+                 generated_events=int(generated.sum()), observable_descriptions=read_observable_descriptions(inputs[0]),
+                 systematics=systematics)
 
 
 def summary(path: str | Path) -> dict:

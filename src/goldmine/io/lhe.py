@@ -60,6 +60,7 @@ __all__ = [
     "LHEEvents",
     "LHEInit",
     "concatenate",
+    "count",
     "iterate",
     "read",
     "read_init",
@@ -873,6 +874,30 @@ def iterate(path: str | os.PathLike, step_size: int = 100_000) -> Iterator[LHEEv
         raise ValueError(f"step_size must be positive, got {step_size}")
     for columns, weight_ids in _iterate_columns(path, step_size):
         yield _events_from_columns(columns, weight_ids)
+
+
+_EVENT_TAG_RE = re.compile(rb"<event[\s>]")
+
+
+def count(path: str | os.PathLike) -> int:
+    """The number of events of an LHE file (``<event>`` tags), without parsing them.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "two.lhe"
+        >>> _ = path.write_text("<LesHouchesEvents>\\n<init>\\n</init>\\n<event>\\n</event>\\n<event>\\n</event>\\n")
+        >>> count(path)
+        2
+    """
+    total, tail = 0, b""
+    with _open(path) as stream:
+        while block := stream.read(_READ_SIZE):
+            data = tail + block
+            total += len(_EVENT_TAG_RE.findall(data))
+            # A tag cut by the block boundary (at most 6 of its 7 bytes here) is counted with the next block.
+            cut = data.rfind(b"<", max(len(data) - 6, 0))
+            tail = data[cut:] if cut >= 0 else b""
+    return total
 
 
 def read(path: str | os.PathLike) -> LHEEvents:
