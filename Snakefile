@@ -19,7 +19,7 @@ include: "workflow/rules/check.smk"
 
 
 scattergather:
-    chunks=config["generation"]["chunks"],
+    chunks=N_CHUNKS,
 
 
 include: "workflow/rules/generate.smk"

@@ -210,7 +210,8 @@ def describe(config: Mapping[str, Any]) -> str:
     lines += [f"  benchmark {name}: weight {weight_id!r}, theta = {config['external']['benchmarks'][name]}"
               for name, weight_id in sample.benchmark_ids.items()]
     for variation in sample.variations:
-        lines.append(f"  systematic {variation.name} ({variation.type}): weights {list(variation.weight_ids)} "
-                     "as nuisance benchmarks" + (f", up {variation.up!r}" if variation.up else "")
+        ids = variation.weight_ids
+        shown = repr(list(ids)) if len(ids) <= 8 else f"{ids[0]!r} … {ids[-1]!r} ({len(ids)})"
+        lines.append(f"  systematic {variation.name} ({variation.type}): weights {shown} as nuisance benchmarks" + (f", up {variation.up!r}" if variation.up else "")
                      + (f", down {variation.down!r}" if variation.down else ""))
     return "\n".join(lines)

@@ -273,9 +273,11 @@ def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | P
                                                                     benchmark_cross_sections=benchmark_cross_sections))
     # The test part alone must estimate the full cross sections: scale its weights up.
     scale = n_events / (test_part.stop - test_part.start)
+    # The systematic variations stay with the test events.
     test_blocks = (events.Events(block.observations, block.weights * scale, block.sampling_benchmarks)
-                   for block in events.iterate(event_file, start=test_part.start, stop=test_part.stop))
-    events.write(paths["test"], space, names, events.read_observable_definitions(event_file), test_blocks)
+                   for block in events.iterate(event_file, start=test_part.start, stop=test_part.stop, nuisance=True))
+    events.write(paths["test"], space, names, events.read_observable_definitions(event_file), test_blocks,
+                 systematics=events.read_systematics(event_file))
     return paths
 
 

@@ -52,6 +52,13 @@ _card = config["detector"].get("card")
 if _card is not None and not os.path.exists(_card):
     config["detector"]["card"] = os.path.join(workflow.basedir, _card)
 
+# The files of an external sample, like the card, are found from any working directory.
+if "external" in config:
+    config["external"]["files"] = [
+        path if os.path.exists(path) or os.path.isabs(path) else os.path.join(workflow.basedir, path)
+        for path in config["external"]["files"]
+    ]
+
 # Snakemake merges a --configfile into config/config.yaml: without a name of its own, another
 # analysis would take the default's name and overwrite the default's results.
 _command_line = getattr(workflow, "config_settings", workflow).overwrite_config  # Snakemake 9 | 7.32
@@ -60,6 +67,9 @@ if workflow.overwrite_configfiles and "name" not in _command_line:
         "invalid configuration: give the analysis of --configfile its own `name` (its folder in results/ and "
         f"logs/); without one it is {config['name']!r}, the name of config/config.yaml it is merged into"
     )
+
+# One detector job per chunk: a generated chunk, or a file of the external sample (which replaces generation).
+N_CHUNKS = len(config["external"]["files"]) if "external" in config else config["generation"]["chunks"]
 
 RESULTS = f"results/{config['name']}"
 LOGS = f"logs/{config['name']}"
@@ -84,8 +94,8 @@ _write_effective_config(EFFECTIVE_CONFIG)
 
 
 def config_sections(*names):
-    """The configuration sections a rule's command reads, as its params: a change reruns the rule."""
-    return {name: config[name] for name in names}
+    """The configuration sections a rule's command reads (those present), as its params: a change reruns the rule."""
+    return {name: config[name] for name in names if name in config}
 
 
 def training_settings(wildcards):
@@ -100,11 +110,18 @@ def chunk_index(wildcards):
     return int(wildcards.scatteritem.split("-of-")[0]) - 1
 
 
+def parton_events(wildcards):
+    """The LHE events of a chunk: generated, or the chunk's file of the external sample."""
+    if "external" in config:
+        return config["external"]["files"][chunk_index(wildcards)]
+    return f"{RESULTS}/lhe/{wildcards.scatteritem}.lhe.gz"
+
+
 def detector_events(wildcards):
-    """Showered particles when the shower is on, else the parton-level LHE events."""
+    """Showered particles when the shower is on, else the parton-level events (or the external Delphes file)."""
     if config["shower"]["enabled"]:
         return f"{RESULTS}/shower/{wildcards.scatteritem}.h5"
-    return f"{RESULTS}/lhe/{wildcards.scatteritem}.lhe.gz"
+    return parton_events(wildcards)
 
 
 def detector_card(wildcards):

@@ -1,7 +1,7 @@
 rule shower:
     input:
         config=ancient(EFFECTIVE_CONFIG),
-        lhe=f"{RESULTS}/lhe/{{scatteritem}}.lhe.gz",
+        lhe=parton_events,
     output:
         f"{RESULTS}/shower/{{scatteritem}}.h5",
     params:
@@ -31,8 +31,8 @@ rule detect:
     output:
         f"{RESULTS}/events/{{scatteritem}}.h5",
     params:
-        # generation: the sampling benchmark recorded with the events.
-        config=config_sections("detector", "observables", "cuts", "efficiencies", "generation"),
+        # generation: the sampling benchmark recorded with the events; external: the weight ids of the files.
+        config=config_sections("detector", "observables", "cuts", "efficiencies", "generation", "external"),
         chunk=chunk_index,
     log:
         f"{LOGS}/detect/{{scatteritem}}.log",

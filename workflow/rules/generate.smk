@@ -4,7 +4,8 @@ rule setup:
     output:
         f"{RESULTS}/setup.h5",
     params:
-        config=config_sections("process", "morphing"),
+        # external: the benchmarks of an external sample are the basis.
+        config=config_sections("process", "morphing", "external"),
     log:
         f"{LOGS}/setup.log",
     benchmark:

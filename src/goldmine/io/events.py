@@ -504,6 +504,17 @@ def merge(inputs: Sequence[str | Path], output: str | Path, step_size: int = 200
                  systematics=systematics)
 
 
+def _nuisance_cross_sections(path: str | Path) -> list[float]:
+    """The cross section (sum of the weights, pb) at each nuisance benchmark."""
+    with _open(path, ("events",)) as handle:
+        n_physical = int(_physical(handle).sum())
+    total = None
+    for block in iterate(path, nuisance=True):
+        sums = block.weights[:, n_physical:].sum(axis=0)
+        total = sums if total is None else total + sums
+    return [] if total is None else [float(value) for value in total]
+
+
 def summary(path: str | Path) -> dict:
     """A JSON-ready summary of a setup or event file (goldmine's or MadMiner's): parameters,
     benchmarks, observables, events per sampling benchmark, cross sections.
@@ -526,7 +537,9 @@ def summary(path: str | Path) -> dict:
         ignored = [group for group in ("nuisance_parameters", "systematics", "finite_differences") if group in handle]
         nuisance = [name for name, keep in zip(_decode(handle["benchmarks/names"][()]), _physical(handle)) if not keep]
     if nuisance:
-        ignored.append(f"nuisance benchmarks {nuisance}")
+        shown = nuisance if len(nuisance) <= 8 else f"[{nuisance[0]!r} … {nuisance[-1]!r}] ({len(nuisance)})"
+        ignored.append(f"nuisance benchmarks {shown}")
+    systematics = read_systematics(path)
     if ignored:
         summary["ignored"] = ignored
     if kind != "events":
@@ -540,6 +553,15 @@ def summary(path: str | Path) -> dict:
         sampled += np.bincount(ids, minlength=len(sampled))
         n_events += len(block)
     names = read_observable_names(path)
+    if systematics is not None:
+        # The spread of σ over each systematic's variations, which inference does not use yet.
+        by_name = dict(zip(systematics.benchmarks, _nuisance_cross_sections(path)))
+        summary["systematics"] = {
+            name: {"type": kind, "value": value, "scale": scale,
+                   "cross_section_range_pb": [min(values), max(values)] if values else []}
+            for name, kind, value, scale in systematics.systematics
+            for values in [[by_name[b] for b in systematics.benchmarks if b.startswith(f"{name}_")]]
+        }
     return dict(
         summary,
         observables=dict(zip(names, read_observable_descriptions(path))),
