@@ -3,6 +3,9 @@
 import dataclasses
 import json
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -139,6 +142,13 @@ def test_process_external_needs_the_section(tmp_path, shared_data):
         config_module.validate(config)
 
 
+def _snakemake(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"),
+                           "--directory", str(directory), *arguments], capture_output=True, text=True,
+                          env=environment, timeout=900)
+
+
 def _madgraph_style(source, target, names) -> dict[str, str]:
     """Rewrite goldmine's LHE with MadGraph's reweighting ids rwgt_1, rwgt_2, …; return id → benchmark."""
     init, read = lhe.read_init(source), lhe.read(source)
@@ -152,8 +162,6 @@ def _madgraph_style(source, target, names) -> dict[str, str]:
 def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_path, tiny_config):
     """The whole EFT path with external MadGraph-style files: detect → mine → train → infer gives
     the numbers of the internal run whose generated events the files hold."""
-    from test_workflow import _snakemake
-
     logging.getLogger("goldmine").setLevel(logging.WARNING)
     internal, external = tmp_path / "internal", tmp_path / "external"
     for directory in (internal, external):

@@ -19,10 +19,10 @@ Example:
     ('sm', 'b1')
     >>> sample.columns("a.lhe", ("1009", "rwgt_2", "1005", "rwgt_1")).tolist()
     [3, 1, 2, 0]
-    >>> sample.columns("a.lhe", ("rwgt_1", "rwgt2", "1005", "1009"))
+    >>> sample.columns("a.lhe", ("rwgt_1", "rwgt2", "1005", "1009"))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    goldmine.exceptions.EventFileError: a.lhe: no weight with id 'rwgt_2' (benchmark 'b1' in external.weights); the file's weight ids are ['rwgt_1', 'rwgt2', '1005', '1009'] (nearest: 'rwgt2')
+    goldmine.exceptions.EventFileError: a.lhe: no weight with id 'rwgt_2' (benchmark 'b1' ... (nearest: 'rwgt2')
 """
 
 from __future__ import annotations
@@ -212,6 +212,6 @@ def describe(config: Mapping[str, Any]) -> str:
     for variation in sample.variations:
         ids = variation.weight_ids
         shown = repr(list(ids)) if len(ids) <= 8 else f"{ids[0]!r} … {ids[-1]!r} ({len(ids)})"
-        lines.append(f"  systematic {variation.name} ({variation.type}): weights {shown} as nuisance benchmarks" + (f", up {variation.up!r}" if variation.up else "")
-                     + (f", down {variation.down!r}" if variation.down else ""))
+        ends = "".join(f", {key} {value!r}" for key, value in (("up", variation.up), ("down", variation.down)) if value)
+        lines.append(f"  systematic {variation.name} ({variation.type}): weights {shown} as nuisance benchmarks{ends}")
     return "\n".join(lines)
