@@ -8,14 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import pytest
+import uproot
 import yaml
 from click.testing import CliRunner
 
 from goldmine import config as config_module
 from goldmine.cli import main
-from goldmine.exceptions import ConfigError
+from goldmine.exceptions import ConfigError, EventFileError
 from goldmine.io import events, lhe, samples
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -200,3 +202,45 @@ def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_pa
     for method in theirs:
         np.testing.assert_allclose(ours[method]["q"], theirs[method]["q"], rtol=1e-12, atol=1e-12, err_msg=method)
         assert ours[method]["intervals"] == theirs[method]["intervals"], method
+
+
+def _delphes_file(path: Path, weights: np.ndarray) -> None:
+    """A ROOT file in Delphes' layout (split branches ``Muon.PT`` …, ``Weight.Weight``): one μ⁻ μ⁺ pair per event."""
+    n = len(weights)
+    rng = np.random.default_rng(5)
+
+    def pairs(values):
+        return ak.values_astype(ak.unflatten(values.reshape(-1), np.full(n, 2)), np.float32)
+
+    branches = {
+        "Muon": ak.zip({"PT": pairs(rng.uniform(20, 90, (n, 2))), "Eta": pairs(rng.uniform(-2, 2, (n, 2))),
+                        "Phi": pairs(rng.uniform(-3, 3, (n, 2))),
+                        "Charge": ak.values_astype(ak.unflatten(np.tile([-1, 1], n), np.full(n, 2)), np.int32)}),
+        "Weight": ak.zip({"Weight": ak.Array(weights.astype(np.float32).tolist())}),
+    }
+    with uproot.recreate(path) as file:
+        file.mktree("Delphes", {name: array.type for name, array in branches.items()},
+                    field_name=lambda outer, inner: f"{outer}.{inner}", counter_name=lambda counted: f"{counted}_size")
+        file["Delphes"].extend(branches)
+
+
+def test_a_delphes_file_maps_weight_positions_to_benchmarks_and_variations(tmp_path):
+    weights = np.random.default_rng(6).uniform(0.5, 1.5, (40, 3))
+    _delphes_file(tmp_path / "delphes.root", weights)
+    config = yaml.safe_load((REPOSITORY / "config" / "config.yaml").read_text())
+    config["process"] = {"name": "external", "parameters": {"c": [-1.0, 1.0]}}
+    # Weight.Weight holds a scale variation first, then the two benchmarks (positions as ids).
+    config["external"] = {"files": [str(tmp_path / "delphes.root")], "normalisation": "sum",
+                          "benchmarks": {"sm": {"c": 0.0}, "b1": {"c": 1.0}}, "max_power": {"c": 1},
+                          "weights": {"1": "sm", "2": "b1"}, "systematics": {"mu": {"type": "scale", "weights": [0]}}}
+    config = config_module.validate(config)
+    from goldmine import stages
+
+    stages.setup(config, tmp_path / "setup.h5")
+    assert stages.detect(config, tmp_path / "setup.h5", tmp_path / "delphes.root", 0, tmp_path / "events.h5") == 40
+    written = next(events.iterate(tmp_path / "events.h5", nuisance=True)).weights
+    # ROOT stores the weights as float32: 6e-8 relative.
+    np.testing.assert_allclose(written, weights[:, [1, 2, 0]], rtol=1e-7)
+    config["external"]["weights"] = {"1": "sm", "3": "b1"}
+    with pytest.raises(EventFileError, match=r"delphes.root: no weight with id '3' \(benchmark 'b1'"):
+        stages.detect(config, tmp_path / "setup.h5", tmp_path / "delphes.root", 0, tmp_path / "bad.h5")
