@@ -187,8 +187,9 @@ def _write_systematics(handle: h5py.File, systematics: Systematics) -> None:
     def text(value: str | None) -> str:
         return NO_EXPRESSION if value is None else value
 
-    for index, key in enumerate(("names", "types", "values", "scales")):
-        handle[f"systematics/{key}"] = _strings([text(entry[index]) for entry in systematics.systematics])
+    if systematics.systematics:
+        for index, key in enumerate(("names", "types", "values", "scales")):
+            handle[f"systematics/{key}"] = _strings([text(entry[index]) for entry in systematics.systematics])
     if systematics.nuisance_parameters:
         for index, key in enumerate(("names", "systematics", "benchmark_positive", "benchmark_negative")):
             handle[f"nuisance_parameters/{key}"] = _strings([text(p[index]) for p in systematics.nuisance_parameters])
@@ -213,15 +214,17 @@ def read_systematics(path: str | Path) -> Systematics | None:
         [[1.0, 2.0, 1.2, 0.8]]
     """
     with _open(path) as handle:
-        if "systematics/names" not in handle:
-            return None
         names = _decode(handle["benchmarks/names"][()])
         nuisance = tuple(name for name, keep in zip(names, _physical(handle)) if not keep)
+        if "systematics/names" not in handle and not nuisance:
+            return None
 
         def column(group: str, key: str) -> list[str | None]:
             return [None if value == NO_EXPRESSION else value for value in _decode(handle[f"{group}/{key}"][()])]
 
-        systematics = tuple(zip(*(column("systematics", key) for key in ("names", "types", "values", "scales"))))
+        # A MadMiner file may hold nuisance benchmarks without their systematics: keep the columns.
+        systematics = () if "systematics/names" not in handle else tuple(zip(*(
+            column("systematics", key) for key in ("names", "types", "values", "scales"))))
         parameters = () if "nuisance_parameters/names" not in handle else tuple(zip(*(
             column("nuisance_parameters", key)
             for key in ("names", "systematics", "benchmark_positive", "benchmark_negative"))))
