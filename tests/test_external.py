@@ -127,6 +127,7 @@ def test_a_missing_weight_id_names_the_file_and_the_id(tmp_path, shared_data):
         (lambda e: e["systematics"]["scale"].update(up="44"), "'44' is not among its weights"),
         (lambda e: e.update(max_power={"c_none": 1}), "has 2 components and needs as many benchmarks, got 1"),
         (lambda e: e.update(files=["nowhere.lhe"]), "['nowhere.lhe'] do not exist"),
+        (lambda e: e.update(files=[str(EXAMPLE)]), "madgraph_dijet.yaml: not an event file goldmine knows"),
     ],
 )
 def test_inconsistent_external_sections_name_the_key(tmp_path, shared_data, change, expected):

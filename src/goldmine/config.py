@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from goldmine.exceptions import ConfigError
+from goldmine.exceptions import ConfigError, EventFileError
 
 __all__ = ["load", "schema", "validate"]
 
@@ -93,6 +93,18 @@ def _check_external(config: dict[str, Any]) -> None:
     if missing:
         raise ConfigError(f"config key 'external.files': {missing} do not exist (relative paths are read from "
                           f"{Path.cwd()})")
+    from goldmine.io import open_events
+
+    readable = ("lhe",) if config["shower"]["enabled"] else ("lhe", "delphes")
+    for path in config["external"]["files"]:
+        try:
+            described = open_events(path)
+        except EventFileError as error:
+            raise ConfigError(f"config key 'external.files': {error}") from None
+        if described.kind not in readable:
+            raise ConfigError(f"config key 'external.files': {path} is {described.description}; "
+                              + ("the shower reads LHE files" if config["shower"]["enabled"]
+                                 else "an external sample is LHE or Delphes files"))
 
 
 def _check_consistency(config: dict[str, Any]) -> None:

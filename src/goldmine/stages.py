@@ -5,6 +5,7 @@ One function per ``goldmine <stage>`` command; the Snakemake rules call the comm
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -114,8 +115,6 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
 def detector_from_config(detector_config: Mapping[str, Any]):
     """The card detector when ``detector.card`` names a card, else the parametrised muon detector."""
     if "card" in detector_config:
-        import dataclasses
-
         from goldmine.detection.cards import load_card
 
         return dataclasses.replace(load_card(detector_config["card"]),
