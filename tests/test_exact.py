@@ -14,8 +14,11 @@ from goldmine.mining import EventPool
 from goldmine.physics.processes import EEMuMu, get_process
 
 
-@pytest.fixture(scope="module")
-def detected(analysis):
+@pytest.fixture(scope="module", params=["analysis", "validation_analysis"])
+def detected(request):
+    """The detected events of the default analysis and of the validation one (coarse resolution,
+    charge misidentification and a crack), with their exact likelihood."""
+    analysis = request.getfixturevalue(request.param)
     space = events.read_parameter_space(analysis.events)
     names = events.read_observable_names(analysis.events)
     sample = events.read(analysis.events)
@@ -51,9 +54,14 @@ def test_exact_ratio_reweights_like_the_morphed_event_weights(detected):
 
 
 def test_fiducial_cross_section_matches_the_detected_weights(detected):
-    _, _, exact, pool, _ = detected
+    _, sample, exact, pool, _ = detected
+    # The detected weight sum is σ times a binomial fraction f of the generated events: relative
+    # error √((1 − f)/(f N)) (0.2% for the default, 0.4% for the validation detector); 4 of it.
+    fraction = pool.cross_section(np.zeros(2)) / exact.process.cross_section(np.zeros(2))
+    generated = len(sample) / fraction
+    tolerance = 4 * np.sqrt((1 - fraction) / (fraction * generated))
     for theta in np.vstack([np.zeros(2), THETAS]):
-        assert exact.fiducial_cross_section(theta) == pytest.approx(pool.cross_section(theta), rel=0.01)
+        assert exact.fiducial_cross_section(theta) == pytest.approx(pool.cross_section(theta), rel=tolerance)
 
 
 def test_score_has_zero_mean_on_detected_events(detected):
@@ -253,3 +261,37 @@ def test_the_exact_likelihood_is_used_only_where_it_is_exact(change, reason):
         config[key] = dict(config[key], **value) if isinstance(value, dict) else value
     said = unavailable_because(validate(config))
     assert said is None if reason is None else reason in said
+
+
+def _shape_information(information: np.ndarray, rate: np.ndarray) -> float:
+    """The information beyond the total rate (I − I_rate, rank 1 in the truth), as its trace."""
+    return float(np.trace(information - rate))
+
+
+def test_on_the_validation_detector_one_angle_loses_what_the_exact_likelihood_keeps(validation_analysis):
+    """With coarse smearing both muon angles measure θ_t: the exact likelihood (both) keeps at least
+    10% more shape information than the 20-bin histogram of cos θ(μ⁻), and less than the parton truth."""
+    from goldmine.inference import fisher, methods
+
+    config = validation_analysis.config
+    space = events.read_parameter_space(validation_analysis.events)
+    names = events.read_observable_names(validation_analysis.events)
+    sample = events.read(validation_analysis.events)
+    morphed = space.morphing.morph(sample.weights)
+    sm, luminosity = np.zeros(2), config["inference"]["luminosity"]
+    exact = ExactLikelihood(get_process(config["process"]), MuonDetector.from_config(config["detector"]), names)
+    scores = exact.score(sample.observations, sm)
+    rate = fisher.rate_information(float(morphed.total(sm)), morphed.total_gradient(sm), luminosity)
+    shape = {
+        "exact": fisher.score_information(morphed(sm), scores, morphed.total_gradient(sm), luminosity),
+        "histogram": methods.histogram_information(
+            morphed, sample.observations[:, [names.index("cos_theta_mu_minus")]], 20, sm, luminosity),
+        "truth": methods.truth(morphed, sm, luminosity).information,
+    }
+    shape = {method: _shape_information(information, rate) for method, information in shape.items()}
+    # Measured on these 46k events: histogram/exact 0.795, exact/truth 0.752 (bootstrap errors 0.007,
+    # 0.004); on the full run's events 0.80 and 0.75 (docs/accuracy.md). The stated margins
+    # (histogram below 0.9 of exact, exact below 0.95 of truth) hold by more than 10 errors, and fail
+    # where the resolution does not matter (the default detector: 0.995 and 0.999).
+    assert shape["histogram"] < 0.9 * shape["exact"], shape
+    assert shape["exact"] < 0.95 * shape["truth"], shape
