@@ -168,8 +168,8 @@ class ExactLikelihood:
         """Weights w with ∫ A(cos θ_t) s(θ_t) dθ_t ≈ Σ w_i s(grid_i) for smooth s (A relative, piecewise constant).
 
         Each grid cell contributes the integral of A times the linear interpolant of s: the
-        trapezoid rule where A is constant on the cell, and still second order where ε jumps
-        inside it (a first-order error there would be a fraction of the cell's share).
+        trapezoid rule where A is constant on the cell, and still second order in the spacing
+        where ε jumps inside it (where the trapezoid rule would be only first order).
         """
         step = grid[1] - grid[0]
         inside = self._relative_pair_efficiency(np.cos(grid[:-1] + 0.5 * step))
