@@ -69,11 +69,8 @@ def tiny_config():
     return _tiny_config
 
 
-@pytest.fixture(scope="session")
-def analysis(tmp_path_factory) -> Analysis:
-    """Setup, generation (2 chunks), detector and merge of the default analysis, 120k events."""
-    directory = tmp_path_factory.mktemp("analysis")
-    config = small_config()
+def _run_analysis(directory: Path, config: dict) -> Analysis:
+    """Setup, generation, detector and merge of ``config`` in ``directory``."""
     (directory / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     setup = directory / "setup.h5"
     stages.setup(config, setup)
@@ -86,3 +83,18 @@ def analysis(tmp_path_factory) -> Analysis:
     merged = directory / "events.h5"
     events.merge(chunks, merged)
     return Analysis(config, directory, setup, merged)
+
+
+@pytest.fixture(scope="session")
+def analysis(tmp_path_factory) -> Analysis:
+    """Setup, generation (2 chunks), detector and merge of the default analysis, 120k events."""
+    return _run_analysis(tmp_path_factory.mktemp("analysis"), small_config())
+
+
+@pytest.fixture(scope="session")
+def validation_analysis(tmp_path_factory) -> Analysis:
+    """The validation analysis (config/validation.yaml) with 2 × 80k generated events (about 46k detected)."""
+    config = copy.deepcopy(config_module.load(REPOSITORY / "config" / "validation.yaml"))
+    config["generation"].update(chunks=2, events_per_chunk=80_000)
+    config["morphing"]["n_trials"] = 200
+    return _run_analysis(tmp_path_factory.mktemp("validation"), config_module.validate(config))

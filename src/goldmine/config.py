@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from goldmine.exceptions import ConfigError, EventFileError
+from goldmine.exceptions import ConfigError, DetectorError, EventFileError
 
 __all__ = ["load", "schema", "validate"]
 
@@ -145,6 +145,12 @@ def _check_consistency(config: dict[str, Any]) -> None:
         )
     if "card" in config["detector"]:
         _check_card(config["detector"]["card"])
+    from goldmine.detection.detector import MuonDetector
+
+    try:
+        MuonDetector.from_config(config["detector"])
+    except DetectorError as error:
+        raise ConfigError(f"config key 'detector.muon': {error}") from None
 
 
 def _check_card(path: str) -> None:
