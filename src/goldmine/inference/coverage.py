@@ -33,6 +33,7 @@ __all__ = [
     "ToyLikelihood",
     "coverage",
     "log_ratio_table",
+    "profile_line",
     "profiles",
     "toy_counts",
     "undercovers",
@@ -189,6 +190,19 @@ def profiles(q: np.ndarray, grid: Grid) -> list[np.ndarray]:
         others = tuple(1 + i for i in range(len(grid.shape)) if i != k)
         result.append(q.min(axis=others) if others else q)
     return result
+
+
+def profile_line(q: np.ndarray, grid: Grid, k: int) -> np.ndarray:
+    """For each value of parameter k, the grid point where q is smallest (the others profiled): flat indices.
+
+    Example:
+        >>> grid = Grid(("a", "b"), (np.arange(2.0), np.arange(3.0)), np.zeros(2))
+        >>> profile_line(np.array([[2.0, 0.0, 1.0], [0.0, 1.0, 2.0]]), grid, 0).tolist()
+        [1, 3]
+    """
+    q = np.asarray(q).reshape(grid.shape)
+    flat = np.moveaxis(np.arange(q.size).reshape(grid.shape), k, 0).reshape(grid.shape[k], -1)
+    return flat[np.arange(grid.shape[k]), np.moveaxis(q, k, 0).reshape(grid.shape[k], -1).argmin(axis=1)]
 
 
 def undercovers(covered: float, level: float, n_toys: int, sigmas: float = 2.0) -> bool:

@@ -20,7 +20,7 @@ import dataclasses
 
 import numpy as np
 
-from goldmine.inference.coverage import ToyLikelihood, profiles, toy_counts
+from goldmine.inference.coverage import ToyLikelihood, profile_line, profiles, toy_counts
 from goldmine.inference.grid import Grid
 from goldmine.inference.limits import Interval, interval_below
 from goldmine.inference.methods import CONFIDENCE_LEVELS, MethodResult
@@ -50,13 +50,9 @@ def critical_values(likelihood: ToyLikelihood, events: Morphed, grid: Grid, q_ob
         CL label → per parameter, the critical value at each axis value, shape (len(axis),);
         NaN where no toys were drawn (q_observed above :data:`SIMULATED_BELOW`: excluded).
     """
-    q_observed = np.asarray(q_observed).reshape(grid.shape)
-    flat = np.arange(q_observed.size).reshape(grid.shape)
     result = {label: [np.full(n, np.nan) for n in grid.shape] for label in CONFIDENCE_LEVELS}
     for k, profile in enumerate(profiles(q_observed, grid)):
-        slices = np.moveaxis(q_observed, k, 0).reshape(grid.shape[k], -1)
-        on_line = np.moveaxis(flat, k, 0).reshape(grid.shape[k], -1)[np.arange(grid.shape[k]),
-                                                                      slices.argmin(axis=1)]
+        on_line = profile_line(q_observed, grid, k)
         for i in np.flatnonzero(profile[0] < SIMULATED_BELOW):
             toys = np.concatenate([profiles(likelihood.q(counts), grid)[k][:, i] for counts in
                                    toy_counts(events(grid.points[on_line[i]]), likelihood.luminosity, n_toys, rng)])
