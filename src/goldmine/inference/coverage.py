@@ -39,10 +39,6 @@ __all__ = [
     "undercovers",
 ]
 
-#: float32 elements of the toys' count matrix per batch (64 MB).
-_BATCH_ELEMENTS = 2**24
-
-
 def log_ratio_table(log_ratio: Callable[[np.ndarray], np.ndarray], thetas: np.ndarray, n_events: int,
                     chunk: int = 32) -> np.ndarray:
     """Per-event log r(x_e|θ, θ_ref) at every θ, tabulated once for all toys.
@@ -115,18 +111,18 @@ class ToyLikelihood:
         """log L(θ_g) of each toy, up to a constant per toy.
 
         Args:
-            counts: how often each event is in each toy, shape (n_toys, n_events).
+            counts: how often each event is in each toy, shape (n_toys, n_events), sparse or dense.
 
         Returns:
             shape (n_toys, n_grid), float64.
         """
-        counts = np.atleast_2d(counts)
+        counts = sparse.csr_matrix(counts, dtype=self.table.dtype)
         if self.rows is not None:
-            one_hot = sparse.csr_matrix((np.ones(len(self.rows)), (np.arange(len(self.rows)), self.rows)),
-                                        shape=(len(self.rows), len(self.table)))
-            counts = np.asarray(counts @ one_hot)
-        summed = (counts.astype(self.table.dtype) @ self.table).astype(np.float64)
-        n = counts.sum(axis=1, dtype=np.float64)[:, None]
+            counts = counts @ sparse.csr_matrix((np.ones(len(self.rows), dtype=self.table.dtype),
+                                                 (np.arange(len(self.rows)), self.rows)),
+                                                shape=(len(self.rows), len(self.table)))
+        summed = np.asarray(counts @ self.table, dtype=np.float64)
+        n = np.asarray(counts.sum(axis=1), dtype=np.float64)
         return summed + n * np.log(self.cross_sections) - self.luminosity * self.cross_sections
 
     def q(self, counts: np.ndarray) -> np.ndarray:
@@ -136,7 +132,7 @@ class ToyLikelihood:
 
 
 def toy_counts(weights: np.ndarray, luminosity: float, n_toys: int, rng: np.random.Generator,
-               source: str = "the test events") -> Iterator[np.ndarray]:
+               source: str = "the test events", batch: int = 256) -> Iterator[sparse.csr_matrix]:
     """Pseudo-experiments at one θ, in batches: how often each event is drawn in each toy.
 
     Args:
@@ -145,16 +141,18 @@ def toy_counts(weights: np.ndarray, luminosity: float, n_toys: int, rng: np.rand
         n_toys: the number of toys.
         rng: the random generator.
         source: what the events are, for the error message.
+        batch: toys per batch.
 
     Yields:
-        counts of shape (batch, n_events), float32, batches adding up to ``n_toys`` rows.
+        sparse counts of shape (batch, n_events), float32 (a toy holds a few thousand of the
+        events), batches adding up to ``n_toys`` rows.
 
     Raises:
         EventFileError: naming the first event whose weight at θ is negative (no probability).
 
     Example:
         >>> batches = list(toy_counts(np.array([1.0, 3.0]), 100.0, 1000, np.random.default_rng(0)))
-        >>> counts = np.concatenate(batches)
+        >>> counts = sparse.vstack(batches).toarray()
         >>> counts.shape, round(float(counts[:, 1].sum() / counts.sum()), 2)  # drawn ∝ weight
         ((1000, 2), 0.75)
     """
@@ -165,15 +163,14 @@ def toy_counts(weights: np.ndarray, luminosity: float, n_toys: int, rng: np.rand
                              f"toys' θ ({len(negative)} events negative); toys draw events with probability ∝ weight")
     cumulative = np.cumsum(weights)
     total = cumulative[-1]
-    batch = max(1, min(n_toys, _BATCH_ELEMENTS // len(weights)))
     for start in range(0, n_toys, batch):
         size = min(batch, n_toys - start)
         sizes = rng.poisson(luminosity * total, size)
-        drawn = np.searchsorted(cumulative, rng.random(sizes.sum()) * total, side="right")
-        toy = np.repeat(np.arange(size), sizes)
-        counts = np.bincount(toy * len(weights) + np.minimum(drawn, len(weights) - 1),
-                             minlength=size * len(weights))
-        yield counts.reshape(size, len(weights)).astype(np.float32)
+        drawn = np.minimum(np.searchsorted(cumulative, rng.random(sizes.sum()) * total, side="right"),
+                           len(weights) - 1)
+        # Repeated (toy, event) pairs add up in the conversion to CSR.
+        yield sparse.csr_matrix((np.ones(len(drawn), dtype=np.float32), (np.repeat(np.arange(size), sizes), drawn)),
+                                shape=(size, len(weights)))
 
 
 def profiles(q: np.ndarray, grid: Grid) -> list[np.ndarray]:
