@@ -9,10 +9,17 @@ reproducible), every disagreement beyond 3. (With 4000 toys the exact likelihood
 
 from __future__ import annotations
 
+import copy
+import json
+
 import numpy as np
 import pytest
+import yaml
+from click.testing import CliRunner
 from scipy.stats import chi2
 
+from goldmine import stages
+from goldmine.cli import main
 from goldmine.detection.detector import MuonDetector
 from goldmine.exceptions import EventFileError
 from goldmine.inference import calibration, coverage, neyman
@@ -150,3 +157,25 @@ def test_neyman_results_are_written_as_such(plane):
 def test_negative_weights_are_refused_naming_the_event():
     with pytest.raises(EventFileError, match="event 1 has weight -0.5"):
         next(coverage.toy_counts(np.array([1.0, -0.5, 2.0]), 10.0, 5, np.random.default_rng(0)))
+
+
+def test_coverage_command_writes_the_table_of_every_method(analysis, tmp_path):
+    config = copy.deepcopy(analysis.config)
+    config["training"]["methods"] = ["sally"]
+    config["training"]["local_score"].update(epochs=1, hidden=[8])
+    config["mining"].update(n_thetas=10, samples={"local_score": 1000, "ratio": 1000})
+    config["inference"]["grid_points"] = 11
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    mined = stages.mine(config, analysis.events, tmp_path / "local_score.h5", tmp_path / "ratio.h5",
+                        tmp_path / "test.h5")
+    stages.train(config, "sally", mined["local_score"], analysis.setup, tmp_path / "sally.pt", progress=False)
+    output = tmp_path / "coverage.json"
+    result = CliRunner().invoke(main, ["coverage", "--config", str(tmp_path / "config.yaml"), "--test",
+                                       str(mined["test"]), "--toys", "50", "-o", str(output),
+                                       str(tmp_path / "sally.pt")])
+    assert result.exit_code == 0, result.output
+    document = json.loads(output.read_text())
+    assert document["meta"]["toys"] == 50
+    assert len(document["points"]) >= 3  # the SM, and points inside and at the edge of the 95% region
+    assert set(document["points"][0]["methods"]) == {"exact", "histogram", "sally"}
+    assert "| sally | c_aa |" in result.output

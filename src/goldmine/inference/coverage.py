@@ -100,7 +100,7 @@ class ToyLikelihood:
         """A histogram: ``index`` is each event's bin (:func:`~goldmine.inference.methods.bin_indices`)."""
         bins = events.binned(index, n_bins)
         cross_sections = events.total(grid.points)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             # An empty bin at θ_ref holds no test event, so no toy ever fills it: its ℓ is never used.
             shape = np.log(bins(grid.points)) - np.log(cross_sections)[:, None]
             reference = np.log(bins(grid.reference)) - np.log(events.total(grid.reference))
