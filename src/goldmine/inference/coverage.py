@@ -101,10 +101,10 @@ class ToyLikelihood:
         bins = events.binned(index, n_bins)
         cross_sections = events.total(grid.points)
         with np.errstate(divide="ignore", invalid="ignore"):
-            # An empty bin at θ_ref holds no test event, so no toy ever fills it: its ℓ is never used.
+            # A bin empty at θ_ref holds no test event (they are drawn at the SM), so no toy fills it.
             shape = np.log(bins(grid.points)) - np.log(cross_sections)[:, None]
-            reference = np.log(bins(grid.reference)) - np.log(events.total(grid.reference))
-        table = np.nan_to_num((shape - reference).T, nan=0.0, posinf=0.0, neginf=-1e30)
+            shape -= np.log(bins(grid.reference)) - np.log(events.total(grid.reference))
+        table = np.nan_to_num(shape.T, nan=0.0, posinf=0.0, neginf=-1e30)
         return cls(table, cross_sections, luminosity, np.asarray(index))
 
     def log_likelihood(self, counts: np.ndarray) -> np.ndarray:
