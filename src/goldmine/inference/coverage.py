@@ -101,7 +101,7 @@ class ToyLikelihood:
         bins = events.binned(index, n_bins)
         cross_sections = events.total(grid.points)
         with np.errstate(divide="ignore", invalid="ignore"):
-            # A bin empty at θ_ref holds no test event (they are drawn at the SM), so no toy fills it.
+            # A bin without test events has ν = 0 at every θ (log 0 − log 0 → 0): no toy ever fills it.
             shape = np.log(bins(grid.points)) - np.log(cross_sections)[:, None]
             shape -= np.log(bins(grid.reference)) - np.log(events.total(grid.reference))
         table = np.nan_to_num(shape.T, nan=0.0, posinf=0.0, neginf=-1e30)
