@@ -23,6 +23,7 @@ from goldmine.cli import main
 from goldmine.detection.detector import MuonDetector
 from goldmine.exceptions import EventFileError
 from goldmine.inference import calibration, coverage, neyman
+from goldmine.inference.analysis import run_inference
 from goldmine.inference.exact import ExactLikelihood
 from goldmine.inference.grid import Grid
 from goldmine.inference.methods import MethodResult
@@ -179,3 +180,12 @@ def test_coverage_command_writes_the_table_of_every_method(analysis, tmp_path):
     assert len(document["points"]) >= 3  # the SM, and points inside and at the edge of the 95% region
     assert set(document["points"][0]["methods"]) == {"exact", "histogram", "sally"}
     assert "| sally | c_aa |" in result.output
+
+
+def test_infer_with_neyman_intervals_says_so_in_limits_json(analysis):
+    config = copy.deepcopy(analysis.config)
+    config["inference"].update(grid_points=11, intervals="neyman", neyman={"toys": 50, "seed": 0})
+    limits = run_inference(config, analysis.events, {})["limits"]["methods"]
+    assert limits["exact"]["construction"] == "neyman"
+    assert limits["histogram"]["construction"] == "asymptotic"
+    assert limits["exact"]["intervals"]["68"]["c_aa"]["low"] < 0 < limits["exact"]["intervals"]["68"]["c_aa"]["high"]
