@@ -24,6 +24,7 @@ from goldmine.inference import coverage, methods, neyman
 from goldmine.inference.exact import ExactLikelihood, unavailable_because
 from goldmine.inference.grid import Grid
 from goldmine.inference.limits import profiled_intervals
+from goldmine.inference.results import FORMAT_VERSION, validate
 from goldmine.io import events
 from goldmine.physics.morphing import Morphed
 from goldmine.physics.processes import get_process
@@ -137,7 +138,8 @@ def run_coverage(config: Mapping[str, Any], test_file: str | Path, model_files: 
 
     Returns:
         the coverage document: ``{"meta": {...}, "points": [...]}`` (see
-        :func:`goldmine.inference.coverage.coverage`).
+        :func:`goldmine.inference.coverage.coverage`), validated against
+        ``goldmine/schemas/coverage.schema.json``.
     """
     space = events.read_parameter_space(test_file)
     names = list(events.read_observable_names(test_file))
@@ -158,11 +160,13 @@ def run_coverage(config: Mapping[str, Any], test_file: str | Path, model_files: 
                                                                       rng)
                 likelihoods[f"{method}:neyman"] = likelihood
     points = coverage.coverage(likelihoods, morphed, grid, true_indices, luminosity, n_toys, rng, critical)
-    return {"meta": {"parameters": list(grid.names), "axes": [axis.tolist() for axis in grid.axes],
-                     "reference": grid.reference.tolist(), "luminosity_pb": float(luminosity), "toys": n_toys,
-                     "neyman_toys": neyman_toys, "seed": seed, "test_events": len(test.observations),
-                     "confidence_levels": dict(methods.CONFIDENCE_LEVELS)},
-            "points": points}
+    meta = {"format_version": FORMAT_VERSION, "parameters": list(grid.names),
+            "axes": [axis.tolist() for axis in grid.axes], "reference": grid.reference.tolist(),
+            "luminosity_pb": float(luminosity), "toys": n_toys, "neyman_toys": neyman_toys, "seed": seed,
+            "test_events": len(test.observations), "confidence_levels": dict(methods.CONFIDENCE_LEVELS)}
+    document = {"meta": meta, "points": points}
+    validate(document, "coverage")
+    return document
 
 
 def neyman_results(config: Mapping[str, Any], observations: np.ndarray, names: Sequence[str], morphed: Morphed,

@@ -58,7 +58,7 @@ def validate(document: Mapping[str, Any], kind: str) -> None:
 
     Args:
         document: the document.
-        kind: "limits" or "fisher".
+        kind: "limits", "fisher" or "coverage".
 
     Raises:
         jsonschema.ValidationError: naming the offending path.
