@@ -13,6 +13,7 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
     samples.h5       --goldmine.ml----------------->  models: state_dict + JSON metadata
     events.h5 + models
                      --goldmine.inference---------->  fisher.json, limits.json, pyhf workspace
+                     --goldmine.inference.toys-> coverage.json: coverage from toys
     results          --goldmine.plotting----------->  plots and the report
 
 Below the path: :mod:`goldmine.io` holds every file format (and :func:`goldmine.io.open_events`,

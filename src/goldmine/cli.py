@@ -63,6 +63,7 @@ def main(verbose: bool) -> None:
       train     train an estimator (SALLY, SALLINO, CARL, ROLR, RASCAL, ALICE, ALICES,
                 CASCAL, their morphing-aware variants, NDE, SCANDAL)
       infer     Fisher information and expected limits of every method
+      coverage  coverage of every method's intervals, from toys of the test events
       plot      figures for the report
     Tools:
       inspect   say what a file is and summarise it (LHE, Delphes, goldmine, MadMiner)
@@ -244,6 +245,35 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
             flags = sorted({flag for label in ("68", "95") for flag in result["intervals"][label][name]["flags"]})
             click.echo(f"{method:<{width}}  {name:<10}  {cells[0]:<20}  {cells[1]:<20}  {', '.join(flags)}")
     click.echo("<edge, >edge: open, q stays below the threshold up to that edge of the grid")
+
+
+@main.command()
+@_CONFIG
+@click.option("--test", "test_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Test events (from `goldmine mine --test`), held out from training.")
+@click.option("--toys", type=click.IntRange(min=10), default=1000, show_default=True, help="Toys per true θ.")
+@click.option("--seed", type=click.IntRange(min=0), default=9000, show_default=True, help="Seed of the toys.")
+@click.option("--neyman-toys", type=click.IntRange(min=10), default=None,
+              help="Also the coverage of a Neyman construction of the exact likelihood and the learned ratios, "
+                   "with this many toys per profile-line point.")
+@_OUTPUT
+@click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def coverage(config_path: Path, test_file: Path, toys: int, seed: int, neyman_toys: int | None, output: Path,
+             models: tuple[Path, ...]) -> None:
+    """Coverage of every method's 68% and 95% CL intervals from toys drawn from the test events; writes
+    OUTPUT (coverage.json) and prints the table.
+
+    The true θ are the reference and, per parameter, the points of its profile line nearest
+    the upper ends of the 68% and 95% CL intervals. A toy has Poisson(Lσ(θ)) events drawn
+    from the test events ∝ their weight at θ; a method covers when its profiled q at the
+    true value is below the threshold.
+    """
+    from goldmine import stages
+    from goldmine.inference.toys import coverage_table
+
+    document = stages.coverage(_load(config_path), test_file, models, output, toys, seed, neyman_toys)
+    click.echo("\n".join(coverage_table(document)))
+    click.echo("*: more than 2 binomial errors below the confidence level (under-covers)")
 
 
 def _figure(name: str, what: str):

@@ -26,6 +26,7 @@ from goldmine.physics.parameters import ParameterSpace, build_parameter_space
 from goldmine.physics.processes import get_process
 
 __all__ = [
+    "coverage",
     "detect",
     "detector_from_config",
     "generate",
@@ -391,3 +392,31 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
     for key, path in (("fisher", fisher), ("limits", limits), ("validation", validation), ("workspace", workspace)):
         write_json(path, results[key])
     return results
+
+
+def coverage(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str | Path], output: str | Path,
+             n_toys: int, seed: int, neyman_toys: int | None = None) -> dict[str, Any]:
+    """Coverage of every method's 68% and 95% CL intervals, from toys drawn from the test events.
+
+    Args:
+        config: the validated configuration.
+        test_file: the test events (from :func:`mine`).
+        models: the model file of every configured method and ensemble member (see :func:`models_by_method`).
+        output: coverage.json.
+        n_toys: toys per true θ (the reference and points inside and at the edge of the 95% region).
+        seed: of the toys.
+        neyman_toys: toys per profile-line point of a Neyman construction for the exact likelihood
+            and the learned ratios, reported beside their Wilks intervals; None: none.
+
+    Returns:
+        the coverage document (:func:`goldmine.inference.toys.run_coverage`).
+    """
+    import torch
+
+    from goldmine.inference.toys import run_coverage
+
+    torch.set_num_threads(config["training"]["threads"])
+    document = run_coverage(config, test_file, models_by_method(config, models), n_toys, seed,
+                            neyman_toys=neyman_toys)
+    write_json(output, document)
+    return document

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from goldmine.detection.detector import MuonDetector
-from goldmine.inference import limits, methods
+from goldmine.inference import limits, methods, toys
 from goldmine.inference.exact import ExactLikelihood, unavailable_because
 from goldmine.inference.grid import Grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
@@ -123,6 +123,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
                                  for m in members], axis=0)
             validation[f"{method}_log_r_mse"] = float(np.mean((estimated - true_log_r) ** 2))
 
+    if settings["intervals"] == "neyman":
+        results |= toys.neyman_results(config, x, names, morphed, grid, results, model_files)
     results = flag_intervals(results, reference, space.names)
     if exact is not None:
         validation |= _width_ratios(results, space.names)

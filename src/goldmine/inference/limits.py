@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import chi2
 
-__all__ = ["Interval", "binned_q", "centred_mean_log_ratio", "profiled_intervals", "unbinned_q"]
+__all__ = ["Interval", "binned_q", "centred_mean_log_ratio", "interval_below", "profiled_intervals", "unbinned_q"]
 
 
 def unbinned_q(cross_sections: np.ndarray, reference_cross_section: float, mean_log_ratio: np.ndarray,
@@ -129,19 +129,38 @@ def profiled_intervals(grid_axes: Sequence[np.ndarray], q: np.ndarray, confidenc
     intervals = []
     for axis_index, axis in enumerate(grid_axes):
         others = tuple(i for i in range(q.ndim) if i != axis_index)
-        profile = q.min(axis=others) if others else q
-        best = int(np.argmin(profile))
-        intervals.append(Interval(_crossing(axis, profile, best, -1, threshold),
-                                  _crossing(axis, profile, best, +1, threshold)))
+        intervals.append(interval_below(axis, q.min(axis=others) if others else q, threshold))
     return intervals
 
 
-def _crossing(axis: np.ndarray, profile: np.ndarray, start: int, step: int, threshold: float) -> float | None:
+def interval_below(axis: np.ndarray, profile: np.ndarray, threshold: float | np.ndarray) -> Interval:
+    """The connected region around the minimum of ``profile`` where it is below ``threshold``.
+
+    Args:
+        axis: the parameter values, shape (n,).
+        profile: the profiled q at them, shape (n,).
+        threshold: one value (Wilks), or one per axis value (a Neyman construction's critical values).
+
+    Returns:
+        the :class:`Interval`, its ends linearly interpolated in profile − threshold; open (None)
+        where that stays negative up to the edge of the axis.
+
+    Example:
+        >>> axis = np.linspace(-2, 2, 41)
+        >>> round(interval_below(axis, axis**2, np.where(axis > 0, 4.0, 1.0)).high, 3)
+        2.0
+    """
+    excess = np.asarray(profile, dtype=float) - threshold
+    best = int(np.argmin(profile))
+    return Interval(_crossing(axis, excess, best, -1), _crossing(axis, excess, best, +1))
+
+
+def _crossing(axis: np.ndarray, excess: np.ndarray, start: int, step: int) -> float | None:
     i = start
     while 0 <= i + step < len(axis):
         j = i + step
-        if profile[j] >= threshold:
-            fraction = (threshold - profile[i]) / (profile[j] - profile[i])
+        if excess[j] >= 0:
+            fraction = -excess[i] / (excess[j] - excess[i])
             return float(axis[i] + fraction * (axis[j] - axis[i]))
         i = j
     return None

@@ -35,6 +35,7 @@ __all__ = [
     "histogram_information",
     "learned_ratio",
     "local_score",
+    "quantile_edges",
     "rate",
     "truth",
     "uniform_edges",
@@ -60,6 +61,8 @@ class MethodResult:
         information_std: the spread of the ensemble members' Fisher information, or None.
         members: each ensemble member's own result (only for ensembles).
         q_exact_below: q is exact where it is below this, interpolated above (None: exact everywhere).
+        construction: how the intervals were made from q: "asymptotic" (Wilks' thresholds) or
+            "neyman" (critical values from toys, :mod:`goldmine.inference.neyman`).
     """
 
     q: np.ndarray | None = None
@@ -68,6 +71,7 @@ class MethodResult:
     information_std: np.ndarray | None = None
     members: tuple[MethodResult, ...] = ()
     q_exact_below: float | None = None
+    construction: str = "asymptotic"
 
     @classmethod
     def from_q(cls, grid: Grid, q: np.ndarray, **fields) -> MethodResult:
@@ -101,7 +105,13 @@ def uniform_edges(values: np.ndarray, bins: int) -> list[np.ndarray]:
     return [np.linspace(column.min(), column.max(), bins + 1) for column in values.T]
 
 
-def _quantile_edges(values: np.ndarray, weights: np.ndarray, bins: int) -> list[np.ndarray]:
+def quantile_edges(values: np.ndarray, weights: np.ndarray, bins: int) -> list[np.ndarray]:
+    """Bins of equal weight per column (SALLY's score histogram), from the smallest to the largest value.
+
+    Example:
+        >>> quantile_edges(np.array([[0.0], [1.0], [2.0], [3.0]]), np.ones(4), 2)[0].tolist()
+        [0.0, 1.0, 3.0]
+    """
     edges = []
     for column in values.T:
         order = np.argsort(column)
@@ -212,7 +222,7 @@ def local_score(method: str, member_scores: Sequence[np.ndarray], events: Morphe
     def one(scores: np.ndarray) -> MethodResult:
         information = _score_information(events, scores, grid.reference, luminosity)
         if method == "sally":
-            index, n_bins = bin_indices(scores, _quantile_edges(scores, weights_ref, bins))
+            index, n_bins = bin_indices(scores, quantile_edges(scores, weights_ref, bins))
             return MethodResult.from_q(grid, _binned_q(events, index, n_bins, grid.points, grid.reference, luminosity),
                                        information=information)
 
@@ -222,7 +232,7 @@ def local_score(method: str, member_scores: Sequence[np.ndarray], events: Morphe
                 direction = theta - grid.reference
                 if np.any(direction):
                     projected = (scores @ direction)[:, None]
-                    index, n_bins = bin_indices(projected, _quantile_edges(projected, weights_ref, bins))
+                    index, n_bins = bin_indices(projected, quantile_edges(projected, weights_ref, bins))
                     values[k] = _binned_q(events, index, n_bins, theta, grid.reference, luminosity)[0]
             return values
 

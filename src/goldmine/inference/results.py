@@ -58,7 +58,7 @@ def validate(document: Mapping[str, Any], kind: str) -> None:
 
     Args:
         document: the document.
-        kind: "limits" or "fisher".
+        kind: "limits", "fisher" or "coverage".
 
     Raises:
         jsonschema.ValidationError: naming the offending path.
@@ -126,6 +126,7 @@ def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity:
         if result.q is None:
             continue
         entry: dict[str, Any] = {"q": result.q.tolist(), "q_exact_below": result.q_exact_below,
+                                 "construction": result.construction,
                                  "intervals": _intervals_json(result.intervals, grid.names)}
         if result.members:
             entry["members"] = [{"intervals": _intervals_json(m.intervals, grid.names)} for m in result.members]
