@@ -109,26 +109,27 @@ class Observable:
     @property
     def unit(self) -> str:
         """Its unit ("" for a dimensionless observable)."""
-        return unit_of(self.description)
+        return unit_of(self.name, self.description)
 
 
 _UNIT = re.compile(r" \[([^\[\]]+)\]$")
 
 
-def unit_of(description: str) -> str:
-    """The unit at the end of an observable's description, ``"... [GeV]"``; "" for none.
+def unit_of(name: str, description: str = "") -> str:
+    """The unit of an observable: a built-in one's, otherwise the one its description ends
+    in, ``"... [GeV]"``; "" for a dimensionless one.
 
     Example:
-        >>> unit_of("dimuon invariant mass [GeV]"), unit_of("mu_minus.costheta")
-        ('GeV', '')
+        >>> unit_of("m_mumu"), unit_of("pt_sum", "mu_minus.pt + mu_plus.pt [GeV]"), unit_of("c", "mu_minus.costheta")
+        ('GeV', 'GeV', '')
     """
-    match = _UNIT.search(description)
+    match = _UNIT.search(DESCRIPTIONS.get(name, description))
     return match.group(1) if match else ""
 
 
-def axis_label(name: str, description: str) -> str:
+def axis_label(name: str, description: str = "") -> str:
     """The axis label of an observable: the typeset symbol of a built-in one, otherwise its
-    name with the unit its description ends in.
+    name with its unit (:func:`unit_of`).
 
     Example:
         >>> axis_label("pt_sum", "mu_minus.pt + mu_plus.pt [GeV]"), axis_label("n_jets", "count(jets)")
@@ -136,7 +137,7 @@ def axis_label(name: str, description: str) -> str:
     """
     if name in LABELS:
         return LABELS[name]
-    unit = unit_of(description)
+    unit = unit_of(name, description)
     return f"{name} [{unit}]" if unit else name
 
 
