@@ -60,10 +60,13 @@ _REFERENCE_STYLES = {
     "rate": dict(color="#94a4a2", linestyle=":", label="rate only"),
     "truth": dict(color="#717581", linestyle=(0, (1, 1)), label="parton-level truth"),
 }
-#: per-observable histograms (histogram_1d:<observable>): greens, apart from the histogram's.
+#: per-observable histograms (histogram_1d:<observable>): greens, apart from the histogram's;
+#: a built-in observable by its place in DEFINITIONS, a user's by a hash of its name (the
+#: same in every run).
 _HISTOGRAM_1D_COLOURS = ("#1b9e77", "#66a61e", "#006d2c", "#74c476", "#00441b", "#41ab5d", "#99d8c9", "#4d9221")
 #: anything else (a method added later): never black, which is the exact likelihood's.
 _OTHER_COLOURS = ("#e7298a", "#7570b3", "#d95f02", "#666600", "#1f78b4", "#b15928")
+#: benchmarks and ensemble members: Petroff's ten colours.
 _BENCHMARK_COLOURS = ("#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6", "#a96b59", "#e76300", "#b9ac70",
                       "#717581", "#92dadd")
 _LINEWIDTH = 2.0
@@ -102,7 +105,7 @@ def method_style(method: str) -> dict[str, Any]:
         'histogram of m_mumu'
     """
     if method in _REFERENCE_STYLES:
-        return dict(dict(linewidth=_LINEWIDTH), **_REFERENCE_STYLES[method])
+        return {"linewidth": _LINEWIDTH, **_REFERENCE_STYLES[method]}
     family = method.removeprefix("morphing_")
     if family in _FAMILY_COLOURS:
         label = _FAMILY_LABELS.get(family, family.upper())
