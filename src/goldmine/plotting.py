@@ -343,7 +343,7 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
         interval_ax.set_ylim(-0.7, len(methods) - 0.3)
         interval_ax.set_yticks(range(len(methods)), labels, fontsize="x-small")
         interval_ax.minorticks_off()
-        interval_ax.tick_params(axis="y", right=False)
+        interval_ax.tick_params(axis="y", right=False, pad=14)  # room for an arrowhead at the left edge
         interval_ax.set_xlabel(_parameter_label(name))
         interval_ax.set_ylabel("method")
     interval_axes[0].set_title("profiled intervals: 68% thick, 95% thin, the scan's range", fontsize="x-small")
