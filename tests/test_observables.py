@@ -56,6 +56,8 @@ def test_cuts_select_and_efficiencies_weight(detected, analysis, tmp_path):
 @pytest.mark.parametrize(("entry", "message"), [
     ({"bad": "mu_minus.__class__"}, "expression"), ({"bad": "electron.pt"}, "unknown name 'electron'"),
     ({"bad": "open('x')"}, "expression"), ({"bad": {"function": "goldmine.nothing:here"}}, "cannot be imported"),
+    ({"bad": {"expression": "mu_minus.pt", "unit": "[GeV]"}}, "not allowed"),  # the brackets are the plot's
+    ({"bad": {"unit": "GeV"}}, "not allowed"),
 ])
 def test_bad_observables_stop_the_config(analysis, entry, message):
     config = copy.deepcopy(analysis.config)

@@ -1,9 +1,17 @@
-"""Figures of an analysis, as PNG and PDF: what a physicist looks at first."""
+"""Figures of an analysis, as PNG and PDF: what a physicist looks at first.
+
+Every figure is drawn in mplhep's ROOT style (:data:`STYLE`, applied by each plot function
+and nowhere else, so importing this module leaves a notebook's own style alone), every
+method is drawn in its own style (:func:`method_style`), legends sit outside the axes, and
+every axis names its quantity and unit.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,27 +21,112 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import mplhep  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
-from goldmine.detection.observables import LABELS  # noqa: E402
+from goldmine.detection.observables import DEFINITIONS, axis_label, unit_of  # noqa: E402
 from goldmine.io import events  # noqa: E402
 from goldmine.io.atomic import atomic_output  # noqa: E402
 
-__all__ = ["plot_all", "plot_distributions", "plot_fisher_ellipses", "plot_limits", "plot_training"]
+__all__ = [
+    "STYLE",
+    "method_style",
+    "plot_all",
+    "plot_distributions",
+    "plot_fisher_ellipses",
+    "plot_limits",
+    "plot_training",
+]
 
-_METHOD_STYLE = {
-    "exact": dict(color="black", linestyle="-", linewidth=2.5, label="exact likelihood"),
-    "alices": dict(color="tab:red", linestyle="-", label="ALICES"),
-    "alice": dict(color="tab:orange", linestyle="-", label="ALICE"),
-    "rascal": dict(color="tab:brown", linestyle="--", label="RASCAL"),
-    "rolr": dict(color="tab:pink", linestyle=":", label="ROLR"),
-    "carl": dict(color="tab:olive", linestyle="-.", label="CARL"),
-    "cascal": dict(color="tab:cyan", linestyle="-", label="CASCAL"),
-    "sallino": dict(color="navy", linestyle=":", label="SALLINO"),
-    "sally": dict(color="tab:blue", linestyle="--", label="SALLY (score histogram)"),
-    "histogram": dict(color="tab:green", linestyle="-.", label="histogram (pyhf)"),
-    "rate": dict(color="tab:gray", linestyle=":", label="rate only"),
-    "truth": dict(color="tab:purple", linestyle=(0, (1, 1)), label="parton-level truth"),
+#: mplhep's ROOT style: the look of the field (ticks inside on all four sides, minor ticks,
+#: axis titles at the axis ends, Helvetica-like sans serif) without an experiment's name on
+#: it, as ATLAS, CMS or LHCb styles would put on a result no experiment made. The font is
+#: smaller than ROOT's 26 pt, which is sized for one 10-inch panel, not several.
+STYLE: list[Any] = [mplhep.style.ROOT, {"font.size": 18, "legend.fontsize": "x-small"}]
+
+#: estimator family → colour (Petroff's colour-blind-safe palette, extended); its
+#: morphing-aware variant shares the colour, dashed, so the pair reads as one family.
+_FAMILY_COLOURS = {
+    "alices": "#bd1f01", "alice": "#e76300", "rascal": "#a96b59", "rolr": "#ffa90e", "carl": "#b9ac70",
+    "cascal": "#3ab7bf", "sally": "#3f90da", "sallino": "#1c3f94", "nde": "#832db6", "scandal": "#e377c2",
 }
+_FAMILY_LABELS = {"nde": "NDE", "scandal": "SCANDAL", "sally": "SALLY (score histogram)",
+                  "sallino": "SALLINO (score histogram)"}
+#: methods that are no estimator: the references the estimators are judged against.
+_REFERENCE_STYLES = {
+    "exact": dict(color="black", linestyle="-", linewidth=3.0, label="exact likelihood"),
+    "histogram": dict(color="#2ca02c", linestyle="-.", label="histogram (pyhf)"),
+    "rate": dict(color="#94a4a2", linestyle=":", label="rate only"),
+    "truth": dict(color="#717581", linestyle=(0, (1, 1)), label="parton-level truth"),
+}
+#: per-observable histograms (histogram_1d:<observable>): greens, apart from the histogram's;
+#: a built-in observable by its place in DEFINITIONS, a user's by a hash of its name (the
+#: same in every run).
+_HISTOGRAM_1D_COLOURS = ("#1b9e77", "#66a61e", "#006d2c", "#74c476", "#00441b", "#41ab5d", "#99d8c9", "#4d9221")
+#: anything else (a method added later): never black, which is the exact likelihood's.
+_OTHER_COLOURS = ("#e7298a", "#7570b3", "#d95f02", "#666600", "#1f78b4", "#b15928")
+#: benchmarks and ensemble members: Petroff's ten colours.
+_BENCHMARK_COLOURS = ("#3f90da", "#ffa90e", "#bd1f01", "#94a4a2", "#832db6", "#a96b59", "#e76300", "#b9ac70",
+                      "#717581", "#92dadd")
+_LINEWIDTH = 2.0
+
+
+def _styled(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Draw ``function``'s figure in :data:`STYLE` (the one place it is applied)."""
+
+    @functools.wraps(function)
+    def styled(*args: Any, **kwargs: Any) -> Any:
+        with plt.style.context(STYLE):
+            return function(*args, **kwargs)
+
+    return styled
+
+
+def method_style(method: str) -> dict[str, Any]:
+    """The line style of a method in every plot: colour, line style, width and legend label.
+
+    Each estimator family has its colour; ``morphing_<family>`` shares it, dashed; the
+    references (exact likelihood, histogram, rate, truth) and each ``histogram_1d:<observable>``
+    have their own; no method is drawn like the exact likelihood (black).
+
+    Args:
+        method: a method name of limits.json or fisher.json, e.g. "alices", "morphing_carl",
+            "histogram_1d:m_mumu".
+
+    Returns:
+        dict: keyword arguments for ``matplotlib``'s ``plot`` (``color``, ``linestyle``,
+        ``linewidth``, ``label``).
+
+    Example:
+        >>> method_style("morphing_alices")["label"], method_style("morphing_alices")["linestyle"]
+        ('ALICES (morphing-aware)', '--')
+        >>> method_style("histogram_1d:m_mumu")["label"]
+        'histogram of m_mumu'
+    """
+    if method in _REFERENCE_STYLES:
+        return {"linewidth": _LINEWIDTH, **_REFERENCE_STYLES[method]}
+    family = method.removeprefix("morphing_")
+    if family in _FAMILY_COLOURS:
+        label = _FAMILY_LABELS.get(family, family.upper())
+        if family != method:
+            return dict(color=_FAMILY_COLOURS[family], linestyle="--", linewidth=_LINEWIDTH,
+                        label=f"{label} (morphing-aware)")
+        return dict(color=_FAMILY_COLOURS[family], linestyle="-", linewidth=_LINEWIDTH, label=label)
+    if method.startswith("histogram_1d:"):
+        observable = method.partition(":")[2]
+        built_in = list(DEFINITIONS)
+        index = built_in.index(observable) if observable in built_in else zlib.crc32(observable.encode())
+        return dict(color=_HISTOGRAM_1D_COLOURS[index % len(_HISTOGRAM_1D_COLOURS)], linestyle=(0, (3, 1, 1, 1)),
+                    linewidth=1.5, label=f"histogram of {observable}")
+    return dict(color=_OTHER_COLOURS[zlib.crc32(method.encode()) % len(_OTHER_COLOURS)], linestyle=(0, (5, 1)),
+                linewidth=_LINEWIDTH, label=method)
+
+
+def _legend_below(figure: plt.Figure, handles: Sequence[Any], title: str | None = None, columns: int = 2) -> None:
+    """One legend for the whole figure, below its axes, where it covers no data."""
+    figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncols=columns, title=title,
+                  frameon=False)
 
 
 def _save(figure: plt.Figure, output: str | Path) -> list[Path]:
@@ -50,49 +143,75 @@ def _save(figure: plt.Figure, output: str | Path) -> list[Path]:
     return paths
 
 
-def plot_distributions(event_file: str | Path, output: str | Path, max_benchmarks: int = 4) -> list[Path]:
-    """Normalised distributions of every observable at the first benchmarks."""
+@_styled
+def plot_distributions(event_file: str | Path, output: str | Path) -> list[Path]:
+    """Normalised distributions of every observable at every benchmark, one panel per
+    observable, the benchmarks' legend below the panels.
+
+    Args:
+        event_file: an event file (its first 200 000 events are histogrammed).
+        output: the PNG to write; a PDF is written beside it.
+
+    Returns:
+        list: the PNG and the PDF.
+    """
     space = events.read_parameter_space(event_file)
     names = events.read_observable_names(event_file)
+    descriptions = events.read_observable_descriptions(event_file)
     sample = events.read(event_file, stop=200_000)
     n = len(names)
     columns = min(3, n)
     rows = int(np.ceil(n / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
-    for i, name in enumerate(names):
+    figure, axes = plt.subplots(rows, columns, figsize=(7 * columns, 6 * rows), squeeze=False,
+                                layout="constrained")
+    for i, (name, description) in enumerate(zip(names, descriptions)):
         ax = axes.flat[i]
         values = sample.observations[:, i]
         edges = np.linspace(*np.percentile(values, [0.1, 99.9]), 31)
-        for b in range(min(max_benchmarks, len(space.benchmark_names))):
+        for b, benchmark in enumerate(space.benchmark_names):
             counts, _ = np.histogram(values, edges, weights=sample.weights[:, b])
-            point = ", ".join(f"{p}={v:+.2f}" for p, v in zip(space.names, space.benchmarks[b]))
-            mplhep.histplot(counts / counts.sum() / np.diff(edges), edges, ax=ax,
-                            label=f"{space.benchmark_names[b]} ({point})")
-        ax.set_xlabel(LABELS.get(name, name))
-        ax.set_ylabel("normalised density")
+            point = ", ".join(f"{p} = {v:+.2f}" for p, v in zip(space.names, space.benchmarks[b]))
+            mplhep.histplot(counts / counts.sum() / np.diff(edges), edges, ax=ax, label=f"{benchmark} ({point})",
+                            color=_BENCHMARK_COLOURS[b % len(_BENCHMARK_COLOURS)],
+                            linestyle=("-", "--", ":")[b // len(_BENCHMARK_COLOURS) % 3])
+        ax.set_xlabel(axis_label(name, description))
+        unit = unit_of(name, description)
+        ax.set_ylabel(r"$(1/\sigma)\,d\sigma/dx$" + (f" [1/{unit}]" if unit else ""))
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize="small")
-    figure.suptitle("Observables at the benchmarks")
+    _legend_below(figure, axes.flat[0].get_legend_handles_labels()[0], title="benchmark",
+                  columns=min(3, len(space.benchmark_names)))
     return _save(figure, output)
 
 
+@_styled
 def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[Path]:
     """68% CL ellipses Δθᵀ I Δθ = 2.30 of every Fisher information, around the reference point.
 
-    A rank-one information (the rate alone) is drawn as the band it constrains.
+    A rank-one information (the rate alone) is drawn as the band it constrains. The
+    per-observable histograms (``histogram_1d:*``) are in fisher.json only: most are such
+    bands, and six of them would hide the ellipses.
+
+    Args:
+        fisher: fisher.json of ``goldmine infer``.
+        output: the PNG to write; a PDF is written beside it.
+
+    Returns:
+        list: the PNG and the PDF.
     """
     meta = fisher["meta"]
     center = np.array(meta["reference"])
     angle = np.linspace(0, 2 * np.pi, 200)
     circle = np.stack([np.cos(angle), np.sin(angle)])
-    figure, ax = plt.subplots(figsize=(6, 6))
+    figure, ax = plt.subplots(figsize=(9, 9), layout="constrained")
     bands = []
     for method, entry in fisher["methods"].items():
-        if ":" in method:  # per-observable histograms are in the JSON only
+        if method.startswith("histogram_1d:"):
             continue
         values, vectors = np.linalg.eigh(np.asarray(entry["matrix"])[:2, :2])
-        style = _METHOD_STYLE.get(method, {"label": method})
+        style = method_style(method)
+        if "ensemble_std" in entry:
+            style["label"] += " (ensemble mean)"
         if values[0] <= 1e-9 * values[1]:
             bands.append((vectors, values, style))
             continue
@@ -103,74 +222,187 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[
     for vectors, values, style in bands:
         offset = vectors[:, 1] * np.sqrt(2.30 / values[1])
         along = vectors[:, 0][:, None] * np.array([-10.0, 10.0])
-        for sign, label in ((1, style.get("label")), (-1, None)):
+        for sign, label in ((1, style["label"]), (-1, None)):
             line = center[:, None] + sign * offset[:, None] + along
             ax.plot(line[0], line[1], **dict(style, label=label))
-    ax.set_xlabel(meta["parameters"][0])
-    ax.set_ylabel(meta["parameters"][1])
-    ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$")
-    ax.legend(fontsize="small")
+    ax.plot(*center[:2], marker="*", color="gold", markersize=18, markeredgecolor="k", linestyle="none",
+            label="reference point")
+    ax.set_xlabel(_parameter_label(meta["parameters"][0]))
+    ax.set_ylabel(_parameter_label(meta["parameters"][1]))
+    ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$", fontsize="medium")
+    _legend_below(figure, ax.get_legend_handles_labels()[0])
     return _save(figure, output)
 
 
-def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
-    """Expected 68% and 95% CL contours (2 d.o.f.) of every method against the exact likelihood.
+def _parameter_label(name: str) -> str:
+    """A parameter's axis label: its name, typeset (``c_vv`` → $c_{vv}$); a Wilson coefficient
+    at fixed Λ is dimensionless, so no unit.
 
-    A method whose 95% CL region reaches the edge of the grid is labelled "open"; a flagged
-    interval (narrower than the exact one, excluding the Asimov point) is named in the legend.
+    Example:
+        >>> _parameter_label("c_vv"), _parameter_label("cWWW")
+        ('$c_{vv}$', 'cWWW')
+    """
+    head, _, tail = name.partition("_")
+    if tail and head.isalpha() and tail.isalnum():
+        return f"${head}_{{{tail}}}$"
+    return name
+
+
+#: the marks of an interval, in the intervals panels and the legend.
+_OPEN_MARKS = {"low": "<", "high": ">"}
+_FLAG_MARKS = {
+    "excludes_asimov_point": dict(marker="X", label="excludes the Asimov point"),
+    "narrower_than_exact": dict(marker="d", label="narrower than the exact likelihood"),
+}
+
+
+def _draw_intervals(ax: plt.Axes, row: int, per_level: Mapping[str, Mapping[str, Any]], edges: tuple[float, float],
+                    style: Mapping[str, Any]) -> set[str]:
+    """One method's 68% (thick) and 95% (thin) interval of one parameter on ``row``; an open
+    end is an arrowhead at the edge of the scan, a flag a mark right of the axes. Returns the
+    marks drawn."""
+    marks = set()
+    for level, width in (("95", 2), ("68", 7)):
+        interval = per_level.get(level)
+        if interval is None:
+            continue
+        low = edges[0] if interval["low"] is None else interval["low"]
+        high = edges[1] if interval["high"] is None else interval["high"]
+        ax.plot([low, high], [row, row], color=style["color"], linewidth=width, solid_capstyle="butt")
+        for end, x in (("low", low), ("high", high)):
+            if interval[end] is None:
+                ax.plot(x, row, marker=_OPEN_MARKS[end], color=style["color"], markersize=14, clip_on=False)
+                marks.add("open")
+        for k, flag in enumerate(_FLAG_MARKS):
+            if flag in interval["flags"]:
+                marks.add(flag)
+                ax.plot(1.04 + 0.07 * k, row, transform=blended_transform_factory(ax.transAxes, ax.transData),
+                        marker=_FLAG_MARKS[flag]["marker"], color=style["color"], markeredgecolor="k",
+                        markersize=12, clip_on=False)
+    return marks
+
+
+@_styled
+def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
+    """Expected 68% and 95% CL contours (2 d.o.f.) of every method against the exact likelihood,
+    beside each method's profiled 1-d intervals.
+
+    The intervals panels mark what a reader must not take as a limit: an end open at the edge
+    of the scan (an arrowhead there: the edge is no limit) and a flagged interval (a mark
+    right of the panel). The legend names the same in words, and an ensemble's size.
+
+    Args:
+        limits: limits.json of ``goldmine infer``.
+        output: the PNG to write; a PDF is written beside it.
+
+    Returns:
+        list: the PNG and the PDF.
     """
     meta = limits["meta"]
-    x_axis, y_axis = (np.array(axis) for axis in meta["axes"][:2])
-    figure, ax = plt.subplots(figsize=(6.5, 6))
-    for method, result in limits["methods"].items():
-        q = np.array(result["q"])
-        style = dict(_METHOD_STYLE.get(method, {"label": method}))
+    parameters = meta["parameters"]
+    axes_values = [np.array(axis) for axis in meta["axes"]]
+    methods = limits["methods"]
+    figure = plt.figure(figsize=(18, 9), layout="constrained")
+    grid = figure.add_gridspec(len(parameters), 2, width_ratios=(1, 1))
+    ax = figure.add_subplot(grid[:, 0])
+    interval_axes = [figure.add_subplot(grid[k, 1]) for k in range(len(parameters))]
+    handles = []
+    for row, (method, result) in enumerate(reversed(methods.items())):
+        style = method_style(method)
         label = style.pop("label")
-        intervals = [entry for per_parameter in result["intervals"].values() for entry in per_parameter.values()]
-        notes = sorted({flag.replace("_", " ") for entry in intervals for flag in entry["flags"]})
-        if any(entry["low"] is None or entry["high"] is None for entry in intervals):
-            notes.insert(0, "open")
-        if notes:
-            label += f" ({'; '.join(notes)})"
-        ax.contour(x_axis, y_axis, q.T, levels=[2.30, 5.99], colors=style.get("color", "k"),
-                   linestyles=[style.get("linestyle", "-")], linewidths=style.get("linewidth", 1.5))
-        ax.plot([], [], label=label, **style)
-    ax.plot(*meta["reference"][:2], marker="*", color="gold", markersize=14, markeredgecolor="k", linestyle="none",
-            label="Asimov point")
-    ax.set_xlabel(meta["parameters"][0])
-    ax.set_ylabel(meta["parameters"][1])
-    ax.set_title(f"Expected 68% and 95% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$")
-    ax.legend(fontsize="small", loc="upper right")
+        contours = ax.contour(axes_values[0], axes_values[1], np.array(result["q"]).T, levels=[2.30, 5.99],
+                              colors=[style["color"]], linestyles=[style["linestyle"]],
+                              linewidths=style["linewidth"])
+        contours.set_gid(method)
+        marks = set()
+        for k, name in enumerate(parameters):
+            edges = (float(axes_values[k][0]), float(axes_values[k][-1]))
+            marks |= _draw_intervals(interval_axes[k], row, {level: entry[name] for level, entry in
+                                                             result["intervals"].items()}, edges, style)
+            for member in result.get("members", []):  # the ensemble's spread, faint, under the mean's
+                interval = member["intervals"].get("68", {}).get(name)
+                if interval is not None and interval["low"] is not None and interval["high"] is not None:
+                    interval_axes[k].plot([interval["low"], interval["high"]], [row - 0.3] * 2, color=style["color"],
+                                          linewidth=1, alpha=0.5)
+        notes = [f"ensemble of {len(result['members'])}"] if result.get("members") else []
+        notes += (["open at the scan's edge"] if "open" in marks else [])
+        notes += [_FLAG_MARKS[flag]["label"] for flag in _FLAG_MARKS if flag in marks]
+        handle = Line2D([], [], label=label + (f" ({'; '.join(notes)})" if notes else ""), **style)
+        handle.set_gid(method)
+        handles.append(handle)
+    handles.reverse()
+    handles.append(ax.plot(*meta["reference"][:2], marker="*", color="gold", markersize=20, markeredgecolor="k",
+                           linestyle="none", label="Asimov point")[0])
+    ax.set_xlabel(_parameter_label(parameters[0]))
+    ax.set_ylabel(_parameter_label(parameters[1]))
+    ax.set_title("68% (inner) and 95% (outer) CL contours", fontsize="medium")
+    labels = [method_style(method)["label"] for method in reversed(methods)]
+    for k, (interval_ax, name) in enumerate(zip(interval_axes, parameters)):
+        interval_ax.axvline(meta["reference"][k], color="k", linestyle=":", linewidth=1)
+        interval_ax.set_xlim(axes_values[k][0], axes_values[k][-1])
+        interval_ax.set_ylim(-0.7, len(methods) - 0.3)
+        interval_ax.set_yticks(range(len(methods)), labels, fontsize="x-small")
+        interval_ax.minorticks_off()
+        interval_ax.tick_params(axis="y", right=False, pad=14)  # room for an arrowhead at the left edge
+        interval_ax.set_xlabel(_parameter_label(name))
+        interval_ax.set_ylabel("method")
+    interval_axes[0].set_title("profiled intervals: 68% thick, 95% thin, the scan's range", fontsize="x-small")
+    handles += [Line2D([], [], color="k", marker=">", linestyle="none", markersize=12,
+                       label="open: q stays below the threshold up to the scan's edge")]
+    handles += [Line2D([], [], color="white", markeredgecolor="k", marker=mark["marker"], linestyle="none",
+                       markersize=12, label=f"flag: {mark['label']}") for mark in _FLAG_MARKS.values()]
+    figure.suptitle(f"Expected limits, L = {meta['luminosity_pb']:g} pb$^{{-1}}$", fontsize="medium")
+    _legend_below(figure, handles)
     return _save(figure, output)
 
 
+@_styled
 def plot_training(model_metadata: Sequence[str | Path], output: str | Path) -> list[Path]:
-    """Training and validation loss per epoch, one panel per method, every ensemble member."""
+    """Training and validation loss per epoch, one panel per method, every ensemble member.
+
+    A panel's loss axis is logarithmic where every loss is positive and they span more than a
+    decade, linear otherwise: the NDE and SCANDAL losses are negative log densities, often
+    below zero, which a log axis would hide.
+
+    Args:
+        model_metadata: the JSON metadata of each trained model.
+        output: the PNG to write; a PDF is written beside it.
+
+    Returns:
+        list: the PNG and the PDF.
+    """
     by_method: dict[str, list[dict]] = {}
     for path in map(Path, model_metadata):
         metadata = json.loads(path.read_text())
         by_method.setdefault(metadata["method"], []).append(metadata)
     n = max(1, len(by_method))
-    columns = min(n, 4)
+    columns = min(n, 3)
     rows = int(np.ceil(n / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 4 * rows), squeeze=False)
+    figure, axes = plt.subplots(rows, columns, figsize=(8 * columns, 6.5 * rows), squeeze=False,
+                                layout="constrained")
     for ax, (method, members) in zip(axes.flat, by_method.items()):
+        losses = []
         for i, metadata in enumerate(members):
             history = metadata["history"]
             epochs = np.arange(1, len(history["train_loss"]) + 1)
-            color = plt.cm.tab10(i % 10)
-            ax.plot(epochs, history["train_loss"], color=color, alpha=0.5,
-                    label="training" if i == 0 else None)
-            ax.plot(epochs, history["validation_loss"], color=color,
-                    label="validation" if i == 0 else None)
+            color = _BENCHMARK_COLOURS[i % len(_BENCHMARK_COLOURS)]
+            ax.plot(epochs, history["train_loss"], color=color, alpha=0.5, linestyle="--")
+            ax.plot(epochs, history["validation_loss"], color=color)
             ax.axvline(history["best_epoch"] + 1, color=color, linestyle=":")
-        ax.set_yscale("log")
+            losses += [*history["train_loss"], *history["validation_loss"]]
+        if min(losses) > 0 and max(losses) > 10 * min(losses):
+            ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
-        ax.set_title(method.upper() + (f" ({len(members)} members)" if len(members) > 1 else ""))
-        ax.legend(title="dotted: epoch kept", fontsize="small")
+        ax.set_title(method_style(method)["label"] + (f", {len(members)} members" if len(members) > 1 else ""),
+                     fontsize="small")
     for ax in list(axes.flat)[len(by_method):]:
         ax.set_visible(False)
+    _legend_below(figure, [Line2D([], [], color="k", alpha=0.5, linestyle="--", label="training"),
+                           Line2D([], [], color="k", label="validation"),
+                           Line2D([], [], color="k", linestyle=":", label="epoch kept"),
+                           ], title="colour: ensemble member", columns=3)
     return _save(figure, output)
 
 

@@ -1,18 +1,21 @@
 """Observables, cuts and efficiencies of reconstructed dimuon events.
 
 An observable is a built-in name (:data:`DEFINITIONS`) or, in the config, ``{name: expression}``
-with an :mod:`~goldmine.detection.expressions` expression over the reconstructed ``mu_minus`` and
+(or ``{name: {expression: ..., unit: GeV}}`` to give its unit) with an
+:mod:`~goldmine.detection.expressions` expression over the reconstructed ``mu_minus`` and
 ``mu_plus`` (vector arrays: ``.pt``, ``.eta``, ``.E``, ``.costheta``, ``(mu_minus + mu_plus).mass``,
 ``mu_minus.deltaphi(mu_plus)`` …), the collections of a card detector (``count(jets)``,
 ``leading(photons, 0).E``) and ``missing.pt``, or a user function. The built-in observables are
 such expressions too. Cuts are expressions that keep an event when true; efficiencies are
 expressions that multiply its weights. Each observable's expression is stored in the event
-file as its definition, as MadMiner does (``"None"`` for a function), beside a description.
+file as its definition, as MadMiner does (``"None"`` for a function), beside a description that
+ends in its unit, ``" [GeV]"``, where it has one (:func:`unit_of` reads it back for plots).
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +33,7 @@ __all__ = [
     "DESCRIPTIONS",
     "LABELS",
     "Observable",
+    "axis_label",
     "compute",
     "count",
     "efficiency",
@@ -38,6 +42,7 @@ __all__ = [
     "passes",
     "resolve",
     "transverse_momentum_sum",
+    "unit_of",
     "user_function",
 ]
 
@@ -55,14 +60,14 @@ def transverse_momentum_sum(muons: ReconstructedMuons) -> np.ndarray:
     return muons.mu_minus.pt + muons.mu_plus.pt
 
 
-#: built-in observable name → (human-readable description, expression).
+#: built-in observable name → (human-readable description ending in its unit, expression).
 _BUILT_IN: dict[str, tuple[str, str]] = {
     "e_mu_minus": ("energy of the mu- [GeV]", "mu_minus.E"),
     "e_mu_plus": ("energy of the mu+ [GeV]", "mu_plus.E"),
     "cos_theta_mu_minus": ("cos of the mu- polar angle to the e- beam", "mu_minus.costheta"),
     "cos_theta_mu_plus": ("cos of the mu+ polar angle to the e- beam", "mu_plus.costheta"),
     "m_mumu": ("dimuon invariant mass [GeV]", "(mu_minus + mu_plus).mass"),
-    "delta_phi": ("|phi(mu-) - phi(mu+)| in [0, pi]", "abs(mu_minus.deltaphi(mu_plus))"),
+    "delta_phi": ("|phi(mu-) - phi(mu+)|, from 0 to pi [rad]", "abs(mu_minus.deltaphi(mu_plus))"),
     "cos_theta_star": ("(cos theta(mu-) - cos theta(mu+)) / 2", "0.5 * (mu_minus.costheta - mu_plus.costheta)"),
 }
 
@@ -79,7 +84,7 @@ LABELS: dict[str, str] = {
     "cos_theta_mu_minus": r"$\cos\theta(\mu^-)$",
     "cos_theta_mu_plus": r"$\cos\theta(\mu^+)$",
     "m_mumu": r"$m_{\mu\mu}$ [GeV]",
-    "delta_phi": r"$|\Delta\phi_{\mu\mu}|$",
+    "delta_phi": r"$|\Delta\phi_{\mu\mu}|$ [rad]",
     "cos_theta_star": r"$\cos\theta^*$",
 }
 
@@ -93,13 +98,47 @@ class Observable:
         definition: the expression that defines it (stored in event files, where MadMiner
             evaluates it), or ``"None"`` for a Python function, as MadMiner writes one.
         function: its function of the reconstructed event.
-        description: human-readable description.
+        description: human-readable description, ending in ``" [unit]"`` where it has a unit.
     """
 
     name: str
     definition: str
     function: Callable[[ReconstructedMuons], np.ndarray]
     description: str
+
+    @property
+    def unit(self) -> str:
+        """Its unit ("" for a dimensionless observable)."""
+        return unit_of(self.name, self.description)
+
+
+_UNIT = re.compile(r" \[([^\[\]]+)\]$")
+
+
+def unit_of(name: str, description: str = "") -> str:
+    """The unit of an observable: a built-in one's, otherwise the one its description ends
+    in, ``"... [GeV]"``; "" for a dimensionless one.
+
+    Example:
+        >>> unit_of("m_mumu"), unit_of("pt_sum", "mu_minus.pt + mu_plus.pt [GeV]"), unit_of("c", "mu_minus.costheta")
+        ('GeV', 'GeV', '')
+    """
+    match = _UNIT.search(DESCRIPTIONS.get(name, description))
+    return match.group(1) if match else ""
+
+
+def axis_label(name: str, description: str = "") -> str:
+    """The axis label of an observable: the typeset symbol of a built-in one, otherwise its
+    name with its unit (:func:`unit_of`).
+
+    Example:
+        >>> axis_label("pt_sum", "mu_minus.pt + mu_plus.pt [GeV]"), axis_label("n_jets", "count(jets)")
+        ('pt_sum [GeV]', 'n_jets')
+    """
+    if name in LABELS:
+        return LABELS[name]
+    unit = unit_of(name, description)
+    return f"{name} [{unit}]" if unit else name
 
 
 def count(collection: ak.Array) -> np.ndarray:
@@ -155,29 +194,40 @@ def user_function(reference: str) -> Callable[[ReconstructedMuons], np.ndarray]:
     return function
 
 
+def _described(text: str, unit: str | None) -> str:
+    return f"{text} [{unit}]" if unit else text
+
+
 def resolve(entries: Sequence[str | Mapping[str, Any]]) -> list[Observable]:
-    """Observables from the config: built-in names, ``{name: expression}`` and
-    ``{name: {function: "package.module:function"}}`` entries.
+    """Observables from the config: built-in names, ``{name: expression}``,
+    ``{name: {expression: ..., unit: ...}}`` and ``{name: {function: "package.module:function"}}``
+    (a unit allowed there too) entries. The unit ends the description.
 
     Raises:
         KeyError: naming an unknown built-in observable and the known ones.
         goldmine.exceptions.ExpressionError: naming a bad expression.
 
     Example:
-        >>> [o.name for o in resolve(["m_mumu", {"pt_mu_minus": "mu_minus.pt"},
-        ...                           {"pt": {"function": "goldmine.detection.observables:transverse_momentum_sum"}}])]
-        ['m_mumu', 'pt_mu_minus', 'pt']
+        >>> [(o.name, o.unit) for o in resolve(["m_mumu", {"pt_mu_minus": "mu_minus.pt"},
+        ...     {"pt_sum": {"expression": "mu_minus.pt + mu_plus.pt", "unit": "GeV"}},
+        ...     {"pt": {"function": "goldmine.detection.observables:transverse_momentum_sum", "unit": "GeV"}}])]
+        [('m_mumu', 'GeV'), ('pt_mu_minus', ''), ('pt_sum', 'GeV'), ('pt', 'GeV')]
     """
     observables = []
     for entry in entries:
         if isinstance(entry, Mapping):
             for name, definition in entry.items():
-                if isinstance(definition, Mapping):
+                if not isinstance(definition, Mapping):
+                    definition = {"expression": definition}
+                unit = definition.get("unit")
+                if "function" in definition:
                     reference = definition["function"]
                     observables.append(Observable(name, NO_EXPRESSION, user_function(reference),
-                                                  f"function {reference}"))
+                                                  _described(f"function {reference}", unit)))
                 else:
-                    observables.append(Observable(name, definition, event_expression(definition), definition))
+                    expression = definition["expression"]
+                    observables.append(Observable(name, expression, event_expression(expression),
+                                                  _described(expression, unit)))
         elif entry in _BUILT_IN:
             description, expression = _BUILT_IN[entry]
             observables.append(Observable(entry, expression, event_expression(expression), description))
