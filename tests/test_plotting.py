@@ -157,3 +157,23 @@ def test_negative_losses_of_a_density_estimator_are_on_the_axis(figures, tmp_pat
     low, high = ax.get_ylim()
     assert ax.get_yscale() == "linear" and low <= min(losses) and max(losses) <= high
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("epoch", "loss", "NDE")
+
+
+def test_a_one_parameter_analysis_plots_its_q_curves_and_fisher_bars(figures, tmp_path):
+    """An analysis with one parameter (the external dijet example has one) has no contours: its
+    limits panel draws q(θ), which crosses 1 where the 68% interval ends, and its Fisher panel a
+    bar θ_ref ± 1/√I per method."""
+    grid = Grid(("c_vv",), (AXIS,), np.zeros(1))
+    q = (AXIS / 0.05) ** 2
+    intervals = {label: tuple(limits.profiled_intervals(grid.axes, q, level))
+                 for label, level in methods.CONFIDENCE_LEVELS.items()}
+    document = json.loads(json.dumps(results.limits_document(
+        {"exact": methods.MethodResult(q=q, intervals=intervals)}, grid, 500.0)))
+    plotting.plot_limits(document, tmp_path / "limits.png")
+    (curve,) = [line for line in figures[0].axes[0].lines if line.get_gid() == "exact"]
+    assert np.interp(1.0, curve.get_ydata()[20:], curve.get_xdata()[20:]) == pytest.approx(0.05, rel=1e-3)
+    fisher = {"meta": {"parameters": ["c_vv"], "reference": [0.0], "luminosity_pb": 500.0},
+              "methods": {"exact": {"matrix": [[400.0]]}}}
+    plotting.plot_fisher_ellipses(fisher, tmp_path / "fisher.png")
+    (bar,) = figures[1].axes[0].collections
+    assert bar.get_segments()[0][:, 0] == pytest.approx([-0.05, 0.05])  # 1/√400

@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
+from scipy.stats import chi2  # noqa: E402
 
 from goldmine.detection.observables import DEFINITIONS, axis_label, unit_of  # noqa: E402
 from goldmine.io import events  # noqa: E402
@@ -205,11 +206,16 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[
     circle = np.stack([np.cos(angle), np.sin(angle)])
     figure, ax = plt.subplots(figsize=(9, 9), layout="constrained")
     bands = []
-    for method, entry in fisher["methods"].items():
+    for row, (method, entry) in enumerate(fisher["methods"].items()):
         if method.startswith("histogram_1d:"):
             continue
-        values, vectors = np.linalg.eigh(np.asarray(entry["matrix"])[:2, :2])
+        matrix = np.asarray(entry["matrix"])
         style = method_style(method)
+        if len(matrix) == 1:  # one parameter: the 68% CL interval θ_ref ± 1/√I as a bar
+            half_width = 1.0 / np.sqrt(matrix[0, 0]) if matrix[0, 0] > 0 else np.inf
+            ax.errorbar(center[0], row, xerr=min(half_width, 1e3), fmt="none", capsize=6, **style)
+            continue
+        values, vectors = np.linalg.eigh(matrix[:2, :2])
         if "ensemble_std" in entry:
             style["label"] += " (ensemble mean)"
         if values[0] <= 1e-9 * values[1]:
@@ -225,10 +231,14 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[
         for sign, label in ((1, style["label"]), (-1, None)):
             line = center[:, None] + sign * offset[:, None] + along
             ax.plot(line[0], line[1], **dict(style, label=label))
-    ax.plot(*center[:2], marker="*", color="gold", markersize=18, markeredgecolor="k", linestyle="none",
-            label="reference point")
+    one_parameter = len(meta["parameters"]) == 1
+    ax.plot(center[0], -1 if one_parameter else center[1], marker="*", color="gold", markersize=18,
+            markeredgecolor="k", linestyle="none", label="reference point")
     ax.set_xlabel(_parameter_label(meta["parameters"][0]))
-    ax.set_ylabel(_parameter_label(meta["parameters"][1]))
+    if one_parameter:
+        ax.set_yticks([])
+    else:
+        ax.set_ylabel(_parameter_label(meta["parameters"][1]))
     ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$", fontsize="medium")
     _legend_below(figure, ax.get_legend_handles_labels()[0])
     return _save(figure, output)
@@ -310,10 +320,13 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
     for row, (method, result) in enumerate(reversed(methods.items())):
         style = method_style(method)
         label = style.pop("label")
-        contours = ax.contour(axes_values[0], axes_values[1], np.array(result["q"]).T, levels=[2.30, 5.99],
-                              colors=[style["color"]], linestyles=[style["linestyle"]],
-                              linewidths=style["linewidth"])
-        contours.set_gid(method)
+        if len(parameters) == 1:  # q itself: its crossings of 1 and 3.84 are the intervals
+            ax.plot(axes_values[0], result["q"], gid=method, **style)
+        else:
+            contours = ax.contour(axes_values[0], axes_values[1], np.array(result["q"]).T, levels=[2.30, 5.99],
+                                  colors=[style["color"]], linestyles=[style["linestyle"]],
+                                  linewidths=style["linewidth"])
+            contours.set_gid(method)
         marks = set()
         for k, name in enumerate(parameters):
             edges = (float(axes_values[k][0]), float(axes_values[k][-1]))
@@ -331,11 +344,19 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
         handle.set_gid(method)
         handles.append(handle)
     handles.reverse()
-    handles.append(ax.plot(*meta["reference"][:2], marker="*", color="gold", markersize=20, markeredgecolor="k",
-                           linestyle="none", label="Asimov point")[0])
+    reference = meta["reference"][:2] if len(parameters) > 1 else [meta["reference"][0], 0.0]
+    handles.append(ax.plot(*reference, marker="*", color="gold", markersize=20, markeredgecolor="k",
+                           linestyle="none", label="Asimov point", clip_on=False)[0])
     ax.set_xlabel(_parameter_label(parameters[0]))
-    ax.set_ylabel(_parameter_label(parameters[1]))
-    ax.set_title("68% (inner) and 95% (outer) CL contours", fontsize="medium")
+    if len(parameters) == 1:
+        for level in (chi2.ppf(0.6827, 1), chi2.ppf(0.95, 1)):
+            ax.axhline(level, color="k", linestyle=":", linewidth=1)
+        ax.set_ylim(0.0, 3 * chi2.ppf(0.95, 1))
+        ax.set_ylabel(r"$q = -2\,\Delta\log L$")
+        ax.set_title("profile likelihood ratio; dotted: 68% and 95% CL", fontsize="medium")
+    else:
+        ax.set_ylabel(_parameter_label(parameters[1]))
+        ax.set_title("68% (inner) and 95% (outer) CL contours", fontsize="medium")
     labels = [method_style(method)["label"] for method in reversed(methods)]
     for k, (interval_ax, name) in enumerate(zip(interval_axes, parameters)):
         interval_ax.axvline(meta["reference"][k], color="k", linestyle=":", linewidth=1)
