@@ -79,13 +79,13 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_co
     # the check, on any change).
     original = (tmp_path / "config" / "config.yaml").read_text()
     _edit_config(tmp_path, lambda c: c["inference"].update(luminosity=1000.0))
-    assert _planned_jobs(tmp_path) == {"check": 1, "infer": 1, "plot": 1, "all": 1}
+    assert _planned_jobs(tmp_path) == {"check": 1, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     _edit_config(tmp_path, lambda c: c["training"]["local_score"].update(epochs=3))
     # Only the local-score family (SALLY, SALLINO; 2 members each) retrains; events and samples stay.
-    assert _planned_jobs(tmp_path) == {"check": 1, "train": 4, "infer": 1, "plot": 1, "all": 1}
+    assert _planned_jobs(tmp_path) == {"check": 1, "train": 4, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     _edit_config(tmp_path, lambda c: c["detector"]["muon"].update(angle_resolution=0.05))
     assert _planned_jobs(tmp_path) == {"check": 1, "detect": 2, "merge": 1, "mine": 1, "train": 12, "infer": 1,
-                                       "plot": 1, "all": 1}
+                                       "plot": 1, "summarise": 1, "all": 1}
     (tmp_path / "config" / "config.yaml").write_text(original)
     assert _planned_jobs(tmp_path) == {}
     # Another analysis has its own folder: it reuses and overwrites nothing of this one.

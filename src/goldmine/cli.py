@@ -64,6 +64,7 @@ def main(verbose: bool) -> None:
                 CASCAL, their morphing-aware variants, NDE, SCANDAL)
       infer     Fisher information and expected limits of every method
       plot      figures for the report
+      summarise the end-of-run table and the report's front page
     Tools:
       inspect   say what a file is and summarise it (LHE, Delphes, goldmine, MadMiner)
       fisher    truth and rate Fisher information of an event file
@@ -74,25 +75,33 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml")
-def check(config_path: Path) -> None:
-    """Validate CONFIG_PATH and print it with defaults filled in.
+@click.argument("config_paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--base", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml",
+              show_default=True, help="The workflow's configuration, which the files are merged into as Snakemake "
+                                      "merges --configfile files (unless it does not exist or is among them).")
+def check(config_paths: tuple[Path, ...], base: Path) -> None:
+    """Validate CONFIG_PATHS as `snakemake --configfile CONFIG_PATHS` sees them, and print the result.
 
-    Validation checks the schema, the consistency of the sections (parameters of the process,
-    observables of the histogram), compiles the observable, cut and efficiency expressions,
-    and loads the detector card with its formulas. It says whether the exact likelihood, the
-    reference of the validation, applies to the analysis. The last line says "valid".
+    Like Snakemake, the check merges the files, in order, into the workflow's configuration
+    (--base): a partial file that changes a few keys is checked as the configuration the
+    run will have. Validation checks the schema, the consistency of the sections (parameters
+    of the process, observables of the histogram), compiles the observable, cut and efficiency
+    expressions, and loads the detector card with its formulas. It says whether the exact
+    likelihood, the reference of the validation, applies to the analysis. The last line says "valid".
     """
     import yaml
 
     from goldmine.inference.exact import unavailable_because
 
-    config = _load(config_path)
+    paths = list(config_paths) or [base]
+    if base.exists() and not any(path.resolve() == base.resolve() for path in paths):
+        paths.insert(0, base)
+    config = config_module.load(*paths)
     click.echo(yaml.safe_dump(config, sort_keys=False))
     reason = unavailable_because(config)
     click.echo("exact likelihood: used as the reference" if reason is None
                else f"exact likelihood: not used, {reason}; methods are compared with the truth Fisher information")
-    click.echo(f"{config_path}: valid (analysis {config['name']!r})")
+    click.echo(f"{' + '.join(map(str, paths))}: valid (analysis {config['name']!r})")
 
 
 @main.command()
@@ -218,27 +227,24 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
     member; each one's method and member are read from its metadata (the .json beside it).
     """
     from goldmine import stages
-    from goldmine.inference.results import interval_from_json
+    from goldmine.summary import limits_table
 
     results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace, progress)
-    limits = results["limits"]
-    meta = limits["meta"]
-    edges = [(axis[0], axis[-1]) for axis in meta["axes"]]
+    click.echo(limits_table(results["limits"]))
 
-    def text(entry: dict, low_edge: float, high_edge: float) -> str:
-        interval = interval_from_json(entry)
-        low = f"<{low_edge:+g}" if interval.low is None else f"{interval.low:+.4f}"
-        high = f">{high_edge:+g}" if interval.high is None else f"{interval.high:+.4f}"
-        return f"[{low}, {high}]"
 
-    width = max(len(method) for method in limits["methods"])
-    click.echo(f"{'method':<{width}}  {'parameter':<10}  {'68% CL':<20}  {'95% CL':<20}  flags")
-    for method, result in limits["methods"].items():
-        for name, (low, high) in zip(meta["parameters"], edges):
-            cells = [text(result["intervals"][label][name], low, high) for label in ("68", "95")]
-            flags = sorted({flag for label in ("68", "95") for flag in result["intervals"][label][name]["flags"]})
-            click.echo(f"{method:<{width}}  {name:<10}  {cells[0]:<20}  {cells[1]:<20}  {', '.join(flags)}")
-    click.echo("<edge, >edge: open, q stays below the threshold up to that edge of the grid")
+@main.command()
+@_CONFIG
+@click.option("--limits", "limits_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="limits.json (from `goldmine infer`).")
+@_output_file("--table", "the table of intervals (text), printed when a workflow run ends.")
+@_output_file("--front-page", "the report's front page (reStructuredText): what the run did, and the table.")
+def summarise(config_path: Path, limits_file: Path, table: Path, front_page: Path) -> None:
+    """The end-of-run table (method × parameter, 68% and 95% CL intervals with marks for open
+    ends and flags) and the report's front page, which describes the run from its configuration."""
+    from goldmine import stages
+
+    click.echo(stages.summarise(_load(config_path), limits_file, table, front_page))
 
 
 def _figure(name: str, what: str):

@@ -33,6 +33,7 @@ __all__ = [
     "models_by_method",
     "setup",
     "shower",
+    "summarise",
     "train",
     "write_json",
 ]
@@ -353,3 +354,25 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
     for key, path in (("fisher", fisher), ("limits", limits), ("validation", validation), ("workspace", workspace)):
         write_json(path, results[key])
     return results
+
+
+def summarise(config: Mapping[str, Any], limits_file: str | Path, table: str | Path, front_page: str | Path) -> str:
+    """The end-of-run table of limits.json (text) and the report's front page (reStructuredText).
+
+    Args:
+        config: the validated configuration of the run.
+        limits_file: its limits.json (from :func:`infer`).
+        table: output, the table as text (printed when a workflow run ends).
+        front_page: output, the report's front page: what the run did, and the table.
+
+    Returns:
+        str: the table.
+    """
+    from goldmine import summary
+
+    document = json.loads(Path(limits_file).read_text())
+    text = summary.limits_table(document)
+    for path, content in ((table, text + "\n"), (front_page, summary.front_page(config, document))):
+        with atomic_output(path) as temporary:
+            temporary.write_text(content)
+    return text

@@ -65,6 +65,9 @@ RESULTS = f"results/{config['name']}"
 LOGS = f"logs/{config['name']}"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 EFFECTIVE_CONFIG = f"{RESULTS}/config.yaml"
+SUMMARY_TABLE = f"{RESULTS}/summary.txt"
+FRONT_PAGE = f"{RESULTS}/summary.rst"
+REPORT = f"{RESULTS}/report.html"
 PLOTS = ("distributions", "fisher_ellipses", "limits", "training")
 
 
@@ -127,9 +130,18 @@ def trained_models(suffix):
     )
 
 
+def front_page():
+    """The report's front page: the run's own (rule summarise) once it exists, else a placeholder."""
+    if os.path.exists(FRONT_PAGE):
+        return os.path.abspath(FRONT_PAGE)
+    return "workflow/report/workflow.rst"
+
+
 def final_outputs():
     return [
         f"{RESULTS}/check.txt",
+        SUMMARY_TABLE,
+        FRONT_PAGE,
         f"{RESULTS}/inference/fisher.json",
         f"{RESULTS}/inference/limits.json",
         f"{RESULTS}/inference/validation.json",
