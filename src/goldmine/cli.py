@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -28,7 +29,22 @@ def _output_file(flag: str, description: str):
                         help=f"Output: {description}")
 
 
+_PROGRESS = click.option("--progress/--no-progress", default=None,
+                         help="Progress bars on stderr  [default: when stderr is a terminal, not in a log file]")
+
+
+def _progress(requested: bool | None) -> bool:
+    return sys.stderr.isatty() if requested is None else requested
+
+
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
+
+
+def _done(summary: str) -> None:
+    """The stage's one-line summary on stdout, with its seconds: the workflow's rules keep stdout
+    on the console (stderr goes to the log), so a run shows what each job did and how long it took."""
+    seconds = time.perf_counter() - click.get_current_context().meta["goldmine.start"]
+    click.echo(f"goldmine {click.get_current_context().info_name}: {summary} ({seconds:.1f} s)")
 
 
 def _load(config_path: Path) -> dict:
@@ -71,6 +87,7 @@ def main(verbose: bool) -> None:
       check     validate a configuration file
       reinterpret  CLs of published pyhf signal patches (converged fits)
     """
+    click.get_current_context().meta["goldmine.start"] = time.perf_counter()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -112,7 +129,7 @@ def setup(config_path: Path, output: Path) -> None:
     from goldmine import stages
 
     space = stages.setup(_load(config_path), output)
-    click.echo(f"{output}: {len(space.benchmark_names)} benchmarks for {list(space.names)}")
+    _done(f"{output}: {len(space.benchmark_names)} benchmarks for {list(space.names)}")
 
 
 @main.command()
@@ -124,7 +141,9 @@ def generate(config_path: Path, setup_file: Path, chunk: int, output: Path) -> N
     """Generate one chunk of parton-level events into an LHE file (.lhe or .lhe.gz)."""
     from goldmine import stages
 
-    stages.generate(_load(config_path), setup_file, chunk, output)
+    config = _load(config_path)
+    stages.generate(config, setup_file, chunk, output)
+    _done(f"{output}: {config['generation']['events_per_chunk']} events")
 
 
 @main.command()
@@ -137,7 +156,7 @@ def shower(config_path: Path, lhe_file: Path, chunk: int, output: Path) -> None:
     from goldmine import stages
 
     n = stages.shower(_load(config_path), lhe_file, chunk, output)
-    click.echo(f"{output}: {n} events")
+    _done(f"{output}: {n} events")
 
 
 @main.command()
@@ -152,7 +171,7 @@ def detect(config_path: Path, setup_file: Path, input_file: Path, chunk: int, ou
     from goldmine import stages
 
     n = stages.detect(_load(config_path), setup_file, input_file, chunk, output)
-    click.echo(f"{output}: {n} events")
+    _done(f"{output}: {n} events")
 
 
 @main.command()
@@ -163,7 +182,7 @@ def merge(output: Path, inputs: tuple[Path, ...]) -> None:
     from goldmine.io import events
 
     n = events.merge(list(inputs), output)
-    click.echo(f"{output}: {n} events")
+    _done(f"{output}: {n} events from {len(inputs)} files")
 
 
 @main.command()
@@ -179,7 +198,7 @@ def mine(config_path: Path, event_file: Path, local_score: Path, ratio: Path, te
     from goldmine import stages
 
     paths = stages.mine(_load(config_path), event_file, local_score, ratio, test)
-    click.echo(" ".join(str(p) for p in paths.values()))
+    _done(" ".join(str(p) for p in paths.values()))
 
 
 @main.command()
@@ -193,7 +212,7 @@ def mine(config_path: Path, event_file: Path, local_score: Path, ratio: Path, te
               help="Setup file (parameters, benchmarks, morphing).")
 @click.option("--member", type=int, default=0, show_default=True, help="Ensemble member (adds to the seed).")
 @_OUTPUT
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_PROGRESS
 def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, member: int, output: Path,
           progress: bool) -> None:
     """Train an estimator; writes OUTPUT (state_dict) and OUTPUT with .json (metadata).
@@ -203,10 +222,11 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
     """
     from goldmine import stages
 
-    metadata = stages.train(_load(config_path), method, sample_file, setup_file, output, member, progress)
+    metadata = stages.train(_load(config_path), method, sample_file, setup_file, output, member,
+                            _progress(progress))
     history = metadata["history"]
-    click.echo(f"{output}: best validation loss {min(history['validation_loss']):.5g} "
-               f"at epoch {history['best_epoch'] + 1}")
+    _done(f"{method} member {member}: best validation loss {min(history['validation_loss']):.5g} "
+          f"at epoch {history['best_epoch'] + 1} of {len(history['validation_loss'])}")
 
 
 @main.command()
@@ -217,7 +237,7 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 @_output_file("--limits", "expected q(θ) on the grid and the intervals of every method (JSON).")
 @_output_file("--validation", "the learned estimators against the exact likelihood (JSON).")
 @_output_file("--workspace", "the histogram likelihood as a pyhf workspace (JSON).")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
+@_PROGRESS
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, validation: Path, workspace: Path,
           progress: bool, models: tuple[Path, ...]) -> None:
@@ -229,8 +249,11 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
     from goldmine import stages
     from goldmine.summary import limits_table
 
-    results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace, progress)
+    results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace,
+                           _progress(progress))
     click.echo(limits_table(results["limits"]))
+    _done(f"{len(results['limits']['methods'])} methods on {len(results['limits']['meta']['parameters'])} "
+          f"parameters, {limits}")
 
 
 @main.command()
@@ -276,6 +299,7 @@ def plot(event_file: Path, limits_file: Path, fisher_file: Path, distributions_p
                                   distributions_plot=distributions_plot, fisher_plot=fisher_plot,
                                   limits_plot=limits_plot, training_plot=training_plot):
         click.echo(str(path))
+    _done(f"figures {distributions_plot.parent}")
 
 
 @main.command()
