@@ -5,9 +5,12 @@ One function per ``goldmine <stage>`` command; the Snakemake rules call the comm
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +105,24 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
     from goldmine.shower import shower as run_shower
 
     settings = config["shower"]
-    blocks = run_shower(lhe_file, settings["pythia"], seed=settings["seed"] + chunk)
-    return write_particles(output, blocks, {"source": str(lhe_file)})
+    with _stdout_to_stderr():
+        blocks = run_shower(lhe_file, settings["pythia"], seed=settings["seed"] + chunk)
+        return write_particles(output, blocks, {"source": str(lhe_file)})
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Pythia's banners and event listings (C++ writes to file descriptor 1) go to stderr, the
+    log: stdout keeps the stage's one-line summary for the console."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def detector_from_config(detector_config: Mapping[str, Any]):
