@@ -23,6 +23,8 @@
 # One analysis, one folder: every output lies under results/<name>/ and every log under
 # logs/<name>/ (`name` in the config), so two analyses never overwrite each other.
 import os
+import subprocess
+import sys
 import tempfile
 
 import yaml
@@ -148,3 +150,16 @@ def final_outputs():
         f"{RESULTS}/inference/histogram_workspace.json",
         *expand(f"{RESULTS}/plots/{{plot}}.{{suffix}}", plot=PLOTS, suffix=("png", "pdf")),
     ]
+
+
+def write_report():
+    """`snakemake --report` for this run, in a separate Snakemake (one that writes a report runs no
+    jobs and no handlers, so it cannot recurse); the effective configuration stands for the
+    configuration files and --config values this run merged. A failure costs the report only."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", workflow.main_snakefile, "--directory", os.getcwd(),
+               "--configfile", EFFECTIVE_CONFIG, "--report", REPORT]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        print(f"goldmine: the report was not written ({' '.join(command)}):\n{result.stderr[-2000:]}", file=sys.stderr)
+    else:
+        print(f"goldmine: report {REPORT}", file=sys.stderr)
