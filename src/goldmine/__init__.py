@@ -14,6 +14,7 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
     events.h5 + models
                      --goldmine.inference---------->  fisher.json, limits.json, pyhf workspace
     results          --goldmine.plotting----------->  plots and the report
+    limits.json      --goldmine.summary------------>  the end-of-run table, the report's front page
 
 Below the path: :mod:`goldmine.io` holds every file format (and :func:`goldmine.io.open_events`,
 which recognises them), :mod:`goldmine.physics` the parameters, morphing, processes and the
