@@ -295,11 +295,10 @@ def plot(event_file: Path, limits_file: Path, fisher_file: Path, distributions_p
     the trained models, MODEL_METADATA."""
     from goldmine import plotting
 
-    for path in plotting.plot_all(event_file, limits_file, fisher_file, model_metadata,
-                                  distributions_plot=distributions_plot, fisher_plot=fisher_plot,
-                                  limits_plot=limits_plot, training_plot=training_plot):
-        click.echo(str(path))
-    _done(f"figures {distributions_plot.parent}")
+    paths = plotting.plot_all(event_file, limits_file, fisher_file, model_metadata,
+                              distributions_plot=distributions_plot, fisher_plot=fisher_plot,
+                              limits_plot=limits_plot, training_plot=training_plot)
+    _done(f"{len(paths)} figures in {distributions_plot.parent}")
 
 
 @main.command()

@@ -112,8 +112,9 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
 
 @contextlib.contextmanager
 def _stdout_to_stderr() -> Iterator[None]:
-    """Pythia's banners and event listings (C++ writes to file descriptor 1) go to stderr, the
-    log: stdout keeps the stage's one-line summary for the console."""
+    """What C++ libraries print to file descriptor 1 (Pythia's banners and event listings,
+    FastJet's banner) goes to stderr, the log: stdout keeps the stage's one-line summary for
+    the console."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
@@ -216,8 +217,9 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
             yield events.Events(observables.compute(chosen, muons)[keep], weights[keep],
                                 np.full(int(keep.sum()), sampling_index, dtype=np.int64))
 
-    return events.write(output, space, [o.name for o in chosen], [o.definition for o in chosen], detected(),
-                        generated_events=generated, observable_descriptions=[o.description for o in chosen])
+    with _stdout_to_stderr():  # FastJet's banner, when a card clusters jets
+        return events.write(output, space, [o.name for o in chosen], [o.definition for o in chosen], detected(),
+                            generated_events=generated, observable_descriptions=[o.description for o in chosen])
 
 
 def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | Path, ratio: str | Path,
