@@ -79,7 +79,7 @@ def _shower_card_rascal() -> dict:
 def test_report_text_describes_the_run_that_made_it(limits):
     text = describe_run(_shower_card_rascal())
     for expected in ("√s = 91.2 GeV", "showered by Pythia 8", "'LEP-like'", "lep.yaml", "RASCAL, morphing-aware ALICES",
-                     "3 networks each", "L = 500 pb⁻¹", "μ⁺μ⁻"):
+                     "an ensemble of 3 networks each", "L = 500 pb⁻¹", "μ⁺μ⁻"):
         assert expected in text
     # Nothing of the default run it is not.
     for absent in ("SALLY", "parametrised", "not showered", "√s = 200"):

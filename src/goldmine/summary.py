@@ -152,9 +152,9 @@ def describe_run(config: Mapping[str, Any]) -> str:
     training = config["training"]
     ranges = ", ".join(f"{name} ∈ [{low:g}, {high:g}]" for name, (low, high) in process["parameters"].items())
     shower = ("showered by Pythia 8" if config["shower"]["enabled"]
-              else "not showered (the muons of the hard process reach the detector)")
+              else "not showered (the particles of the hard process reach the detector)")
     ensemble = training["ensemble"]
-    members = f", {ensemble} networks each (an ensemble)" if ensemble > 1 else ", one network each"
+    members = f", an ensemble of {ensemble} networks each" if ensemble > 1 else ""
     inference = config["inference"]
     return (
         f"Analysis ``{config['name']}``: {_process_title(config)}, at √s = {process['sqrt_s']:g} GeV, "
