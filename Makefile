@@ -4,8 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= all
-# The analysis's name (config key `name`): its results are under results/$(NAME)/.
-NAME = $(shell $(BIN)/python -c 'from goldmine import config; print(config.load("config/config.yaml")["name"])')
 
 # REANA's client pins Snakemake 7.32 and jsonschema 3.2, which goldmine's pins exclude: its own environment.
 REANA_VENV := .venv-reana
@@ -22,9 +20,8 @@ $(BIN)/goldmine: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(BIN)/goldmine  ## run the default workflow and write results/<name>/report.html
+run: $(BIN)/goldmine  ## run the default workflow (it writes results/<name>/report.html at its end)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --workflow-profile profiles/local --cores $(CORES)
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --report results/$(NAME)/report.html
 
 test: $(BIN)/goldmine $(REANA_VENV)/bin/reana-client  ## run the tests (tests/test_reana.py uses the REANA client's own environment)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest

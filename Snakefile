@@ -11,10 +11,13 @@ min_version("7.32")
 configfile: "config/config.yaml"
 
 
-report: "workflow/report/workflow.rst"
-
-
 include: "workflow/rules/common.smk"
+
+
+# What the run did and the table of its limits, written by the run itself (workflow/rules/report.smk).
+report: front_page()
+
+
 include: "workflow/rules/check.smk"
 
 
@@ -28,6 +31,7 @@ include: "workflow/rules/mine.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/plot.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

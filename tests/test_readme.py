@@ -91,7 +91,9 @@ def test_readme_bash_block_runs(block, workdir, tiny_config):
                             env=environment, timeout=900)
     assert result.returncode == 0, f"{block}\nstdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
     if "goldmine check" in block:
-        assert result.stdout.rstrip().endswith("valid (analysis 'my-analysis')")
+        # Its last line, wherever the block's other commands print theirs.
+        assert re.search(r"^config/config.yaml \+ my-analysis.yaml: valid \(analysis 'my-analysis'\)$", result.stdout,
+                         re.MULTILINE), result.stdout
     if "goldmine infer" in block:
         # The console table of `goldmine infer`: every configured method has a row per parameter.
         for method in ("exact", "histogram", "rate", *tiny_config()["training"]["methods"]):

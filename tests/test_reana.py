@@ -67,7 +67,7 @@ def _job_counts(output: str) -> dict[str, int]:
 
 # The default analysis: check, setup, 4 chunks × (generate, detect), merge, mine, 2 methods, infer, plot, all.
 DEFAULT_JOBS = {"all": 1, "check": 1, "setup": 1, "generate": 4, "detect": 4, "merge": 1, "mine": 1, "train": 2,
-                "infer": 1, "plot": 1}
+                "infer": 1, "plot": 1, "summarise": 1}
 
 
 def test_reana_client_validates_the_spec_and_parses_the_workflow_with_snakemake_7(reana_bin, tmp_path):

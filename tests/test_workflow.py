@@ -73,19 +73,24 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_co
         assert (results / f"plots/{name}.png").stat().st_size > 10_000
         assert (results / f"plots/{name}.pdf").exists()
     assert (tmp_path / "logs/tiny/infer.log").exists() and (results / "benchmarks/infer.tsv").exists()
+    # The end of the run: every job's summary line and the table on the console, and the report.
+    assert "goldmine train: scandal member 1:" in result.stdout and "goldmine infer:" in result.stdout
+    assert (results / "summary.txt").read_text() in result.stderr
+    assert "goldmine: report results/tiny/report.html" in result.stderr
+    assert (results / "report.html").stat().st_size > 100_000
     # Resumable: a second run has nothing to do.
     assert _planned_jobs(tmp_path) == {}
     # A change reruns only what reads the changed section, and what depends on its outputs (and
     # the check, on any change).
     original = (tmp_path / "config" / "config.yaml").read_text()
     _edit_config(tmp_path, lambda c: c["inference"].update(luminosity=1000.0))
-    assert _planned_jobs(tmp_path) == {"check": 1, "infer": 1, "plot": 1, "all": 1}
+    assert _planned_jobs(tmp_path) == {"check": 1, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     _edit_config(tmp_path, lambda c: c["training"]["local_score"].update(epochs=3))
     # Only the local-score family (SALLY, SALLINO; 2 members each) retrains; events and samples stay.
-    assert _planned_jobs(tmp_path) == {"check": 1, "train": 4, "infer": 1, "plot": 1, "all": 1}
+    assert _planned_jobs(tmp_path) == {"check": 1, "train": 4, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     _edit_config(tmp_path, lambda c: c["detector"]["muon"].update(angle_resolution=0.05))
     assert _planned_jobs(tmp_path) == {"check": 1, "detect": 2, "merge": 1, "mine": 1, "train": 12, "infer": 1,
-                                       "plot": 1, "all": 1}
+                                       "plot": 1, "summarise": 1, "all": 1}
     (tmp_path / "config" / "config.yaml").write_text(original)
     assert _planned_jobs(tmp_path) == {}
     # Another analysis has its own folder: it reuses and overwrites nothing of this one.
@@ -154,6 +159,10 @@ def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path, tiny_
     assert len(list((results / "shower").glob("*.h5"))) == 2
     limits = json.loads((results / "inference/limits.json").read_text())["methods"]
     assert "exact" not in limits and {"alices", "sally", "histogram"} <= set(limits)
+    # The report's front page says what this run was.
+    front_page = (results / "summary.rst").read_text()
+    assert "showered by Pythia 8" in front_page and "'LEP-like'" in front_page and "parametrised" not in front_page
+    assert "goldmine shower: results/tiny/shower/1-of-2.h5:" in result.stdout  # Pythia's listings are in the log
     sample = events.read(results / "events.h5")
     mass = sample.observations[:, events.read_observable_names(results / "events.h5").index("m_mumu")]
     # The LEP card's 6% momentum resolution makes the peak ≈ 8 GeV wide; photon radiation adds a

@@ -15,6 +15,7 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
                      --goldmine.inference---------->  fisher.json, limits.json, pyhf workspace
                      --goldmine.inference.toys-> coverage.json: coverage from toys
     results          --goldmine.plotting----------->  plots and the report
+    limits.json      --goldmine.summary------------>  the end-of-run table, the report's front page
 
 Below the path: :mod:`goldmine.io` holds every file format (and :func:`goldmine.io.open_events`,
 which recognises them), :mod:`goldmine.physics` the parameters, morphing, processes and the

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -28,7 +29,22 @@ def _output_file(flag: str, description: str):
                         help=f"Output: {description}")
 
 
+_PROGRESS = click.option("--progress/--no-progress", default=None,
+                         help="Progress bars on stderr  [default: when stderr is a terminal, not in a log file]")
+
+
+def _progress(requested: bool | None) -> bool:
+    return sys.stderr.isatty() if requested is None else requested
+
+
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
+
+
+def _done(summary: str) -> None:
+    """The stage's one-line summary on stdout, with its seconds: the workflow's rules keep stdout
+    on the console (stderr goes to the log), so a run shows what each job did and how long it took."""
+    seconds = time.perf_counter() - click.get_current_context().meta["goldmine.start"]
+    click.echo(f"goldmine {click.get_current_context().info_name}: {summary} ({seconds:.1f} s)")
 
 
 def _load(config_path: Path) -> dict:
@@ -65,31 +81,41 @@ def main(verbose: bool) -> None:
       infer     Fisher information and expected limits of every method
       coverage  coverage of every method's intervals, from toys of the test events
       plot      figures for the report
+      summarise the end-of-run table and the report's front page
     Tools:
       inspect   say what a file is and summarise it (LHE, Delphes, goldmine, MadMiner)
       fisher    truth and rate Fisher information of an event file
       check     validate a configuration file
       reinterpret  CLs of published pyhf signal patches (converged fits)
     """
+    click.get_current_context().meta["goldmine.start"] = time.perf_counter()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
 
 @main.command()
-@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml")
-def check(config_path: Path) -> None:
-    """Validate CONFIG_PATH and print it with defaults filled in.
+@click.argument("config_paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--base", type=click.Path(dir_okay=False, path_type=Path), default="config/config.yaml",
+              show_default=True, help="The workflow's configuration, which the files are merged into as Snakemake "
+                                      "merges --configfile files (unless it does not exist or is among them).")
+def check(config_paths: tuple[Path, ...], base: Path) -> None:
+    """Validate CONFIG_PATHS as `snakemake --configfile CONFIG_PATHS` sees them, and print the result.
 
-    Validation checks the schema, the consistency of the sections (parameters of the process,
-    observables of the histogram), compiles the observable, cut and efficiency expressions,
-    and loads the detector card with its formulas. It says whether the exact likelihood, the
-    reference of the validation, applies to the analysis, and, for an external sample, which
-    files it reads and what each weight id stands for. The last line says "valid".
+    Like Snakemake, the check merges the files, in order, into the workflow's configuration
+    (--base): a partial file that changes a few keys is checked as the configuration the
+    run will have. Validation checks the schema, the consistency of the sections (parameters
+    of the process, observables of the histogram), compiles the observable, cut and efficiency
+    expressions, and loads the detector card with its formulas. It says whether the exact
+    likelihood, the reference of the validation, applies to the analysis, and, for an external
+    sample, which files it reads and what each weight id stands for. The last line says "valid".
     """
     import yaml
 
     from goldmine.inference.exact import unavailable_because
 
-    config = _load(config_path)
+    paths = list(config_paths) or [base]
+    if base.exists() and not any(path.resolve() == base.resolve() for path in paths):
+        paths.insert(0, base)
+    config = config_module.load(*paths)
     click.echo(yaml.safe_dump(config, sort_keys=False))
     if "external" in config:
         from goldmine.external import describe
@@ -98,7 +124,7 @@ def check(config_path: Path) -> None:
     reason = unavailable_because(config)
     click.echo("exact likelihood: used as the reference" if reason is None
                else f"exact likelihood: not used, {reason}; methods are compared with the truth Fisher information")
-    click.echo(f"{config_path}: valid (analysis {config['name']!r})")
+    click.echo(f"{' + '.join(map(str, paths))}: valid (analysis {config['name']!r})")
 
 
 @main.command()
@@ -109,7 +135,7 @@ def setup(config_path: Path, output: Path) -> None:
     from goldmine import stages
 
     space = stages.setup(_load(config_path), output)
-    click.echo(f"{output}: {len(space.benchmark_names)} benchmarks for {list(space.names)}")
+    _done(f"{output}: {len(space.benchmark_names)} benchmarks for {list(space.names)}")
 
 
 @main.command()
@@ -121,7 +147,9 @@ def generate(config_path: Path, setup_file: Path, chunk: int, output: Path) -> N
     """Generate one chunk of parton-level events into an LHE file (.lhe or .lhe.gz)."""
     from goldmine import stages
 
-    stages.generate(_load(config_path), setup_file, chunk, output)
+    config = _load(config_path)
+    stages.generate(config, setup_file, chunk, output)
+    _done(f"{output}: {config['generation']['events_per_chunk']} events")
 
 
 @main.command()
@@ -134,7 +162,7 @@ def shower(config_path: Path, lhe_file: Path, chunk: int, output: Path) -> None:
     from goldmine import stages
 
     n = stages.shower(_load(config_path), lhe_file, chunk, output)
-    click.echo(f"{output}: {n} events")
+    _done(f"{output}: {n} events")
 
 
 @main.command()
@@ -149,7 +177,7 @@ def detect(config_path: Path, setup_file: Path, input_file: Path, chunk: int, ou
     from goldmine import stages
 
     n = stages.detect(_load(config_path), setup_file, input_file, chunk, output)
-    click.echo(f"{output}: {n} events")
+    _done(f"{output}: {n} events")
 
 
 @main.command()
@@ -160,7 +188,7 @@ def merge(output: Path, inputs: tuple[Path, ...]) -> None:
     from goldmine.io import events
 
     n = events.merge(list(inputs), output)
-    click.echo(f"{output}: {n} events")
+    _done(f"{output}: {n} events from {len(inputs)} files")
 
 
 @main.command()
@@ -176,7 +204,7 @@ def mine(config_path: Path, event_file: Path, local_score: Path, ratio: Path, te
     from goldmine import stages
 
     paths = stages.mine(_load(config_path), event_file, local_score, ratio, test)
-    click.echo(" ".join(str(p) for p in paths.values()))
+    _done(" ".join(str(p) for p in paths.values()))
 
 
 @main.command()
@@ -190,7 +218,7 @@ def mine(config_path: Path, event_file: Path, local_score: Path, ratio: Path, te
               help="Setup file (parameters, benchmarks, morphing).")
 @click.option("--member", type=int, default=0, show_default=True, help="Ensemble member (adds to the seed).")
 @_OUTPUT
-@click.option("--progress/--no-progress", default=True, show_default=True)
+@_PROGRESS
 def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, member: int, output: Path,
           progress: bool) -> None:
     """Train an estimator; writes OUTPUT (state_dict) and OUTPUT with .json (metadata).
@@ -200,10 +228,11 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
     """
     from goldmine import stages
 
-    metadata = stages.train(_load(config_path), method, sample_file, setup_file, output, member, progress)
+    metadata = stages.train(_load(config_path), method, sample_file, setup_file, output, member,
+                            _progress(progress))
     history = metadata["history"]
-    click.echo(f"{output}: best validation loss {min(history['validation_loss']):.5g} "
-               f"at epoch {history['best_epoch'] + 1}")
+    _done(f"{method} member {member}: best validation loss {min(history['validation_loss']):.5g} "
+          f"at epoch {history['best_epoch'] + 1} of {len(history['validation_loss'])}")
 
 
 @main.command()
@@ -214,7 +243,7 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 @_output_file("--limits", "expected q(θ) on the grid and the intervals of every method (JSON).")
 @_output_file("--validation", "the learned estimators against the exact likelihood (JSON).")
 @_output_file("--workspace", "the histogram likelihood as a pyhf workspace (JSON).")
-@click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars.")
+@_PROGRESS
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, validation: Path, workspace: Path,
           progress: bool, models: tuple[Path, ...]) -> None:
@@ -224,27 +253,27 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
     member; each one's method and member are read from its metadata (the .json beside it).
     """
     from goldmine import stages
-    from goldmine.inference.results import interval_from_json
+    from goldmine.summary import limits_table
 
-    results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace, progress)
-    limits = results["limits"]
-    meta = limits["meta"]
-    edges = [(axis[0], axis[-1]) for axis in meta["axes"]]
+    results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace,
+                           _progress(progress))
+    click.echo(limits_table(results["limits"]))
+    _done(f"{len(results['limits']['methods'])} methods on {len(results['limits']['meta']['parameters'])} "
+          f"parameters, {limits}")
 
-    def text(entry: dict, low_edge: float, high_edge: float) -> str:
-        interval = interval_from_json(entry)
-        low = f"<{low_edge:+g}" if interval.low is None else f"{interval.low:+.4f}"
-        high = f">{high_edge:+g}" if interval.high is None else f"{interval.high:+.4f}"
-        return f"[{low}, {high}]"
 
-    width = max(len(method) for method in limits["methods"])
-    click.echo(f"{'method':<{width}}  {'parameter':<10}  {'68% CL':<20}  {'95% CL':<20}  flags")
-    for method, result in limits["methods"].items():
-        for name, (low, high) in zip(meta["parameters"], edges):
-            cells = [text(result["intervals"][label][name], low, high) for label in ("68", "95")]
-            flags = sorted({flag for label in ("68", "95") for flag in result["intervals"][label][name]["flags"]})
-            click.echo(f"{method:<{width}}  {name:<10}  {cells[0]:<20}  {cells[1]:<20}  {', '.join(flags)}")
-    click.echo("<edge, >edge: open, q stays below the threshold up to that edge of the grid")
+@main.command()
+@_CONFIG
+@click.option("--limits", "limits_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="limits.json (from `goldmine infer`).")
+@_output_file("--table", "the table of intervals (text), printed when a workflow run ends.")
+@_output_file("--front-page", "the report's front page (reStructuredText): what the run did, and the table.")
+def summarise(config_path: Path, limits_file: Path, table: Path, front_page: Path) -> None:
+    """The end-of-run table (method × parameter, 68% and 95% CL intervals with marks for open
+    ends and flags) and the report's front page, which describes the run from its configuration."""
+    from goldmine import stages
+
+    click.echo(stages.summarise(_load(config_path), limits_file, table, front_page))
 
 
 @main.command()
@@ -301,10 +330,10 @@ def plot(event_file: Path, limits_file: Path, fisher_file: Path, distributions_p
     the trained models, MODEL_METADATA."""
     from goldmine import plotting
 
-    for path in plotting.plot_all(event_file, limits_file, fisher_file, model_metadata,
-                                  distributions_plot=distributions_plot, fisher_plot=fisher_plot,
-                                  limits_plot=limits_plot, training_plot=training_plot):
-        click.echo(str(path))
+    paths = plotting.plot_all(event_file, limits_file, fisher_file, model_metadata,
+                              distributions_plot=distributions_plot, fisher_plot=fisher_plot,
+                              limits_plot=limits_plot, training_plot=training_plot)
+    _done(f"{len(paths)} figures in {distributions_plot.parent}")
 
 
 @main.command()

@@ -3,7 +3,8 @@
 The schema (``config/schema.yaml``, shipped inside the package) is the single
 description of every key. Validation fills in defaults (``name`` defaults to the
 process name), loads the detector card, and fails with one message that names the
-key, the value and what is allowed.
+key, the value and what is allowed. Overlay files merge into a configuration as
+Snakemake merges ``--configfile`` files into the workflow's ``configfile:`` (:func:`merge`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 
 from goldmine.exceptions import ConfigError, DetectorError, EventFileError
 
-__all__ = ["load", "schema", "validate"]
+__all__ = ["load", "merge", "schema", "validate"]
 
 
 def schema() -> dict[str, Any]:
@@ -201,9 +202,34 @@ def validate(config: Mapping[str, Any]) -> dict[str, Any]:
     return instance
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Read a YAML configuration file and validate it (see :func:`validate`)."""
-    path = Path(path)
+def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """``overlay`` merged into a copy of ``base`` the way Snakemake merges a ``--configfile``
+    into the workflow's configuration (``snakemake.utils.update_config``): mappings merge key
+    by key, at any depth; anything else (a list, a number) replaces what was there.
+
+    Args:
+        base: the configuration merged into (``config/config.yaml``).
+        overlay: the partial configuration.
+
+    Returns:
+        dict: a new configuration; neither argument changes.
+
+    Example:
+        >>> merge({"process": {"sqrt_s": 200.0, "parameters": {"c_vv": [-1, 1], "c_aa": [-1, 1]}}, "a": [1, 2]},
+        ...       {"process": {"parameters": {"c_vv": [-2, 2]}}, "a": [3]})
+        {'process': {'sqrt_s': 200.0, 'parameters': {'c_vv': [-2, 2], 'c_aa': [-1, 1]}}, 'a': [3]}
+    """
+    merged = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping):
+            below = merged.get(key)
+            merged[key] = merge(below if isinstance(below, Mapping) else {}, value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
@@ -212,7 +238,28 @@ def load(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
+    return raw
+
+
+def load(path: str | Path, *overlays: str | Path) -> dict[str, Any]:
+    """Read a YAML configuration file, merge the ``overlays`` files into it in order (as
+    ``snakemake --configfile`` does, see :func:`merge`) and validate it (see :func:`validate`).
+
+    Args:
+        path: the configuration (for the workflow: ``config/config.yaml``).
+        overlays: partial configurations merged into it, later ones winning.
+
+    Returns:
+        dict: the configuration with defaults.
+
+    Raises:
+        ConfigError: naming the file(s), the offending key, its value and what is allowed.
+    """
+    paths = [Path(path), *map(Path, overlays)]
+    raw: dict[str, Any] = {}
+    for each in paths:
+        raw = merge(raw, _read(each))
     try:
         return validate(raw)
     except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(f"{' + '.join(map(str, paths))}: {error}") from None

@@ -5,10 +5,13 @@ One function per ``goldmine <stage>`` command; the Snakemake rules call the comm
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping, Sequence
+import os
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ __all__ = [
     "models_by_method",
     "setup",
     "shower",
+    "summarise",
     "train",
     "write_json",
 ]
@@ -109,8 +113,25 @@ def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: 
     from goldmine.shower import shower as run_shower
 
     settings = config["shower"]
-    blocks = run_shower(lhe_file, settings["pythia"], seed=settings["seed"] + chunk)
-    return write_particles(output, blocks, {"source": str(lhe_file)})
+    with _stdout_to_stderr():
+        blocks = run_shower(lhe_file, settings["pythia"], seed=settings["seed"] + chunk)
+        return write_particles(output, blocks, {"source": str(lhe_file)})
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """What C++ libraries print to file descriptor 1 (Pythia's banners and event listings,
+    FastJet's banner) goes to stderr, the log: stdout keeps the stage's one-line summary for
+    the console."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def detector_from_config(detector_config: Mapping[str, Any]):
@@ -219,9 +240,10 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
             yield events.Events(observables.compute(chosen, muons)[keep], weights[keep],
                                 np.full(int(keep.sum()), sampling_index, dtype=np.int64))
 
-    return events.write(output, space, [o.name for o in chosen], [o.definition for o in chosen], detected(),
-                        generated_events=generated, observable_descriptions=[o.description for o in chosen],
-                        systematics=systematics)
+    with _stdout_to_stderr():  # FastJet's banner, when a card clusters jets
+        return events.write(output, space, [o.name for o in chosen], [o.definition for o in chosen], detected(),
+                            generated_events=generated, observable_descriptions=[o.description for o in chosen],
+                            systematics=systematics)
 
 
 def _event_count(path: Path) -> int:
@@ -420,3 +442,25 @@ def coverage(config: Mapping[str, Any], test_file: str | Path, models: Sequence[
                             neyman_toys=neyman_toys)
     write_json(output, document)
     return document
+
+
+def summarise(config: Mapping[str, Any], limits_file: str | Path, table: str | Path, front_page: str | Path) -> str:
+    """The end-of-run table of limits.json (text) and the report's front page (reStructuredText).
+
+    Args:
+        config: the validated configuration of the run.
+        limits_file: its limits.json (from :func:`infer`).
+        table: output, the table as text (printed when a workflow run ends).
+        front_page: output, the report's front page: what the run did, and the table.
+
+    Returns:
+        str: the table.
+    """
+    from goldmine import summary
+
+    document = json.loads(Path(limits_file).read_text())
+    text = summary.limits_table(document)
+    for path, content in ((table, text + "\n"), (front_page, summary.front_page(config, document))):
+        with atomic_output(path) as temporary:
+            temporary.write_text(content)
+    return text

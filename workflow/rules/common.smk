@@ -23,6 +23,8 @@
 # One analysis, one folder: every output lies under results/<name>/ and every log under
 # logs/<name>/ (`name` in the config), so two analyses never overwrite each other.
 import os
+import subprocess
+import sys
 import tempfile
 
 import yaml
@@ -75,6 +77,9 @@ RESULTS = f"results/{config['name']}"
 LOGS = f"logs/{config['name']}"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 EFFECTIVE_CONFIG = f"{RESULTS}/config.yaml"
+SUMMARY_TABLE = f"{RESULTS}/summary.txt"
+FRONT_PAGE = f"{RESULTS}/summary.rst"
+REPORT = f"{RESULTS}/report.html"
 PLOTS = ("distributions", "fisher_ellipses", "limits", "training")
 
 
@@ -144,12 +149,34 @@ def trained_models(suffix):
     )
 
 
+def front_page():
+    """The report's front page: the run's own (rule summarise) once it exists, else a placeholder."""
+    if os.path.exists(FRONT_PAGE):
+        return os.path.abspath(FRONT_PAGE)
+    return "workflow/report/workflow.rst"
+
+
 def final_outputs():
     return [
         f"{RESULTS}/check.txt",
+        SUMMARY_TABLE,
+        FRONT_PAGE,
         f"{RESULTS}/inference/fisher.json",
         f"{RESULTS}/inference/limits.json",
         f"{RESULTS}/inference/validation.json",
         f"{RESULTS}/inference/histogram_workspace.json",
         *expand(f"{RESULTS}/plots/{{plot}}.{{suffix}}", plot=PLOTS, suffix=("png", "pdf")),
     ]
+
+
+def write_report():
+    """`snakemake --report` for this run, in a separate Snakemake (one that writes a report runs no
+    jobs and no handlers, so it cannot recurse); the effective configuration stands for the
+    configuration files and --config values this run merged. A failure costs the report only."""
+    command = [sys.executable, "-m", "snakemake", "--snakefile", workflow.main_snakefile, "--directory", os.getcwd(),
+               "--configfile", EFFECTIVE_CONFIG, "--report", REPORT]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        print(f"goldmine: the report was not written ({' '.join(command)}):\n{result.stderr[-2000:]}", file=sys.stderr)
+    else:
+        print(f"goldmine: report {REPORT}", file=sys.stderr)

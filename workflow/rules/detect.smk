@@ -18,7 +18,7 @@ rule shower:
     resources:
         kubernetes_memory_limit="2Gi",
     shell:
-        "goldmine shower --config {input.config} --lhe {input.lhe} --chunk {params.chunk} -o {output} > {log} 2>&1"
+        "goldmine shower --config {input.config} --lhe {input.lhe} --chunk {params.chunk} -o {output} 2> {log}"
 
 
 rule detect:

@@ -29,4 +29,4 @@ rule infer:
     shell:
         "goldmine infer --config {input.config} --test {input.test} --fisher {output.fisher} "
         "--limits {output.limits} --validation {output.validation} --workspace {output.workspace} "
-        "--no-progress {input.models} 2> {log}"
+        "{input.models} 2> {log}"

@@ -27,4 +27,4 @@ rule train:
         GOLDMINE_ENV
     shell:
         "goldmine train --config {input.config} --method {wildcards.method} --member {wildcards.member} "
-        "--sample {input.sample} --setup {input.setup} -o {output.model} --no-progress 2> {log}"
+        "--sample {input.sample} --setup {input.setup} -o {output.model} 2> {log}"
