@@ -65,7 +65,7 @@ RESULTS = f"results/{config['name']}"
 LOGS = f"logs/{config['name']}"
 BENCHMARKS = f"{RESULTS}/benchmarks"
 EFFECTIVE_CONFIG = f"{RESULTS}/config.yaml"
-PLOTS = ("distributions", "fisher_ellipses", "limits", "training")
+PLOTS = ("distributions", "fisher_ellipses", "limits", "training", "calibration")
 
 
 def _write_effective_config(path):

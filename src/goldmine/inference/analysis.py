@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from goldmine.detection.detector import MuonDetector
-from goldmine.inference import diagnostics, limits, methods
+from goldmine.inference import calibration, diagnostics, limits, methods
 from goldmine.inference.exact import ExactLikelihood, unavailable_because
 from goldmine.inference.grid import Grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
@@ -22,26 +22,6 @@ from goldmine.physics.processes import get_process
 __all__ = ["run_inference"]
 
 log = logging.getLogger(__name__)
-
-
-def _bootstrap(results: Mapping[str, methods.MethodResult], morphed: Any, grid: Grid, luminosity: float,
-               joint_scores: np.ndarray, log_ratios: Mapping[str, Any], bins: Mapping[str, tuple[np.ndarray, int]],
-               ) -> dict[str, dict[str, np.ndarray]]:
-    """Bootstrap replicates of each method's intervals along its own profile lines (same counts for all)."""
-    replicas = {}
-    for method, result in results.items():
-        if result.q is None or (method not in log_ratios and method not in bins):
-            continue
-        paths = []
-        for axis, (_, points) in zip(grid.axes, limits.profile_lines(grid.axes, result.q)):
-            if method in bins:
-                path_q = diagnostics.binned_path_q(morphed, points, *bins[method], grid.reference, luminosity)
-            else:
-                log_r = log_ratios[method](points) if log_ratios[method] else np.zeros((len(points), len(morphed)))
-                path_q = diagnostics.unbinned_path_q(morphed, points, log_r, joint_scores, grid.reference, luminosity)
-            paths.append((axis, path_q))
-        replicas[method] = diagnostics.bootstrap_intervals(paths, len(morphed))
-    return replicas
 
 
 def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, Sequence[Path]],
@@ -149,9 +129,14 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
                                  for m in members], axis=0)
             validation[f"{method}_log_r_mse"] = float(np.mean((estimated - true_log_r) ** 2))
 
+    others = [name for name in space.benchmark_names if not np.array_equal(space.benchmark(name), reference)]
+    validation["calibration"] = {
+        method: calibration.closure(morphed, x, names, np.array([space.benchmark(b) for b in others]), others,
+                                    log_ratio(np.array([space.benchmark(b) for b in others])), reference)
+        for method, log_ratio in log_ratios.items() if log_ratio is not None}
     failed = diagnostics.fisher_failures(results)
     if exact is not None:
-        replicas = _bootstrap(results, morphed, grid, luminosity, joint_scores, log_ratios, bins)
+        replicas = diagnostics.bootstrap_methods(results, morphed, grid, luminosity, joint_scores, log_ratios, bins)
         validation["intervals_against_exact"], interval_failures = diagnostics.compare_with_exact(
             results, replicas, space.names)
         failed += interval_failures

@@ -23,6 +23,7 @@ A result fails when it is impossible or biased beyond its error bar:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from scipy.linalg import eigh
 from scipy.stats import chi2
 
 from goldmine.inference import limits
+from goldmine.inference.grid import Grid
 from goldmine.inference.methods import CONFIDENCE_LEVELS, MethodResult
 from goldmine.physics.morphing import Morphed
 
@@ -40,6 +42,7 @@ __all__ = [
     "SHIFT_TOLERANCE",
     "binned_path_q",
     "bootstrap_intervals",
+    "bootstrap_methods",
     "compare_with_exact",
     "fisher_failures",
     "unbinned_path_q",
@@ -59,7 +62,8 @@ SHIFT_TOLERANCE = 0.1
 FISHER_TOLERANCE = 0.01
 
 PathQ = Callable[[np.ndarray], np.ndarray]
-"""Event multipliers, shape (n_events,) → q at the path points (not minimum-subtracted)."""
+"""Event multipliers of each replicate, shape (R, n_events) → q at the path points, shape (R, m)
+(not minimum-subtracted)."""
 
 
 def unbinned_path_q(events: Morphed, thetas: np.ndarray, log_r: np.ndarray, joint_scores: np.ndarray,
@@ -78,8 +82,8 @@ def unbinned_path_q(events: Morphed, thetas: np.ndarray, log_r: np.ndarray, join
         >>> from goldmine.physics.morphing import find_components
         >>> events = Morphed(find_components((2,)), np.array([[1.0, 0.0, 1.0]] * 2))
         >>> q = unbinned_path_q(events, np.array([[0.0], [1.0]]), np.zeros((2, 2)), np.zeros((2, 1)), np.zeros(1), 1.0)
-        >>> np.round(q(np.ones(2)), 4).tolist()  # the rate alone: 2·2·(2 − 1 − log 2)
-        [0.0, 1.2274]
+        >>> np.round(q(np.ones((1, 2))), 4).tolist()  # the rate alone: 2·2·(2 − 1 − log 2)
+        [[0.0, 1.2274]]
     """
     weights_ref = events(reference)
     weights = events(thetas)
@@ -87,10 +91,11 @@ def unbinned_path_q(events: Morphed, thetas: np.ndarray, log_r: np.ndarray, join
 
     def q(multipliers: np.ndarray) -> np.ndarray:
         w_ref = multipliers * weights_ref
-        sigma_ref = w_ref.sum()
-        mean_log_r = log_r @ w_ref / sigma_ref
-        control = w_ref @ joint_scores / sigma_ref
-        return limits.unbinned_q(weights @ multipliers, sigma_ref, mean_log_r - steps @ control, luminosity)
+        sigma_ref = w_ref.sum(axis=1)
+        mean_log_r = (w_ref @ log_r.T) / sigma_ref[:, None]
+        control = (w_ref @ joint_scores) / sigma_ref[:, None]
+        return np.stack([limits.unbinned_q(total, s, m - steps @ c, luminosity)
+                         for total, s, m, c in zip(multipliers @ weights.T, sigma_ref, mean_log_r, control)])
 
     return q
 
@@ -103,17 +108,17 @@ def binned_path_q(events: Morphed, thetas: np.ndarray, index: np.ndarray, n_bins
         >>> from goldmine.physics.morphing import find_components
         >>> events = Morphed(find_components((1,)), np.array([[1.0, 1.0], [1.0, -1.0]]))  # 1 ± θ
         >>> q = binned_path_q(events, np.array([[0.0], [0.5]]), np.array([0, 1]), 2, np.zeros(1), 1.0)
-        >>> np.round(q(np.ones(2)), 4).tolist()
-        [0.0, 0.2616]
+        >>> np.round(q(np.ones((1, 2))), 4).tolist()  # 2·[(1.5 − 1 − log 1.5) + (0.5 − 1 + log 2)]
+        [[0.0, 0.5754]]
     """
     weights_ref = events(reference)
     weights = events(thetas)
-    one_hot = np.zeros((len(index), n_bins))
-    one_hot[np.arange(len(index)), index] = 1.0
+    members = [np.flatnonzero(index == b) for b in range(n_bins)]
 
     def q(multipliers: np.ndarray) -> np.ndarray:
-        return limits.binned_q(luminosity * (weights * multipliers) @ one_hot,
-                               luminosity * (weights_ref * multipliers) @ one_hot)
+        expected = np.stack([multipliers[:, e] @ weights[:, e].T for e in members], axis=-1)
+        asimov = np.stack([multipliers[:, e] @ weights_ref[e] for e in members], axis=-1)
+        return np.stack([limits.binned_q(luminosity * nu, luminosity * n) for nu, n in zip(expected, asimov)])
 
     return q
 
@@ -133,19 +138,56 @@ def bootstrap_intervals(paths: Sequence[tuple[np.ndarray, PathQ]], n_events: int
 
     Example:
         >>> axis = np.linspace(-2, 2, 41)
-        >>> ends = bootstrap_intervals([(axis, lambda m: axis**2 * m.mean())], 1000, n_replicates=20)
+        >>> ends = bootstrap_intervals([(axis, lambda m: np.outer(m.mean(axis=1), axis**2))], 1000, n_replicates=20)
         >>> bool(np.all(np.abs(ends["68"][:, 0, 1] - 1) < 0.1))  # q scaled by the mean count, ±3%
         True
     """
     counts = np.random.default_rng(seed).poisson(1.0, size=(n_replicates, n_events)).astype(float)
     ends = {label: np.full((n_replicates, len(paths), 2), np.nan) for label in CONFIDENCE_LEVELS}
-    for r, multipliers in enumerate(counts):
-        for k, (axis, path_q) in enumerate(paths):
-            q, _ = limits.profile_lines([axis], path_q(multipliers))[0]
+    for k, (axis, path_q) in enumerate(paths):
+        for r, replicate_q in enumerate(path_q(counts)):
+            q, _ = limits.profile_lines([axis], replicate_q)[0]
             for label, level in CONFIDENCE_LEVELS.items():
                 low, high = limits.crossings(axis, q, chi2.ppf(level, df=1))
                 ends[label][r, k] = [np.nan if low is None else low, np.nan if high is None else high]
     return ends
+
+
+def bootstrap_methods(results: Mapping[str, MethodResult], events: Morphed, grid: Grid, luminosity: float,
+                      joint_scores: np.ndarray, log_ratios: Mapping[str, Callable[[np.ndarray], np.ndarray] | None],
+                      bins: Mapping[str, tuple[np.ndarray, int]], n_replicates: int = 50,
+                      ) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`bootstrap_intervals` of every method that says how to re-evaluate it, each along its own profile lines.
+
+    Args:
+        results: the methods' nominal results.
+        events: the test events.
+        grid: the grid.
+        luminosity: in pb⁻¹.
+        joint_scores: the events' joint scores, the control variate (:func:`~goldmine.inference.methods.joint_score`).
+        log_ratios: method → (θ of shape (m, p) → per-event log r(x|θ, θ_ref), shape (m, n)), None for
+            the rate alone: the unbinned methods.
+        bins: method → (the bin of each event, number of bins): the binned methods.
+        n_replicates: bootstrap replicates (the same for every method).
+
+    Returns:
+        method → the replicates' ends (:func:`bootstrap_intervals`).
+    """
+    replicas = {}
+    for method, result in results.items():
+        if result.q is None or (method not in log_ratios and method not in bins):
+            continue
+        paths = []
+        for axis, (_, points) in zip(grid.axes, limits.profile_lines(grid.axes, result.q)):
+            if method in bins:
+                path_q = binned_path_q(events, points, *bins[method], grid.reference, luminosity)
+            else:
+                log_ratio = log_ratios[method]
+                log_r = np.zeros((len(points), len(events))) if log_ratio is None else log_ratio(points)
+                path_q = unbinned_path_q(events, points, log_r, joint_scores, grid.reference, luminosity)
+            paths.append((axis, path_q))
+        replicas[method] = bootstrap_intervals(paths, len(events), n_replicates)
+    return replicas
 
 
 def _ends(intervals: Sequence[limits.Interval]) -> np.ndarray:
@@ -193,8 +235,10 @@ def compare_with_exact(results: Mapping[str, MethodResult], bootstrap: Mapping[s
             known = False
             if method in bootstrap and exact in bootstrap:
                 replicas = _metrics(bootstrap[method][label], bootstrap[exact][label])
-                for key, values in replicas.items():
-                    variances[key] = variances[key] + np.nanvar(values, axis=0)
+                with warnings.catch_warnings():  # all-NaN where an end is open: no error bar
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    for key, values in replicas.items():
+                        variances[key] = variances[key] + np.nanvar(values, axis=0)
                 known = True
             if len(result.members) > 1:
                 members = _metrics(np.stack([_ends(m.intervals[label]) for m in result.members]), exact_ends)
@@ -202,8 +246,10 @@ def compare_with_exact(results: Mapping[str, MethodResult], bootstrap: Mapping[s
                     variances[key] = variances[key] + np.nanvar(values, axis=0, ddof=1) / len(result.members)
                 known = True
             errors = {key: np.sqrt(v) if known else np.full(len(names), np.nan) for key, v in variances.items()}
-            exact_errors = (np.sqrt(np.nanvar(bootstrap[exact][label], axis=0)) if exact in bootstrap
-                            else np.full((len(names), 2), np.nan))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                exact_errors = (np.sqrt(np.nanvar(bootstrap[exact][label], axis=0)) if exact in bootstrap
+                                else np.full((len(names), 2), np.nan))
             entry = {}
             for k, name in enumerate(names):
                 numbers = {"exact_low": exact_ends[k, 0], "exact_low_error": exact_errors[k, 0],
