@@ -81,8 +81,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     uncertainty = histogram["systematics"]["normalisation"]
     results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity,
                                                     uncertainty)
-    bins["histogram"] = methods.bin_indices(columns, methods.uniform_edges(columns, histogram["bins"]))
-    if uncertainty == 0:
+    if uncertainty == 0:  # the bootstrap re-evaluates the Poisson likelihood alone: no systematics
+        bins["histogram"] = methods.bin_indices(columns, methods.uniform_edges(columns, histogram["bins"]))
         binned = morphed.binned(*bins["histogram"], luminosity)
         q_numpy = limits.binned_q(binned(grid.points), binned(reference)).reshape(grid.shape)
         validation["pyhf_vs_numpy_histogram_max_abs_q_difference"] = float(
