@@ -55,6 +55,7 @@ def closure(events: Morphed, observations: np.ndarray, observable_names: Sequenc
         target = events(theta)
         reweighted = weights_ref * np.exp(log_ratio)
         reweighted *= target.sum() / reweighted.sum()
+        squared = (target - reweighted) ** 2
         histograms = {}
         for column, name in enumerate(observable_names):
             values = observations[:, column]
@@ -62,7 +63,10 @@ def closure(events: Morphed, observations: np.ndarray, observable_names: Sequenc
             index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
             target_counts = np.bincount(index, weights=target, minlength=bins)
             reweighted_counts = np.bincount(index, weights=reweighted, minlength=bins)
-            variance = np.bincount(index, weights=(target - reweighted) ** 2, minlength=bins)
+            # the scale to the target's total comes from the same events: to first order a bin's
+            # difference is Σ_e ([e in bin] − f_bin)·(target_e − reweighted_e), f_bin its share
+            share = reweighted_counts / reweighted.sum()
+            variance = (1 - 2 * share) * np.bincount(index, weights=squared, minlength=bins) + share**2 * squared.sum()
             filled = variance > 0
             chi2 += float(np.sum((target_counts - reweighted_counts)[filled] ** 2 / variance[filled]))
             ndf += int(filled.sum())
