@@ -186,7 +186,8 @@ def plot_calibration(validation: Mapping[str, Any], output: str | Path) -> list[
     observables = list(next(iter(next(iter(closures.values()))["thetas"].values()))["observables"]) if methods else []
     columns = max(1, len(observables))
     figure, axes = plt.subplots(2 * max(1, len(methods)), columns, figsize=(3.2 * columns, 4.2 * max(1, len(methods))),
-                                squeeze=False, gridspec_kw={"height_ratios": [2.5, 1] * max(1, len(methods))})
+                                squeeze=False, gridspec_kw={"height_ratios": [2.5, 1] * max(1, len(methods))},
+                                layout="constrained")
     for row, method in enumerate(methods):
         closure = closures[method]
         for column, name in enumerate(observables):
@@ -201,7 +202,7 @@ def plot_calibration(validation: Mapping[str, Any], output: str | Path) -> list[
                 with np.errstate(divide="ignore", invalid="ignore"):
                     ratio = np.where(target > 0, reweighted / target, np.nan)
                     band = np.where(target > 0, np.sqrt(histogram["variance"]) / target, np.nan)
-                bottom.stairs(ratio, edges, color=color)
+                bottom.stairs(ratio, edges, color=color, baseline=None)
                 bottom.stairs(1 + band, edges, baseline=1 - band, color=color, alpha=0.15, fill=True)
             bottom.axhline(1.0, color="k", linewidth=0.8)
             bottom.set_xlabel(LABELS.get(name, name))
