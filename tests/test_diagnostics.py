@@ -32,9 +32,9 @@ def _grid(points: int = 41) -> Grid:
     return Grid(("a", "b"), (np.linspace(-0.3, 0.3, points),) * 2, np.zeros(2))
 
 
-def _compare(x, toy, estimators):
+def _compare(x, toy, estimators, points: int = 41):
     """Exact and the given per-event log r̂ functions through the inference stage's own functions."""
-    grid = _grid()
+    grid = _grid(points)
     joint_scores = methods.joint_score(toy, grid.reference, lambda thetas: np.ones(len(thetas)))
     weights = toy(grid.reference) / toy(grid.reference).sum()
     control = weights @ joint_scores
@@ -107,7 +107,7 @@ def test_bootstrap_error_of_the_exact_ends_matches_the_spread_over_independent_s
     ends = []
     for seed in range(16):
         x, toy = _toy(seed + 100, n=5000)
-        results, comparison, _ = _compare(x, toy, {"same": lambda thetas, x=x: _log_r(x, thetas)})
+        results, comparison, _ = _compare(x, toy, {"same": lambda thetas, x=x: _log_r(x, thetas)}, points=21)
         ends.append(results["exact"].intervals["68"][0].high)
         if seed == 0:
             bootstrap_error = comparison["same"]["68"]["a"]["exact_high_error"]

@@ -239,6 +239,9 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
             flags = sorted({flag for label in ("68", "95") for flag in result["intervals"][label][name]["flags"]})
             click.echo(f"{method:<{width}}  {name:<10}  {cells[0]:<20}  {cells[1]:<20}  {', '.join(flags)}")
     click.echo("<edge, >edge: open, q stays below the threshold up to that edge of the grid")
+    for failure in results["validation"]["failed"]:
+        where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""
+        click.echo(f"FAILED {failure['method']}{where}: {failure['reason']}")
 
 
 def _figure(name: str, what: str):
