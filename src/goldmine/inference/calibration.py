@@ -36,8 +36,9 @@ def closure(events: Morphed, observations: np.ndarray, observable_names: Sequenc
         bins: equal-width bins per observable, over the observable's range.
 
     Returns:
-        {"chi2_per_ndf", "chi2", "ndf", "thetas": label → {"theta", "observables": name →
-        {"edges", "target", "reweighted", "variance"}}}, JSON-ready.
+        {"chi2_per_ndf", "chi2", "ndf", "thetas": label → {"theta", "normalisation" (E_ref[r̂], 1
+        for a normalised ratio up to the sample's fluctuation), "observables": name → {"edges",
+        "target", "reweighted", "variance"}}}, JSON-ready.
 
     Example:
         >>> from goldmine.physics.morphing import find_components
@@ -54,6 +55,7 @@ def closure(events: Morphed, observations: np.ndarray, observable_names: Sequenc
     for theta, label, log_ratio in zip(np.atleast_2d(thetas), theta_labels, log_r):
         target = events(theta)
         reweighted = weights_ref * np.exp(log_ratio)
+        normalisation = float(reweighted.sum() / weights_ref.sum())
         reweighted *= target.sum() / reweighted.sum()
         squared = (target - reweighted) ** 2
         histograms = {}
@@ -72,5 +74,6 @@ def closure(events: Morphed, observations: np.ndarray, observable_names: Sequenc
             ndf += int(filled.sum())
             histograms[name] = {"edges": edges.tolist(), "target": target_counts.tolist(),
                                 "reweighted": reweighted_counts.tolist(), "variance": variance.tolist()}
-        per_theta[label] = {"theta": np.asarray(theta).tolist(), "observables": histograms}
+        per_theta[label] = {"theta": np.asarray(theta).tolist(), "normalisation": normalisation,
+                            "observables": histograms}
     return {"chi2_per_ndf": chi2 / ndf if ndf else None, "chi2": chi2, "ndf": ndf, "thetas": per_theta}
