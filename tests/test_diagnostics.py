@@ -190,3 +190,17 @@ def test_the_closure_of_the_exact_ratio_is_within_its_errors_and_a_miscalibrated
         result = calibration.closure(toy, x[:, None], ["x"], thetas, ["plus", "minus"], log_r, np.zeros(1))
         assert result["ndf"] == 40
         assert low < result["chi2_per_ndf"] < high, (steepness, result["chi2_per_ndf"])
+
+
+def test_a_failed_interval_is_flagged_in_limits_json():
+    from goldmine.inference import results as documents
+
+    grid = _grid(5)
+    q = np.add.outer(grid.axes[0] ** 2, grid.axes[1] ** 2) / 0.01
+    result = methods.MethodResult.from_q(grid, q)
+    failed = [{"method": "net", "confidence_level": "68", "parameter": "b", "reason": "shifted from exact"}]
+    flagged = documents.flag_intervals({"exact": result, "net": result}, grid.reference, grid.names, failed)
+    document = documents.limits_document(flagged, grid, LUMINOSITY)  # validated against the schema
+    intervals = document["methods"]["net"]["intervals"]
+    assert intervals["68"]["b"]["flags"] == ["failed"]
+    assert intervals["68"]["a"]["flags"] == [] and intervals["95"]["b"]["flags"] == []
