@@ -238,8 +238,13 @@ def _crossing(axis: np.ndarray, profile: np.ndarray, start: int, step: int, thre
         if profile[j] >= threshold:
             low, high = min(i, j), max(i, j)
             used = np.arange(max(low - 1, 0), min(high + 2, len(axis)))
-            cubic = np.polynomial.Polynomial.fit(axis[used], profile[used] - threshold, len(used) - 1)
-            # the interpolant takes the profile's values at both cell ends, which bracket the threshold
-            return float(brentq(cubic, axis[low], axis[high], xtol=1e-12 * (axis[high] - axis[low])))
+            if np.all(np.isfinite(profile[used])):
+                cubic = np.polynomial.Polynomial.fit(axis[used], profile[used] - threshold, len(used) - 1)
+                # the interpolant takes the profile's values at the cell ends, which bracket the
+                # threshold, unless rounding breaks that (a crossing exactly on a grid point)
+                if cubic(axis[low]) * cubic(axis[high]) < 0:
+                    return float(brentq(cubic, axis[low], axis[high], xtol=1e-12 * (axis[high] - axis[low])))
+            fraction = (threshold - profile[i]) / (profile[j] - profile[i])
+            return float(axis[i] + fraction * (axis[j] - axis[i]))
         i = j
     return None
