@@ -83,11 +83,18 @@ def table(all_results: dict[int, dict], methods: list[str]) -> str:
             else:
                 cells.append("—")
         for n in sizes:
-            widths = all_results[n]["results"]["validation"].get(f"{method}_interval_68_width_over_exact")
-            cells.append(", ".join("open" if widths[p] is None else f"{widths[p]:.3f}" for p in ("c_vv", "c_aa"))
-                         if widths else "—")
+            against = all_results[n]["results"]["validation"].get("intervals_against_exact", {}).get(method)
+            cells.append(", ".join(_ratio_cell(against["68"][p]) for p in ("c_vv", "c_aa")) if against else "—")
         lines.append(f"| {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _ratio_cell(numbers: dict) -> str:
+    """A width ratio with its bootstrap error bar; "open" where an end is."""
+    if numbers["width_ratio"] is None:
+        return "open"
+    error = numbers["width_ratio_error"]
+    return f"{numbers['width_ratio']:.3f}" + ("" if error is None else f" ± {error:.3f}")
 
 
 def main() -> None:

@@ -39,13 +39,28 @@ def test_alices_learns_the_exact_log_likelihood_ratio(trained):
     assert validation["alices_log_r_mse"] < 0.02 * validation["exact_log_r_variance"]
 
 
-@pytest.mark.parametrize("method", ["alices", "sally"])
-def test_expected_intervals_match_the_exact_likelihood(trained, method):
-    limits = trained[2]["limits"]["methods"]
-    for name, interval in limits[method]["intervals"]["68"].items():
-        exact = limits["exact"]["intervals"]["68"][name]
-        assert interval["low"] == pytest.approx(exact["low"], rel=0.10), (name, interval, exact)
-        assert interval["high"] == pytest.approx(exact["high"], rel=0.10), (name, interval, exact)
+@pytest.mark.parametrize("method, widest", [("alices", 1.03), ("sally", 1.08)])
+def test_expected_intervals_match_the_exact_likelihood(trained, method, widest):
+    """Ends against exact, from validation.json's comparison (same test events, bootstrap error bars).
+
+    Bounds: never narrower than exact (the stage's own failure test: 3 bootstrap errors and 1%);
+    at most ``widest`` × the exact width: ALICES came within 0.6% at 10⁵ training events, SALLY's
+    8 × 8 quantile histogram of the score loses 1.3% (c_vv) and 6.3% (c_aa) at 10⁵ and 10⁶
+    (docs/accuracy.md), the binning's loss, not training noise; the centre within 0.3 exact
+    half-widths: ALICES's centre sits +0.17 (default run) and +0.21 (this test's training) exact
+    half-widths off, a bias linear in θ that the former own-mean-score centring removed (the
+    former bound, 10% of each end, allowed 0.1 with any width). The bootstrap errors (~0.001
+    of a half-width) are far below these: the spread from training, which one network cannot
+    show, sets them.
+    """
+    validation = trained[2]["validation"]
+    assert not [f for f in validation["failed"] if f["method"] == method and "narrower" in f["reason"]]
+    for label in ("68", "95"):
+        for name, numbers in validation["intervals_against_exact"][method][label].items():
+            assert numbers["width_ratio"] < widest, (label, name, numbers)
+            assert abs(numbers["shift"]) < 0.3, (label, name, numbers)
+            assert numbers["width_ratio_error"] < 0.01 and numbers["shift_error"] < 0.05, (label, name, numbers)
+    for interval in trained[2]["limits"]["methods"][method]["intervals"]["68"].values():
         assert "excludes_asimov_point" not in interval["flags"]
 
 
@@ -71,7 +86,10 @@ def test_fisher_information_ordering(trained):
     assert determinant["truth"] >= determinant["exact"] * 0.99
     assert determinant["exact"] >= determinant["histogram"] * 0.99
     assert determinant["rate"] == pytest.approx(0.0, abs=1e-6 * determinant["histogram"])
-    np.testing.assert_allclose(information["sally"], information["exact"], rtol=0.1)
+    # SALLY's score information is E[t̂ t̂ᵀ]: off by about its MSE/Var (10⁻³ at 10⁵ training events,
+    # docs/accuracy.md) and 0.3% on the default run; 3% leaves room for training noise
+    np.testing.assert_allclose(information["sally"], information["exact"], rtol=0.03)
+    assert not [f for f in trained[2]["validation"]["failed"] if f["reason"].startswith("Fisher")]
 
 
 def test_training_is_bit_for_bit_reproducible(trained, analysis):

@@ -69,7 +69,7 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_co
     assert {"truth", "rate", "histogram", "sally", "sallino", "exact"} <= set(fisher)
     assert {method for method, entry in fisher.items() if "ensemble_std" in entry} == {"sally", "sallino"}
     assert (results / "models/alices/1.pt").exists()
-    for name in ("distributions", "fisher_ellipses", "limits", "training"):
+    for name in ("distributions", "fisher_ellipses", "limits", "training", "calibration"):
         assert (results / f"plots/{name}.png").stat().st_size > 10_000
         assert (results / f"plots/{name}.pdf").exists()
     assert (tmp_path / "logs/tiny/infer.log").exists() and (results / "benchmarks/infer.tsv").exists()

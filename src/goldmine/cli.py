@@ -258,6 +258,9 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
     results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace,
                            _progress(progress))
     click.echo(limits_table(results["limits"]))
+    for failure in results["validation"]["failed"]:
+        where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""
+        click.echo(f"FAILED {failure['method']}{where}: {failure['reason']}")
     _done(f"{len(results['limits']['methods'])} methods on {len(results['limits']['meta']['parameters'])} "
           f"parameters, {limits}")
 
@@ -323,16 +326,24 @@ _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @_figure("fisher", "68% CL Fisher-information ellipses")
 @_figure("limits", "expected 68% and 95% CL contours")
 @_figure("training", "training and validation loss per epoch")
+@click.option("--validation", "validation_file", type=_EXISTING_FILE,
+              help="validation.json of `goldmine infer` (with --calibration-plot).")
+@click.option("--calibration-plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Output: reweighted-histogram closure of each likelihood ratio (PNG; a PDF beside it).")
 @click.argument("model_metadata", nargs=-1, required=True, type=_EXISTING_FILE)
 def plot(event_file: Path, limits_file: Path, fisher_file: Path, distributions_plot: Path, fisher_plot: Path,
-         limits_plot: Path, training_plot: Path, model_metadata: tuple[Path, ...]) -> None:
+         limits_plot: Path, training_plot: Path, validation_file: Path | None, calibration_plot: Path | None,
+         model_metadata: tuple[Path, ...]) -> None:
     """Figures of the report from the events, the inference results and the metadata (.json) of
     the trained models, MODEL_METADATA."""
     from goldmine import plotting
 
+    if (validation_file is None) != (calibration_plot is None):
+        raise click.UsageError("--validation and --calibration-plot go together")
     paths = plotting.plot_all(event_file, limits_file, fisher_file, model_metadata,
                               distributions_plot=distributions_plot, fisher_plot=fisher_plot,
-                              limits_plot=limits_plot, training_plot=training_plot)
+                              limits_plot=limits_plot, training_plot=training_plot,
+                              validation_file=validation_file, calibration_plot=calibration_plot)
     _done(f"{len(paths)} figures in {distributions_plot.parent}")
 
 

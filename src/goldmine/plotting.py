@@ -34,6 +34,7 @@ __all__ = [
     "STYLE",
     "method_style",
     "plot_all",
+    "plot_calibration",
     "plot_distributions",
     "plot_fisher_ellipses",
     "plot_limits",
@@ -263,6 +264,7 @@ _OPEN_MARKS = {"low": "<", "high": ">"}
 _FLAG_MARKS = {
     "excludes_asimov_point": dict(marker="X", label="excludes the Asimov point"),
     "narrower_than_exact": dict(marker="d", label="narrower than the exact likelihood"),
+    "failed": dict(marker="P", label="failed against the exact likelihood (validation.json)"),
 }
 
 
@@ -427,9 +429,54 @@ def plot_training(model_metadata: Sequence[str | Path], output: str | Path) -> l
     return _save(figure, output)
 
 
+@_styled
+def plot_calibration(validation: Mapping[str, Any], output: str | Path) -> list[Path]:
+    """Reweighted-histogram closure of every likelihood ratio (``validation["calibration"]``).
+
+    One pair of rows per method (its χ²/ndf in the title), one column per observable: the test
+    events weighted at each θ (solid) against the reference events reweighted by r̂ (dashed), and
+    below their ratio, reweighted over target, with the bins' ±1σ band of the closure.
+    """
+    closures = validation.get("calibration", {})
+    methods = list(closures)
+    observables = list(next(iter(next(iter(closures.values()))["thetas"].values()))["observables"]) if methods else []
+    columns = max(1, len(observables))
+    figure, axes = plt.subplots(2 * max(1, len(methods)), columns, figsize=(3.2 * columns, 4.2 * max(1, len(methods))),
+                                squeeze=False, gridspec_kw={"height_ratios": [2.5, 1] * max(1, len(methods))},
+                                layout="constrained")
+    for row, method in enumerate(methods):
+        closure = closures[method]
+        for column, name in enumerate(observables):
+            top, bottom = axes[2 * row, column], axes[2 * row + 1, column]
+            for i, (label, entry) in enumerate(closure["thetas"].items()):
+                histogram = entry["observables"][name]
+                edges = np.array(histogram["edges"])
+                target, reweighted = np.array(histogram["target"]), np.array(histogram["reweighted"])
+                color = plt.cm.tab10(i % 10)
+                top.stairs(target, edges, color=color, label=f"{label}: morphed")
+                top.stairs(reweighted, edges, color=color, linestyle="--", label=f"{label}: SM × r̂")
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio = np.where(target > 0, reweighted / target, np.nan)
+                    band = np.where(target > 0, np.sqrt(histogram["variance"]) / target, np.nan)
+                bottom.stairs(ratio, edges, color=color, baseline=None)
+                bottom.stairs(1 + band, edges, baseline=1 - band, color=color, alpha=0.15, fill=True)
+            bottom.axhline(1.0, color="k", linewidth=0.8)
+            bottom.set_xlabel(axis_label(name))
+            if column == 0:
+                top.set_ylabel("σ per bin [pb]")
+                bottom.set_ylabel("reweighted / target")
+        chi2 = closure["chi2_per_ndf"]
+        label = method_style(method)["label"]
+        axes[2 * row, 0].set_title(f"{label}: χ²/ndf = {chi2:.2f}" if chi2 is not None else label, loc="left",
+                                   fontsize="small")
+        axes[2 * row, 0].legend(fontsize="x-small")
+    return _save(figure, output)
+
+
 def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str | Path,
              model_metadata: Sequence[str | Path], *, distributions_plot: str | Path, fisher_plot: str | Path,
-             limits_plot: str | Path, training_plot: str | Path) -> list[Path]:
+             limits_plot: str | Path, training_plot: str | Path, validation_file: str | Path | None = None,
+             calibration_plot: str | Path | None = None) -> list[Path]:
     """Every figure of the report, each as the PNG given and a PDF beside it.
 
     Args:
@@ -441,6 +488,8 @@ def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str |
         fisher_plot: the PNG of the Fisher ellipses.
         limits_plot: the PNG of the limit contours.
         training_plot: the PNG of the training curves.
+        validation_file: validation.json of ``goldmine infer`` (closure of the likelihood ratios).
+        calibration_plot: the PNG of the closure (with ``validation_file``).
 
     Returns:
         list: every file written, PNG and PDF.
@@ -449,4 +498,6 @@ def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str |
     paths += plot_fisher_ellipses(json.loads(Path(fisher_file).read_text()), fisher_plot)
     paths += plot_limits(json.loads(Path(limits_file).read_text()), limits_plot)
     paths += plot_training(model_metadata, training_plot)
+    if calibration_plot is not None:
+        paths += plot_calibration(json.loads(Path(validation_file).read_text()), calibration_plot)
     return paths

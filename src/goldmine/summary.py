@@ -22,6 +22,7 @@ __all__ = ["FLAG_MARKS", "describe_run", "front_page", "limits_table"]
 FLAG_MARKS = {
     "excludes_asimov_point": ("!", "the interval excludes the point the Asimov data were made at"),
     "narrower_than_exact": ("*", "the interval is narrower than the exact likelihood's"),
+    "failed": ("#", "failed against the exact likelihood beyond its error bar (validation.json says how)"),
 }
 
 _OPEN = "open (q stays below the threshold up to that edge of the scanned range)"

@@ -80,7 +80,7 @@ EFFECTIVE_CONFIG = f"{RESULTS}/config.yaml"
 SUMMARY_TABLE = f"{RESULTS}/summary.txt"
 FRONT_PAGE = f"{RESULTS}/summary.rst"
 REPORT = f"{RESULTS}/report.html"
-PLOTS = ("distributions", "fisher_ellipses", "limits", "training")
+PLOTS = ("distributions", "fisher_ellipses", "limits", "training", "calibration")
 
 
 def _write_effective_config(path):

@@ -3,6 +3,7 @@ rule plot:
         events=f"{RESULTS}/events.h5",
         limits=f"{RESULTS}/inference/limits.json",
         fisher=f"{RESULTS}/inference/fisher.json",
+        validation=f"{RESULTS}/inference/validation.json",
         models=trained_models("json"),
     output:
         distributions=report(f"{RESULTS}/plots/distributions.png", caption="../report/distributions.rst",
@@ -11,6 +12,8 @@ rule plot:
                       category="Plots"),
         limits=report(f"{RESULTS}/plots/limits.png", caption="../report/limits_plot.rst", category="Plots"),
         training=report(f"{RESULTS}/plots/training.png", caption="../report/training.rst", category="Plots"),
+        calibration=report(f"{RESULTS}/plots/calibration.png", caption="../report/calibration.rst",
+                           category="Plots"),
         # Written beside each PNG; declared, so that REANA and --delete-all-output know them.
         pdfs=expand(f"{RESULTS}/plots/{{plot}}.pdf", plot=PLOTS),
     log:
@@ -26,4 +29,5 @@ rule plot:
     shell:
         "goldmine plot --events {input.events} --limits {input.limits} --fisher {input.fisher} "
         "--distributions-plot {output.distributions} --fisher-plot {output.fisher} "
-        "--limits-plot {output.limits} --training-plot {output.training} {input.models} 2> {log}"
+        "--limits-plot {output.limits} --training-plot {output.training} "
+        "--validation {input.validation} --calibration-plot {output.calibration} {input.models} 2> {log}"

@@ -16,9 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.stats import chi2
 
-__all__ = ["Interval", "binned_q", "centred_mean_log_ratio", "interval_below", "profiled_intervals", "unbinned_q"]
+__all__ = ["Interval", "binned_q", "centred_mean_log_ratio", "interval_below", "profile_lines", "profiled_intervals",
+           "unbinned_q"]
 
 
 def unbinned_q(cross_sections: np.ndarray, reference_cross_section: float, mean_log_ratio: np.ndarray,
@@ -40,19 +42,22 @@ def unbinned_q(cross_sections: np.ndarray, reference_cross_section: float, mean_
 
 
 def centred_mean_log_ratio(mean_log_ratio: np.ndarray, thetas: np.ndarray, reference: np.ndarray,
-                           mean_score: np.ndarray) -> np.ndarray:
-    """E_ref[log r(x|θ,θ_ref)] with the score control variate: subtract (θ − θ_ref)·Ê_ref[t(x|θ_ref)].
+                           control: np.ndarray) -> np.ndarray:
+    """E_ref[log r(x|θ,θ_ref)] with a score control variate: subtract (θ − θ_ref)·c.
 
-    The true score has zero mean under θ_ref, so the subtraction only removes the
-    Monte Carlo fluctuation of the finite event sample (and an estimator's bias in its
-    mean score): without it the minimum of the "Asimov" q would sit at the sample's
-    maximum-likelihood point, about √(Lσ/N_events) interval half-widths away from θ_ref.
+    ``c`` must be the same for every method and zero in expectation: the test events' mean
+    joint score Ê_ref[t(x,z|θ_ref)] (:func:`goldmine.inference.methods.joint_score`). It
+    removes the Monte Carlo fluctuation of the finite event sample that every method sees
+    alike (without it the minimum of the "Asimov" q would sit at the sample's
+    maximum-likelihood point, about √(Lσ/N_events) interval half-widths away from θ_ref),
+    and leaves an estimator's own bias in place. An estimator's own mean score would remove
+    that bias too: any error of log r̂ linear in θ − θ_ref would go unseen.
 
     Example:
         >>> centred_mean_log_ratio(np.array([0.1, -0.1]), np.array([[1.0], [-1.0]]), np.zeros(1), np.array([0.1]))
         array([0., 0.])
     """
-    return mean_log_ratio - (np.atleast_2d(thetas) - reference) @ mean_score
+    return mean_log_ratio - (np.atleast_2d(thetas) - reference) @ control
 
 
 def binned_q(expected: np.ndarray, asimov: np.ndarray) -> np.ndarray:
@@ -108,44 +113,123 @@ def profiled_intervals(grid_axes: Sequence[np.ndarray], q: np.ndarray, confidenc
                        ) -> list[Interval]:
     """Interval of each parameter where the profiled q is below the Wilks threshold.
 
+    The ends do not depend on the grid spacing at the 10⁻⁴ level of the width: the minimum
+    over the other parameters and the global minimum come from a quadratic fit to the grid
+    points around each grid minimum, and each end is the root of the cubic through the four
+    profile points around the crossing (:func:`profile_lines`, :func:`crossings`).
+
     Args:
         grid_axes: the grid values of each parameter.
         q: q on the grid, shape (len(axis_0), len(axis_1), ...).
         confidence_level: e.g. 0.6827 (threshold 1) or 0.95 (threshold 3.84).
 
     Returns:
-        one :class:`Interval` per parameter, its ends linearly interpolated between grid
-        points; an end is open (None) where q does not cross the threshold inside the grid.
+        one :class:`Interval` per parameter; an end is open (None) where q does not cross
+        the threshold inside the grid.
 
     Example:
         >>> axis = np.linspace(-2, 2, 41)
-        >>> [round(profiled_intervals([axis], axis**2)[0].high, 3)]
+        >>> [round(profiled_intervals([axis], axis**2)[0].high, 4)]
         [1.0]
         >>> profiled_intervals([axis], (axis - 1.5)**2)[0].high is None  # open: q < 1 up to the edge
         True
     """
     threshold = chi2.ppf(confidence_level, df=1)
-    q = q - q.min()
-    intervals = []
+    return [interval_below(axis, profile, threshold) for axis, (profile, _) in
+            zip(grid_axes, profile_lines(grid_axes, q))]
+
+
+def profile_lines(grid_axes: Sequence[np.ndarray], q: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The profile of q along each parameter's axis, minimised over the others between grid points.
+
+    At each value of the axis the minimum over the other parameters is the minimum of the
+    quadratic fitted to the 3^(p−1) grid points around the grid minimum (the grid value where
+    the fit has no interior minimum, e.g. at the grid edge), and the profile is measured from
+    the global minimum found the same way. Profiling on grid points alone biases the profile
+    upwards by up to ¼ of a grid step squared times the curvature: with linear interpolation
+    of the crossing, ends moved by up to 0.15% of the width on the default 41-point grid
+    (0.65% on 31 points); now by 10⁻⁵.
+
+    Args:
+        grid_axes: the grid values of each parameter.
+        q: q on the grid.
+
+    Returns:
+        per parameter (profile, points): the profiled q at each axis value, shape (n_axis,),
+        and the θ where the minimum over the others sits, shape (n_axis, p).
+
+    Example:
+        >>> axes = [np.linspace(-1, 1, 5)] * 2  # q = a² + (b − 0.1)²: the minimum is between grid points
+        >>> a, b = np.meshgrid(*axes, indexing="ij")
+        >>> profile, points = profile_lines(axes, a**2 + (b - 0.1) ** 2)[0]
+        >>> np.round(profile, 6).tolist(), np.round(points[2], 6).tolist()
+        ([1.0, 0.25, 0.0, 0.25, 1.0], [0.0, 0.1])
+    """
+    q = np.asarray(q, dtype=float)
+    steps = np.array([axis[1] - axis[0] if len(axis) > 1 else 1.0 for axis in grid_axes])
+    minimum, _ = _quadratic_minimum(q, np.unravel_index(np.argmin(q), q.shape))
+    lines = []
     for axis_index, axis in enumerate(grid_axes):
-        others = tuple(i for i in range(q.ndim) if i != axis_index)
-        intervals.append(interval_below(axis, q.min(axis=others) if others else q, threshold))
-    return intervals
+        others = [i for i in range(q.ndim) if i != axis_index]
+        profile = np.empty(len(axis))
+        points = np.empty((len(axis), q.ndim))
+        for k in range(len(axis)):
+            values = np.take(q, k, axis=axis_index)
+            start = np.unravel_index(np.argmin(values), values.shape)
+            profile[k], offset = _quadratic_minimum(values, start)
+            points[k, axis_index] = axis[k]
+            for j, other in enumerate(others):
+                points[k, other] = grid_axes[other][start[j]] + offset[j] * steps[other]
+        lines.append((profile - minimum, points))
+    return lines
+
+
+def _quadratic_minimum(values: np.ndarray, start: tuple[int, ...]) -> tuple[float, np.ndarray]:
+    """Minimum of the quadratic through the 3^k grid points around ``start`` (offset in grid steps)."""
+    k = values.ndim
+    grid_value = float(values[start])
+    if k == 0 or any(i == 0 or i == n - 1 for i, n in zip(start, values.shape)):
+        return grid_value, np.zeros(k)
+    offsets = np.stack(np.meshgrid(*[[-1, 0, 1]] * k, indexing="ij"), axis=-1).reshape(-1, k)
+    patch = values[tuple(np.asarray(start)[:, None] + offsets.T)]
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    design = np.column_stack([np.ones(len(offsets)), offsets] + [offsets[:, i] * offsets[:, j] for i, j in pairs])
+    coefficients = np.linalg.lstsq(design, patch, rcond=None)[0]
+    gradient = coefficients[1 : k + 1]
+    hessian = np.zeros((k, k))
+    for (i, j), c in zip(pairs, coefficients[k + 1 :]):
+        hessian[i, j] += c
+        hessian[j, i] += c
+    if not np.all(np.isfinite(patch)) or np.any(np.linalg.eigvalsh(hessian) <= 0):
+        return grid_value, np.zeros(k)
+    offset = -np.linalg.solve(hessian, gradient)
+    if np.any(np.abs(offset) > 1):
+        return grid_value, np.zeros(k)
+    return min(grid_value, float(coefficients[0] + 0.5 * gradient @ offset)), offset
 
 
 def interval_below(axis: np.ndarray, profile: np.ndarray, threshold: float | np.ndarray) -> Interval:
     """The connected region around the minimum of ``profile`` where it is below ``threshold``.
 
+    Each end is the root, inside the grid cell where profile − threshold changes sign, of the
+    cubic through the two points around it and their outer neighbours (linear interpolation
+    biases ends by up to 0.15% of the width on a 41-point grid).
+
     Args:
-        axis: the parameter values, shape (n,).
+        axis: the parameter values, increasing, shape (n,).
         profile: the profiled q at them, shape (n,).
-        threshold: one value (Wilks), or one per axis value (a Neyman construction's critical values).
+        threshold: one value (Wilks, e.g. 1 for 68% CL), or one per axis value (a Neyman
+            construction's critical values).
 
     Returns:
-        the :class:`Interval`, its ends linearly interpolated in profile − threshold; open (None)
-        where that stays negative up to the edge of the axis.
+        the :class:`Interval`; an end is open (None) where the profile stays below the
+        threshold up to the edge of the axis.
 
     Example:
+        >>> axis = np.linspace(-2, 2, 9)
+        >>> interval = interval_below(axis, axis**3 / 8 + axis**2, 1.0)  # a cubic: exact roots
+        >>> round(interval.low, 9), round(interval.high, 9)
+        (-1.074803154, 0.945667818)
         >>> axis = np.linspace(-2, 2, 41)
         >>> round(interval_below(axis, axis**2, np.where(axis > 0, 4.0, 1.0)).high, 3)
         2.0
@@ -160,6 +244,14 @@ def _crossing(axis: np.ndarray, excess: np.ndarray, start: int, step: int) -> fl
     while 0 <= i + step < len(axis):
         j = i + step
         if excess[j] >= 0:
+            low, high = min(i, j), max(i, j)
+            used = np.arange(max(low - 1, 0), min(high + 2, len(axis)))
+            if np.all(np.isfinite(excess[used])):
+                cubic = np.polynomial.Polynomial.fit(axis[used], excess[used], len(used) - 1)
+                # the interpolant takes the profile's values at the cell ends, which bracket the
+                # threshold, unless rounding breaks that (a crossing exactly on a grid point)
+                if cubic(axis[low]) * cubic(axis[high]) < 0:
+                    return float(brentq(cubic, axis[low], axis[high], xtol=1e-12 * (axis[high] - axis[low])))
             fraction = -excess[i] / (excess[j] - excess[i])
             return float(axis[i] + fraction * (axis[j] - axis[i]))
         i = j

@@ -33,6 +33,7 @@ __all__ = [
     "exact_likelihood",
     "histogram",
     "histogram_information",
+    "joint_score",
     "learned_ratio",
     "local_score",
     "quantile_edges",
@@ -127,11 +128,46 @@ def _binned_q(events: Morphed, index: np.ndarray, n_bins: int, thetas: np.ndarra
     return limits.binned_q(bins(np.atleast_2d(thetas)), bins(reference))
 
 
-def _unbinned_q(events: Morphed, grid: Grid, mean_log_r: np.ndarray, mean_score: np.ndarray, luminosity: float,
+def joint_score(events: Morphed, reference: np.ndarray,
+                cross_section: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """The joint score t(x,z|θ_ref) = ∇ log w(z|θ) − ∇ log σ(θ) of each event, from the morphing.
+
+    Its mean over events drawn at θ_ref is zero in expectation: the control variate of
+    :func:`~goldmine.inference.limits.centred_mean_log_ratio`. With ``cross_section`` (the
+    model's fiducial σ(θ), where known, e.g. the exact likelihood's) the weighted mean over
+    the events is the sample's fluctuation ∇ log σ̂ − ∇ log σ that every method's q sees;
+    without it σ is the events' own total and the weighted mean is zero identically.
+
+    Args:
+        events: the events.
+        reference: θ_ref, shape (p,).
+        cross_section: θ of shape (m, p) → σ(θ), shape (m,); None: the events' total.
+
+    Returns:
+        shape (n_events, p).
+
+    Example:
+        >>> from goldmine.physics.morphing import find_components
+        >>> events = Morphed(find_components((2,)), np.array([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0]]))  # 1 ± θ
+        >>> joint_score(events, np.zeros(1)).ravel().tolist()
+        [1.0, -1.0]
+    """
+    if cross_section is None:
+        log_gradient = events.total_gradient(reference) / events.total(reference)
+    else:
+        # σ(θ) of a model is smooth: central differences, step 10⁻⁵ (error ~10⁻¹⁰ relative)
+        step = 1e-5
+        shifts = step * np.eye(len(reference))
+        log_gradient = (np.log(cross_section(reference + shifts)) - np.log(cross_section(reference - shifts))) / (
+            2 * step)
+    return events.gradient(reference) / events(reference)[:, None] - log_gradient
+
+
+def _unbinned_q(events: Morphed, grid: Grid, mean_log_r: np.ndarray, control: np.ndarray, luminosity: float,
                 thetas: np.ndarray | None = None) -> np.ndarray:
     """Asimov q of the extended unbinned likelihood, with the score control variate."""
     thetas = grid.points if thetas is None else thetas
-    centred = limits.centred_mean_log_ratio(mean_log_r, thetas, grid.reference, mean_score)
+    centred = limits.centred_mean_log_ratio(mean_log_r, thetas, grid.reference, control)
     return limits.unbinned_q(events.total(thetas), float(events.total(grid.reference)), centred, luminosity)
 
 
@@ -194,8 +230,12 @@ def histogram(events: Morphed, values: np.ndarray, bins: int, grid: Grid, lumino
 
 
 def exact_likelihood(exact: ExactLikelihood, observations: np.ndarray, events: Morphed, grid: Grid,
-                     luminosity: float, integrals: np.ndarray | None = None, chunk: int = 64) -> MethodResult:
-    """The exact detector-level likelihood of ``ee_mumu``, evaluated on every grid point."""
+                     luminosity: float, control: np.ndarray, integrals: np.ndarray | None = None,
+                     chunk: int = 64) -> MethodResult:
+    """The exact detector-level likelihood of ``ee_mumu``, evaluated on every grid point.
+
+    ``control``: the events' mean joint score (see :func:`learned_ratio`).
+    """
     if integrals is None:
         integrals = exact.angular_integrals(observations)
     weights_ref = events(grid.reference)
@@ -205,7 +245,7 @@ def exact_likelihood(exact: ExactLikelihood, observations: np.ndarray, events: M
         exact.log_likelihood_ratio(observations, points[i : i + chunk], grid.reference, integrals) @ weights
         for i in range(0, len(points), chunk)])
     scores = exact.score(observations, grid.reference, integrals)
-    q = _unbinned_q(events, grid, mean_log_r, weights @ scores, luminosity)
+    q = _unbinned_q(events, grid, mean_log_r, control, luminosity)
     return MethodResult.from_q(grid, q, information=_score_information(events, scores, grid.reference, luminosity))
 
 
@@ -249,14 +289,14 @@ def local_score(method: str, member_scores: Sequence[np.ndarray], events: Morphe
 
 
 def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndarray]],
-                  member_mean_score: Sequence[np.ndarray], events: Morphed, grid: Grid,
-                  luminosity: float) -> MethodResult:
+                  control: np.ndarray, events: Morphed, grid: Grid, luminosity: float) -> MethodResult:
     """A learned likelihood ratio r̂(x|θ, θ_ref) in the extended unbinned likelihood.
 
     Args:
         member_mean_log_ratio: per ensemble member, θ of shape (k, p) → E_ref[log r̂(x|θ, θ_ref)], shape (k,)
             (e.g. :func:`goldmine.ml.estimators.mean_log_ratio` on the test events).
-        member_mean_score: per member, E_ref[t̂(x|θ_ref)], shape (p,), for the score control variate.
+        control: the events' mean joint score Ê_ref[t(x,z|θ_ref)], shape (p,) (:func:`joint_score`), the
+            control variate every method shares: an estimator's own mean score would hide its bias.
         events: the test events.
         grid: the grid.
         luminosity: in pb⁻¹.
@@ -275,11 +315,9 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
         return cache[member, indices]
 
     def scan(members: Sequence[int]) -> MethodResult:
-        score = np.mean([member_mean_score[m] for m in members], axis=0)
-
         def evaluate(indices: np.ndarray) -> np.ndarray:
             log_r = np.mean([mean_log_r(m, indices) for m in members], axis=0)
-            return _unbinned_q(events, grid, log_r, score, luminosity, points[indices])
+            return _unbinned_q(events, grid, log_r, control, luminosity, points[indices])
 
         return MethodResult.from_q(grid, refined_scan(evaluate, grid, EXACT_BELOW), q_exact_below=EXACT_BELOW)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -45,6 +45,7 @@ FORMAT_VERSION = "1.0.0"
 NARROWER_TOLERANCE = 0.01
 
 EXCLUDES_ASIMOV_POINT = "excludes_asimov_point"
+FAILED = "failed"
 NARROWER_THAN_EXACT = "narrower_than_exact"
 
 
@@ -86,9 +87,10 @@ def _intervals_json(intervals: Mapping[str, tuple[Interval, ...]], names: tuple[
 
 
 def flag_intervals(results: Mapping[str, MethodResult], reference: np.ndarray, names: tuple[str, ...],
-                   exact: str = "exact") -> dict[str, MethodResult]:
+                   failed: Sequence[Mapping[str, Any]] = (), exact: str = "exact") -> dict[str, MethodResult]:
     """Flag (and log a warning for) every interval that excludes the reference (Asimov) point,
-    or that is narrower than the exact likelihood's (when ``results`` has ``exact``).
+    that is narrower than the exact likelihood's (when ``results`` has ``exact``), or that the
+    validation marked ``failed`` (:func:`goldmine.inference.diagnostics.compare_with_exact`).
 
     Example:
         >>> from goldmine.inference.methods import MethodResult
@@ -97,6 +99,7 @@ def flag_intervals(results: Mapping[str, MethodResult], reference: np.ndarray, n
         >>> flag_intervals(results, np.zeros(1), ("c",))["net"].intervals["68"][0].flags
         ('narrower_than_exact',)
     """
+    failing = {(f["method"], f["confidence_level"], f["parameter"]) for f in failed}
     flagged = {}
     for method, result in results.items():
         intervals = {}
@@ -110,6 +113,8 @@ def flag_intervals(results: Mapping[str, MethodResult], reference: np.ndarray, n
                 if reference_intervals is not None and (
                         interval.width < (1 - NARROWER_TOLERANCE) * reference_intervals[k].width):
                     flags.append(NARROWER_THAN_EXACT)
+                if (method, label, names[k]) in failing:
+                    flags.append(FAILED)
                 if flags:
                     log.warning("%s: %s%% CL interval of %s [%s, %s] is flagged %s", method, label, names[k],
                                 interval.low, interval.high, ", ".join(flags))
