@@ -93,8 +93,9 @@ def test_report_text_describes_the_run_that_made_it(limits):
 @pytest.mark.parametrize(
     "overlay",
     [
-        # A new name, one parameter's range (the other one stays), a list replaced, a new detector card.
-        {"name": "partial", "process": {"sqrt_s": 91.2, "parameters": {"c_vv": [-0.5, 0.5]}},
+        # A new name, the parameters (a named mapping: replaced whole), a
+        # list replaced, a new detector card.
+        {"name": "partial", "process": {"sqrt_s": 91.2, "parameters": {"c_aa": [-0.3, 0.3], "c_vv": [-0.5, 0.5]}},
          "training": {"methods": ["rascal"], "ratio": {"epochs": 3}}, "observables": ["cos_theta_mu_minus"],
          "inference": {"histogram": {"observables": ["cos_theta_mu_minus"]}}},
         {"name": "card", "detector": {"card": "config/processes/detectors/lep.yaml"}, "shower": {"enabled": True}},
@@ -107,7 +108,12 @@ def test_check_merges_a_partial_file_as_snakemake_does(tmp_path, overlay):
     # The same merge as Snakemake's own function ...
     expected = copy.deepcopy(yaml.safe_load(DEFAULT.read_text()))
     update_config(expected, overlay)
+    for section, key in config_module.NAMED_MAPPINGS:
+        if key in overlay.get(section, {}):
+            expected[section][key] = overlay[section][key]
     assert merged == config_module.validate(expected)
+    if "parameters" in overlay.get("process", {}):
+        assert merged["process"]["parameters"] == overlay["process"]["parameters"]
     # ... and as Snakemake itself: the configuration it validated and wrote while parsing the workflow.
     environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     (tmp_path / "config").mkdir()

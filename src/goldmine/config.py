@@ -202,10 +202,18 @@ def validate(config: Mapping[str, Any]) -> dict[str, Any]:
     return instance
 
 
-def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    """``overlay`` merged into a copy of ``base`` the way Snakemake merges a ``--configfile``
-    into the workflow's configuration (``snakemake.utils.update_config``): mappings merge key
-    by key, at any depth; anything else (a list, a number) replaces what was there.
+#: mappings whose keys the user names: an overlay that has one replaces it whole (a parameter
+#: or benchmark left over from the base would make another analysis). The workflow does the same
+#: (workflow/rules/common.smk, which parses without goldmine).
+NAMED_MAPPINGS = (("process", "parameters"), ("external", "benchmarks"), ("external", "weights"),
+                  ("external", "systematics"))
+
+
+def merge(base: Mapping[str, Any], overlay: Mapping[str, Any], _path: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``overlay`` merged into a copy of ``base`` the way the workflow merges a ``--configfile``
+    into config/config.yaml: Snakemake's ``snakemake.utils.update_config`` (mappings merge key
+    by key, at any depth; anything else, a list or a number, replaces what was there), except
+    that the mappings of :data:`NAMED_MAPPINGS` are replaced whole.
 
     Args:
         base: the configuration merged into (``config/config.yaml``).
@@ -216,14 +224,14 @@ def merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]
 
     Example:
         >>> merge({"process": {"sqrt_s": 200.0, "parameters": {"c_vv": [-1, 1], "c_aa": [-1, 1]}}, "a": [1, 2]},
-        ...       {"process": {"parameters": {"c_vv": [-2, 2]}}, "a": [3]})
-        {'process': {'sqrt_s': 200.0, 'parameters': {'c_vv': [-2, 2], 'c_aa': [-1, 1]}}, 'a': [3]}
+        ...       {"process": {"sqrt_s": 91.2, "parameters": {"g": [-2, 2]}}, "a": [3]})
+        {'process': {'sqrt_s': 91.2, 'parameters': {'g': [-2, 2]}}, 'a': [3]}
     """
     merged = copy.deepcopy(dict(base))
     for key, value in overlay.items():
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and (*_path, key) not in NAMED_MAPPINGS:
             below = merged.get(key)
-            merged[key] = merge(below if isinstance(below, Mapping) else {}, value)
+            merged[key] = merge(below if isinstance(below, Mapping) else {}, value, (*_path, key))
         else:
             merged[key] = copy.deepcopy(value)
     return merged

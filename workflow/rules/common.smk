@@ -22,6 +22,7 @@
 #
 # One analysis, one folder: every output lies under results/<name>/ and every log under
 # logs/<name>/ (`name` in the config), so two analyses never overwrite each other.
+import copy
 import os
 import subprocess
 import sys
@@ -45,6 +46,17 @@ METHOD_FAMILIES = {
     "nde": "density", "scandal": "density",
 }
 
+# Snakemake merges a --configfile into config/config.yaml key by key. Mappings whose keys the
+# user names (parameters, benchmarks, weight ids) are replaced whole instead: a parameter left
+# over from the default would make another analysis. Kept equal to goldmine.config.NAMED_MAPPINGS
+# (this file parses without goldmine; tests/test_summary.py runs both on the same overlays).
+NAMED_MAPPINGS = (("process", "parameters"), ("external", "benchmarks"), ("external", "weights"),
+                  ("external", "systematics"))
+_command_line = getattr(workflow, "config_settings", workflow).overwrite_config  # Snakemake 9 | 7.32
+for _section, _key in NAMED_MAPPINGS:
+    if _key in _command_line.get(_section, {}):
+        config[_section][_key] = copy.deepcopy(_command_line[_section][_key])
+
 validate(config, "../../config/schema.yaml")
 config.setdefault("name", config["process"]["name"])
 
@@ -63,7 +75,6 @@ if "external" in config:
 
 # Snakemake merges a --configfile into config/config.yaml: without a name of its own, another
 # analysis would take the default's name and overwrite the default's results.
-_command_line = getattr(workflow, "config_settings", workflow).overwrite_config  # Snakemake 9 | 7.32
 if workflow.overwrite_configfiles and "name" not in _command_line:
     raise ValueError(
         "invalid configuration: give the analysis of --configfile its own `name` (its folder in results/ and "
