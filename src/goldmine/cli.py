@@ -37,6 +37,8 @@ def _progress(requested: bool | None) -> bool:
     return sys.stderr.isatty() if requested is None else requested
 
 
+_TEST = click.option("--test", "test_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     required=True, help="Test events (from `goldmine mine --test`), held out from training.")
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
 
 
@@ -237,8 +239,7 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 
 @main.command()
 @_CONFIG
-@click.option("--test", "test_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Test events (from `goldmine mine --test`).")
+@_TEST
 @_output_file("--fisher", "Fisher information of every method (JSON).")
 @_output_file("--limits", "expected q(θ) on the grid and the intervals of every method (JSON).")
 @_output_file("--validation", "the learned estimators against the exact likelihood (JSON).")
@@ -281,8 +282,7 @@ def summarise(config_path: Path, limits_file: Path, table: Path, front_page: Pat
 
 @main.command()
 @_CONFIG
-@click.option("--test", "test_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="Test events (from `goldmine mine --test`), held out from training.")
+@_TEST
 @click.option("--toys", type=click.IntRange(min=10), default=1000, show_default=True, help="Toys per true θ.")
 @click.option("--seed", type=click.IntRange(min=0), default=9000, show_default=True, help="Seed of the toys.")
 @click.option("--neyman-toys", type=click.IntRange(min=10), default=None,
