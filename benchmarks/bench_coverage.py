@@ -1,10 +1,11 @@
-"""Coverage of the 68% and 95% CL intervals of the exact likelihood, ALICES, SALLY and the histogram.
+"""Coverage of the 68% and 95% CL intervals of the exact likelihood, the histogram and the trained methods.
 
-Toys of an analysis (default: config/config.yaml, L = 500 pb⁻¹) drawn from its held-out test events at the SM and
-at the points of each parameter's profile line nearest the upper ends of the exact Asimov
-68% and 95% intervals (:func:`goldmine.inference.toys.default_true_points`); for the
-exact likelihood and ALICES also the coverage of their Neyman construction. Prints the table
-(method × θ × CL with binomial errors) and the timing, and writes the document as JSON.
+Toys of an analysis (config/config.yaml, L = 500 pb⁻¹, or another with ``--configfile``) drawn
+from its held-out test events at the SM and at the points of each parameter's profile line
+nearest the upper ends of the exact Asimov 68% and 95% intervals
+(:func:`goldmine.inference.toys.default_true_points`); for the exact likelihood and the learned
+ratios also the coverage of their Neyman construction. Prints the table (method × θ × CL with
+binomial errors) and the timing, and writes the document as JSON.
 
 Needs the results of the workflow run of that configuration (results/<name>/samples/test.h5 and
 the trained models): ``make run`` for the default, ``snakemake --configfile FILE`` for another.
