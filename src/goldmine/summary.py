@@ -88,6 +88,7 @@ def limits_table(document: Mapping[str, Any], rst: bool = False) -> str:
         <edge, >edge: open (q stays below the threshold up to that edge of the scanned range)
         !: the interval excludes the point the Asimov data were made at
         *: the interval is narrower than the exact likelihood's
+        #: failed against the exact likelihood beyond its error bar (validation.json says how)
     """
     header = ["method", "parameter", "68% CL", "95% CL", "marks"]
     rows = _rows(document)
