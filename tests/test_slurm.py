@@ -2,7 +2,7 @@
 partition, the rest on the CPU partition, and the local run's results to the byte.
 
 Needs a cluster whose partitions are named `cpu` and `gpu`: `scripts/slurm-up.sh` (as root, on
-Debian) brings one up on this machine, and `make test` runs it first when it can. The test never
+Debian) brings one up on this machine, and `.ci/run` runs it first when it can. The test never
 starts daemons itself; without a cluster it skips and says why.
 """
 
@@ -33,12 +33,14 @@ def _cluster_problem() -> str | None:
                                  timeout=10)
     except subprocess.TimeoutExpired:
         return "the SLURM controller does not answer (sinfo timed out); run scripts/slurm-up.sh as root"
-    states = dict(line.split() for line in listing.stdout.splitlines() if line.strip())
-    states = {partition.rstrip("*"): state for partition, state in states.items()}
+    if listing.returncode != 0:
+        return f"the SLURM controller does not answer ({listing.stderr.strip()}); run scripts/slurm-up.sh as root"
+    # The default partition carries a star: "cpu* idle".
+    states = {partition.rstrip("*"): state for partition, state in
+              (line.split() for line in listing.stdout.splitlines() if line.strip())}
     missing = [name for name in ("cpu", "gpu") if not states.get(name, "").startswith(("idle", "mix", "alloc"))]
-    if listing.returncode != 0 or missing:
-        return (f"SLURM partitions {missing} are not up (sinfo: {listing.stdout.strip() or listing.stderr.strip()}); "
-                "run scripts/slurm-up.sh as root")
+    if missing:
+        return f"SLURM partitions {missing} are not up (sinfo: {states}); run scripts/slurm-up.sh as root"
     return None
 
 
