@@ -1,20 +1,22 @@
 """The workflow on a real one-node SLURM cluster through profiles/slurm: training jobs on the GPU
 partition, the rest on the CPU partition, and the local run's results to the byte.
 
-Needs a cluster whose partitions are named `cpu` and `gpu`: `scripts/slurm-up.sh` (as root, on
-Debian) brings one up on this machine, and `.ci/run` runs it first when it can. The test never
-starts daemons itself; without a cluster it skips and says why.
+The dry run needs no cluster. The real run needs one whose partitions are named `cpu` and `gpu`:
+`scripts/slurm-up.sh` (as root, on Debian) brings one up on this machine, and `.ci/run` runs it
+first when it can. The test never starts daemons itself; without a cluster it skips and says why.
 """
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
 
 # The executor asks squeue for job states: a test cluster has no slurmdbd, so sacct knows no jobs
 # (scripts/slurm-up.sh keeps finished jobs in squeue for 10 minutes, MinJobAge). A first status
@@ -55,6 +57,7 @@ def _slurm_jobs(snakemake_output: str) -> dict[str, dict[str, str]]:
     return records
 
 
+@pytest.mark.slow
 def test_workflow_on_slurm_sends_training_to_the_gpu_partition_and_equals_a_local_run(
         tmp_path, tiny_workflow, result_digests):
     problem = _cluster_problem()
@@ -84,3 +87,27 @@ def test_workflow_on_slurm_sends_training_to_the_gpu_partition_and_equals_a_loca
     assert "inference/limits.json" in slurm_results
     assert sorted(slurm_results) == sorted(local_results)
     assert sorted(name for name in local_results if local_results[name] != slurm_results[name]) == []
+
+
+def test_profile_sends_training_to_the_gpu_partition_in_a_dry_run(tmp_path, tiny_config):
+    # Snakemake's plan of the tiny analysis under the profile, without a cluster: each planned job's
+    # resources as the executor would submit them.
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
+    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    plan = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path),
+         "--workflow-profile", str(REPOSITORY / "profiles" / "slurm"), "--dry-run"],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", plan.stdout, flags=re.MULTILINE)
+    resources = [(rule, dict(item.split("=", 1) for item in listed.split(", "))) for rule, listed in jobs]
+    training = [job for rule, job in resources if rule == "train"]
+    assert len(training) == len(tiny_config()["training"]["methods"])  # one member of each method
+    for job in training:
+        assert (job["slurm_partition"], job["gpu"], job["mem_mb"]) == ("gpu", "1", "16000"), job
+    others = [(rule, job) for rule, job in resources if rule != "train"]
+    assert {"setup", "generate", "detect", "mine", "infer"} <= {rule for rule, _ in others}
+    for rule, job in others:
+        assert job["slurm_partition"] == "cpu" and "gpu" not in job, (rule, job)
