@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +70,53 @@ def _tiny_config(name: str = "tiny") -> dict:
 def tiny_config():
     """A factory of tiny analyses (``tiny_config(name)``), for the workflow-level tests."""
     return _tiny_config
+
+
+def _run_tiny_workflow(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
+    """The tiny analysis with SALLY and ALICES, written to directory/config/config.yaml and run
+    there by Snakemake with ``arguments`` (e.g. ``--cores 2``); fails the test unless it succeeds."""
+    config = _tiny_config()
+    config["training"]["methods"] = ["sally", "alices"]
+    (directory / "config").mkdir(parents=True)
+    (directory / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # The rules call `goldmine`: the one next to this interpreter, in every job (SLURM jobs inherit PATH).
+    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory",
+         str(directory), *arguments],
+        capture_output=True, text=True, env=environment, timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="session")
+def tiny_workflow():
+    """Runs the tiny analysis (SALLY and ALICES) in a folder: ``tiny_workflow(directory, *snakemake_arguments)``;
+    its results lie in directory/results/tiny."""
+    return _run_tiny_workflow
+
+
+# Snakemake's measured run time and memory of each job (the rules' `benchmark:`) and its report
+# of the run (dates and run times, written at the end of the run): they differ from run to run by
+# nature. Logs lie outside results/ and are not compared: diagnostics may report timings.
+_RUN_RECORDS = ("benchmarks/", "report.html")
+
+
+def _result_digests(results: Path) -> dict[str, str]:
+    """sha256 of every file under ``results``, by relative path, Snakemake's run records left out."""
+    return {
+        str(path.relative_to(results)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(results.rglob("*"))
+        if path.is_file() and not str(path.relative_to(results)).startswith(_RUN_RECORDS)
+    }
+
+
+@pytest.fixture(scope="session")
+def result_digests():
+    """``result_digests(folder)``: sha256 of every result file by relative path, without Snakemake's
+    run records (benchmarks, report), which differ from run to run by nature."""
+    return _result_digests
 
 
 def _run_analysis(directory: Path, config: dict) -> Analysis:
