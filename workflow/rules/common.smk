@@ -107,6 +107,11 @@ def _write_effective_config(path):
 
 
 _write_effective_config(EFFECTIVE_CONFIG)
+# With a default storage (profiles/kubernetes: a volume mounted at the prefix) the rules read their
+# inputs from the storage, not from the working directory: the configuration goes there too.
+_storage = getattr(workflow, "storage_settings", None)  # Snakemake 9 | 7.32 (none)
+if _storage is not None and _storage.default_storage_provider == "fs":
+    _write_effective_config(os.path.join(_storage.default_storage_prefix, EFFECTIVE_CONFIG))
 
 
 def config_sections(*names):
