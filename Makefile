@@ -9,7 +9,7 @@ CORES ?= all
 REANA_VENV := .venv-reana
 REANA_CLIENT := reana-client==0.9.6
 
-.PHONY: run test bench clean help reana-env
+.PHONY: run test bench clean help reana-env images push-images
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -35,6 +35,17 @@ $(REANA_VENV)/bin/reana-client:
 	touch $@
 
 reana-env: $(REANA_VENV)/bin/reana-client  ## the REANA client in .venv-reana/ (docs/reana.md)
+
+# The images' names and tags are those the rules use (workflow/rules/common.smk), without docker://.
+image = $(shell sed -n 's|^$(1) = "docker://\(.*\)"|\1|p' workflow/rules/common.smk)
+
+images:  ## build the goldmine and generator images (containers/*/README.md; needs Docker)
+	docker build -f containers/goldmine/Dockerfile -t $(call image,GOLDMINE_IMAGE) .
+	docker build -t $(call image,GENERATOR_IMAGE) containers/generator
+
+push-images: images  ## push both images to their registry (docker login first)
+	docker push $(call image,GOLDMINE_IMAGE)
+	docker push $(call image,GENERATOR_IMAGE)
 
 clean:  ## remove the results and logs of every analysis, and Snakemake's state
 	rm -rf results logs .snakemake

@@ -32,9 +32,12 @@ import yaml
 
 from snakemake.utils import validate
 
-# The software of every rule, named here only: the image for containers (apptainer, REANA,
-# Kubernetes) and the conda environment (relative to the rule files in workflow/rules/).
+# The software of every rule, named here only: the images for containers (apptainer, REANA,
+# Kubernetes; built from containers/<name>/Dockerfile by `make images`) and the conda environment
+# (relative to the rule files in workflow/rules/). The goldmine image is tagged with goldmine's
+# version, the generator image (MadGraph, item 5 of issue 13) with its MG5_aMC version.
 GOLDMINE_IMAGE = "docker://ghcr.io/goldmine-hep/goldmine:0.1.0"
+GENERATOR_IMAGE = "docker://ghcr.io/goldmine-hep/generator:3.5.5"
 GOLDMINE_ENV = "../../envs/goldmine.yaml"
 
 # Method -> family, whose settings (config key training.<family>) its training reads. A copy of
