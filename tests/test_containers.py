@@ -6,6 +6,7 @@ apt/pip installs, DL3002 last user root) on Dockerfiles parsed by dockerfile-par
 also run on a Dockerfile that breaks it, so a check that stopped seeing its problem fails.
 """
 
+import io
 import re
 import shlex
 import tomllib
@@ -56,8 +57,8 @@ def _pinned_pyproject(requirement: str) -> list[str]:
 def dockerfile_problems(text: str) -> list[str]:
     """What breaks the rules in a Dockerfile's text: unpinned base images and installs, and a last
     user that is root (or none)."""
-    parser = DockerfileParser(fileobj=None)
-    parser.content = text
+    # A parser given a file object reads it (given content, it would write ./Dockerfile).
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode()))
     problems = []
     users = []
     for instruction in parser.structure:
@@ -130,7 +131,8 @@ def test_image_tags_are_the_ones_the_workflow_uses():
     # The goldmine image is goldmine at its version; the generator image MG5_aMC at the version it builds.
     version = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]["version"]
     assert goldmine.rpartition(":")[2] == version
-    arguments = DockerfileParser(path=str(CONTAINERS / "generator" / "Dockerfile")).args
+    generator_dockerfile = (CONTAINERS / "generator" / "Dockerfile").read_bytes()
+    arguments = DockerfileParser(fileobj=io.BytesIO(generator_dockerfile)).args
     assert generator.rpartition(":")[2] == arguments["MG5_VERSION"]
     # Kubernetes jobs run in the goldmine image (the profile cannot read common.smk).
     profile = yaml.safe_load((REPOSITORY / "profiles" / "kubernetes" / "config.yaml").read_text())
