@@ -7,6 +7,7 @@ method, architecture, parameter names and ranges, observable names (design §3.4
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 import zuko
 from torch import nn
+from zuko.flows.autoregressive import MaskedAutoregressiveTransform
+from zuko.transforms import MonotonicRQSTransform
 
 from goldmine.io.atomic import atomic_output
 from goldmine.ml import DENSITY_METHODS, MORPHING_AWARE_PREFIX, SCORE_METHODS
@@ -153,6 +156,30 @@ class MorphingAwareRatioModel(_LogRatio):
         return torch.log(torch.clamp(ratio, min=1e-6))
 
 
+class _Spline(MonotonicRQSTransform):
+    """zuko's monotonic rational-quadratic spline, with the softmax over its bins written as exp / sum.
+
+    torch's CPU softmax over the last axis of 8 bins takes half of a flow's evaluation time
+    (7.3 ms for 8192 events × 6 features, against 1.3 ms for exp / sum, measured here on
+    one thread). The squashing of zuko's spline bounds the logits by |log slope| / 2 ≈ 3.5,
+    so exp cannot overflow and needs no maximum subtracted. The bins, knots and slopes are
+    those of :class:`zuko.transforms.MonotonicRQSTransform` to float rounding (tested).
+    """
+
+    def __init__(self, widths: torch.Tensor, heights: torch.Tensor, derivatives: torch.Tensor, bound: float = 5.0,
+                 slope: float = 1e-3) -> None:
+        super(MonotonicRQSTransform, self).__init__()
+        log_slope = math.log(slope)
+        knots = []
+        for logits in (widths, heights):
+            bins = torch.exp(logits / (1 + torch.abs(2 * logits / log_slope)))
+            cumulative = torch.cumsum(bins, dim=-1) / bins.sum(dim=-1, keepdim=True)
+            knots.append(bound * torch.nn.functional.pad(2 * cumulative - 1, (1, 0), value=-1.0))
+        self.horizontal, self.vertical = knots
+        derivatives = derivatives / (1 + torch.abs(derivatives / log_slope))
+        self.derivatives = torch.exp(torch.nn.functional.pad(derivatives, (1, 1), value=0))
+
+
 class DensityModel(_LogRatio):
     """NDE and SCANDAL: a conditional neural spline flow p̂(x|θ) (zuko), Durkan et al. arXiv:1906.04032.
 
@@ -166,6 +193,9 @@ class DensityModel(_LogRatio):
         self.register_buffer("reference", torch.zeros(n_parameters, dtype=torch.float64))
         self.flow = zuko.flows.NSF(features=n_observables, context=n_parameters, transforms=transforms,
                                    hidden_features=list(hidden), activation=_ACTIVATIONS[activation])
+        for transform in self.flow.transform.transforms:
+            if isinstance(transform, MaskedAutoregressiveTransform):
+                transform.univariate = _Spline
 
     def log_likelihood(self, x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
         """log p̂(x|θ), including the Jacobian of the input standardisation."""
