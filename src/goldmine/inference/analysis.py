@@ -14,7 +14,7 @@ import numpy as np
 from goldmine.detection.detector import MuonDetector
 from goldmine.inference import calibration, diagnostics, limits, methods, toys
 from goldmine.inference.exact import ExactLikelihood, unavailable_because
-from goldmine.inference.grid import Grid
+from goldmine.inference.grid import analysis_grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
 from goldmine.io import events
 from goldmine.physics.processes import get_process
@@ -57,9 +57,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     test = events.read(test_file)
     x = test.observations
     morphed = space.morphing.morph(test.weights)
-    reference = space.benchmark(config["mining"]["reference_benchmark"])
-    grid = Grid(space.names, tuple(np.linspace(low, high, settings["grid_points"]) for low, high in space.ranges),
-                reference)
+    grid = analysis_grid(config, space)
+    reference = grid.reference
     weights_ref = morphed(reference)
     results: dict[str, methods.MethodResult] = {}
     validation: dict[str, Any] = {}

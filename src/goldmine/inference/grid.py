@@ -11,14 +11,18 @@ least the cutoff), which is plenty for a plot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 from scipy.ndimage import binary_dilation
 
-__all__ = ["Grid", "refined_scan"]
+if TYPE_CHECKING:
+    from goldmine.physics.parameters import ParameterSpace
+
+__all__ = ["Grid", "analysis_grid", "refined_scan"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,6 +52,14 @@ class Grid:
     def points(self) -> np.ndarray:
         """All grid points, shape (n_points, p), last axis fastest."""
         return np.stack(np.meshgrid(*self.axes, indexing="ij"), axis=-1).reshape(-1, len(self.axes))
+
+
+def analysis_grid(config: Mapping[str, Any], space: ParameterSpace) -> Grid:
+    """The grid of ``goldmine infer`` and of its toys: ``inference.grid_points`` per parameter
+    over its range, the reference benchmark as θ_ref."""
+    return Grid(space.names, tuple(np.linspace(low, high, config["inference"]["grid_points"])
+                                   for low, high in space.ranges),
+                space.benchmark(config["mining"]["reference_benchmark"]))
 
 
 def refined_scan(evaluate: Callable[[np.ndarray], np.ndarray], grid: Grid, exact_below: float,

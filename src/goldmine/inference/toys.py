@@ -22,24 +22,17 @@ import numpy as np
 from goldmine.detection.detector import MuonDetector
 from goldmine.inference import coverage, methods, neyman
 from goldmine.inference.exact import ExactLikelihood, unavailable_because
-from goldmine.inference.grid import Grid
+from goldmine.inference.grid import Grid, analysis_grid
 from goldmine.inference.limits import profiled_intervals
 from goldmine.inference.results import FORMAT_VERSION, validate
 from goldmine.io import events
 from goldmine.physics.morphing import Morphed
 from goldmine.physics.processes import get_process
 
-__all__ = ["analysis_grid", "coverage_table", "default_true_points", "neyman_results", "run_coverage",
+__all__ = ["coverage_table", "default_true_points", "neyman_results", "run_coverage",
            "toy_likelihoods"]
 
 log = logging.getLogger(__name__)
-
-def analysis_grid(config: Mapping[str, Any], space) -> Grid:
-    """The grid of ``goldmine infer``: ``inference.grid_points`` per parameter over its range, θ_ref = the reference."""
-    return Grid(space.names, tuple(np.linspace(low, high, config["inference"]["grid_points"])
-                                   for low, high in space.ranges),
-                space.benchmark(config["mining"]["reference_benchmark"]))
-
 
 def toy_likelihoods(config: Mapping[str, Any], observations: np.ndarray, names: Sequence[str], morphed: Morphed,
                     grid: Grid, model_files: Mapping[str, Sequence[Path]], unbinned_only: bool = False
