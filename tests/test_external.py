@@ -83,6 +83,25 @@ def test_the_worked_madgraph_example_through_detect_and_mine(tmp_path, shared_da
     assert events.read_systematics(tmp_path / "test.h5") == events.read_systematics(tmp_path / "events.h5")
 
 
+def test_the_example_as_a_configfile_keeps_only_its_own_parameters(tmp_path, shared_data):
+    """Snakemake merges a --configfile into config/config.yaml key by key; merged that way, the
+    default's c_vv and c_aa would join c_none and the benchmarks would lack them. The workflow and
+    `goldmine check` replace process.parameters whole."""
+    _example(tmp_path, shared_data)
+    default = REPOSITORY / "config" / "config.yaml"
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(default.read_text())
+    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"),
+                             "--directory", str(tmp_path), "--dry-run", "--configfile", str(tmp_path / "config.yaml")],
+                            capture_output=True, text=True, env=environment, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    effective = yaml.safe_load((tmp_path / "results" / "madgraph_dijet" / "config.yaml").read_text())
+    assert effective["process"]["parameters"] == {"c_none": [-1.0, 1.0]}
+    assert _run("check", tmp_path / "config.yaml", "--base", default).strip().splitlines()[-1].endswith(
+        "valid (analysis 'madgraph_dijet')")
+
+
 def test_pdf_replicas_are_recorded_as_a_pdf_systematic(tmp_path, shared_data):
     replicas = [str(i) for i in range(46, 146)]
     config = _example(tmp_path, shared_data, systematics={

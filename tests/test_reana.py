@@ -152,6 +152,11 @@ def test_the_workflow_knows_the_methods_and_families_of_goldmine():
     assert set(schema["properties"]["training"]["properties"]["methods"]["items"]["enum"]) == set(METHODS)
 
 
+def test_the_workflow_replaces_the_same_named_mappings_as_goldmine_check():
+    # common.smk cannot import goldmine (REANA parses it without): its copy must stay equal.
+    assert _common_definition("NAMED_MAPPINGS") == config_module.NAMED_MAPPINGS
+
+
 def _snakemake_validated(config: dict) -> dict:
     config = copy.deepcopy(config)
     validate(config, str(REPOSITORY / "config" / "schema.yaml"))

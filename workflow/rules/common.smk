@@ -52,7 +52,7 @@ METHOD_FAMILIES = {
 # Snakemake merges a --configfile into config/config.yaml key by key. Mappings whose keys the
 # user names (parameters, benchmarks, weight ids) are replaced whole instead: a parameter left
 # over from the default would make another analysis. Kept equal to goldmine.config.NAMED_MAPPINGS
-# (this file parses without goldmine; tests/test_summary.py runs both on the same overlays).
+# (this file parses without goldmine; tests/test_reana.py checks they are equal).
 NAMED_MAPPINGS = (("process", "parameters"), ("external", "benchmarks"), ("external", "weights"),
                   ("external", "systematics"))
 _command_line = getattr(workflow, "config_settings", workflow).overwrite_config  # Snakemake 9 | 7.32
