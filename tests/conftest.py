@@ -119,6 +119,15 @@ def result_digests():
     return _result_digests
 
 
+@pytest.fixture(scope="session")
+def local_tiny_results(tmp_path_factory) -> Path:
+    """The results folder of one local ``--cores 2`` run of the tiny analysis (:func:`tiny_workflow`),
+    run once for every test that compares another run with it (other core counts, SLURM, external files)."""
+    directory = tmp_path_factory.mktemp("tiny-local")
+    _run_tiny_workflow(directory, "--cores", "2")
+    return directory / "results" / "tiny"
+
+
 def _run_analysis(directory: Path, config: dict) -> Analysis:
     """Setup, generation, detector and merge of ``config`` in ``directory``."""
     (directory / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

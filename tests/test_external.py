@@ -181,18 +181,14 @@ def _madgraph_style(source, target, names) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_path, tiny_config):
+def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_path, tiny_config, local_tiny_results):
     """The whole EFT path with external MadGraph-style files: detect → mine → train → infer gives
-    the numbers of the internal run whose generated events the files hold."""
+    the numbers of the internal run (the shared tiny run, SALLY and ALICES) whose generated events the files hold."""
     logging.getLogger("goldmine").setLevel(logging.WARNING)
-    internal, external = tmp_path / "internal", tmp_path / "external"
-    for directory in (internal, external):
-        (directory / "config").mkdir(parents=True)
-    config = tiny_config("internal")
-    (internal / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = _snakemake(internal, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    results = internal / "results" / "internal"
+    external = tmp_path / "external"
+    (external / "config").mkdir(parents=True)
+    config = tiny_config("external")
+    results = local_tiny_results
     space = events.read_parameter_space(results / "setup.h5")
     files, weights = [], {}
     for chunk in range(1, config["generation"]["chunks"] + 1):
@@ -200,7 +196,7 @@ def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_pa
         weights = _madgraph_style(results / "lhe" / f"{chunk}-of-{config['generation']['chunks']}.lhe.gz", target,
                                   space.benchmark_names)
         files.append(str(target))
-    config = tiny_config("external")
+    config["training"]["methods"] = ["sally", "alices"]
     config["external"] = {
         "files": files,
         "normalisation": "sum",  # goldmine's generator: the weights add up to σ

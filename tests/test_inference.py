@@ -135,13 +135,31 @@ def test_histogram_q_equals_pyhf():
     np.testing.assert_allclose(result.q.ravel(), twice_nll - twice_nll.min(), atol=1e-8)
 
 
-def test_refined_scan_is_exact_below_the_cutoff_and_evaluates_less():
+def test_refined_scan_of_a_smooth_q_keeps_its_checked_interpolation():
     grid = _grid()
     information = np.array([[400.0, 100.0], [100.0, 300.0]])
     exact = np.einsum("ni,ij,nj->n", grid.points, information, grid.points) + 5 * grid.points[:, 0] ** 3
     evaluated = []
-    q = refined_scan(lambda i: evaluated.extend(i) or exact[i], grid, methods.EXACT_BELOW).ravel()
+    scan = refined_scan(lambda i: evaluated.extend(i) or exact[i], grid, methods.EXACT_BELOW)
+    # a cubic polynomial: the spline is exact (to rounding), and the scan stops after the checks
+    assert scan.exact_below is None and scan.interpolation_error < 1e-9
+    np.testing.assert_allclose(scan.q.ravel(), exact - exact.min(), atol=1e-9)
+    assert len(set(evaluated)) < 0.1 * len(exact)
+
+
+def test_refined_scan_is_exact_below_the_cutoff_where_the_interpolation_fails_its_check():
+    grid = _grid()
+    information = np.array([[400.0, 100.0], [100.0, 300.0]])
+    # a ripple of 0.05 everywhere but on the coarsest sub-grid (every 8th point): the spline of that
+    # sub-grid misses it at its check points, the next one's (every 4th) by about half of it
+    index = np.rint((grid.points[:, 0] - grid.axes[0][0]) / np.diff(grid.axes[0])[0]).astype(int)
+    ripple = 0.05 * (index % 8 != 0)
+    exact = np.einsum("ni,ij,nj->n", grid.points, information, grid.points) + ripple
+    evaluated = []
+    scan = refined_scan(lambda i: evaluated.extend(i) or exact[i], grid, methods.EXACT_BELOW)
     below = exact - exact.min() < methods.EXACT_BELOW
+    assert scan.exact_below == methods.EXACT_BELOW and scan.interpolation_error is None
+    q = scan.q.ravel()
     np.testing.assert_array_equal(q[below], (exact - exact.min())[below])
     assert np.all(q[~below] >= methods.EXACT_BELOW - 1e-12)
     assert len(set(evaluated)) < 0.7 * len(exact)

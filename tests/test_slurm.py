@@ -59,7 +59,7 @@ def _slurm_jobs(snakemake_output: str) -> dict[str, dict[str, str]]:
 
 @pytest.mark.slow
 def test_workflow_on_slurm_sends_training_to_the_gpu_partition_and_equals_a_local_run(
-        tmp_path, tiny_workflow, result_digests):
+        tmp_path, tiny_workflow, result_digests, local_tiny_results):
     problem = _cluster_problem()
     if problem:
         pytest.skip(problem)
@@ -81,9 +81,8 @@ def test_workflow_on_slurm_sends_training_to_the_gpu_partition_and_equals_a_loca
             assert "gpu" not in job.get("TresPerJob", ""), (rules[job_id], job)
 
     # Same config and seeds on CPUs: every result file, limits.json among them, is the local run's byte for byte.
-    tiny_workflow(tmp_path / "local", "--cores", "2")
     slurm_results = result_digests(tmp_path / "slurm" / "results" / "tiny")
-    local_results = result_digests(tmp_path / "local" / "results" / "tiny")
+    local_results = result_digests(local_tiny_results)
     assert "inference/limits.json" in slurm_results
     assert sorted(slurm_results) == sorted(local_results)
     assert sorted(name for name in local_results if local_results[name] != slurm_results[name]) == []

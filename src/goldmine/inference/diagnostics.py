@@ -65,6 +65,9 @@ SHIFT_TOLERANCE = 0.1
 #: relative to truth is 1.0000 for exact and 1.0002 for SALLY.
 FISHER_TOLERANCE = 0.01
 
+#: the bootstrap re-evaluates a profile line where its nominal q is below this (:func:`_path_indices`).
+PATH_Q_BELOW = 8.0
+
 PathQ = Callable[[np.ndarray], np.ndarray]
 """Event multipliers of each replicate, shape (R, n_events) → q at the path points, shape (R, m)
 (not minimum-subtracted)."""
@@ -158,6 +161,25 @@ def bootstrap_intervals(paths: Sequence[tuple[np.ndarray, PathQ]], n_events: int
     return ends
 
 
+def _path_indices(profile: np.ndarray) -> np.ndarray:
+    """The profile-line points a bootstrap replicate is evaluated at: every other axis value
+    where the nominal profile is below :data:`PATH_Q_BELOW`, and two beyond on each side.
+
+    A replicate's ends move by a few per cent of a half-width, so its crossings of the 95% CL
+    threshold (3.84) lie where the nominal profile is below 8; every other point suffices for
+    the cubic crossing (:func:`~goldmine.inference.limits.interval_below`), and the spread of
+    the replicates, the error bar, does not depend on it. A flow's bootstrap costs a third.
+
+    Example:
+        >>> _path_indices(np.linspace(-2, 2, 21) ** 2 * 4).tolist()  # below 8 from index 3 to 17
+        [1, 3, 5, 7, 9, 11, 13, 15, 17, 19]
+    """
+    below = np.flatnonzero(profile < PATH_Q_BELOW)
+    first, last = max(below.min() - 2, 0), min(below.max() + 2, len(profile) - 1)
+    indices = np.arange(first, last + 1, 2)
+    return indices if indices[-1] == last else np.append(indices, last)
+
+
 def bootstrap_methods(results: Mapping[str, MethodResult], events: Morphed, grid: Grid, luminosity: float,
                       joint_scores: np.ndarray, log_ratios: Mapping[str, Callable[[np.ndarray], np.ndarray] | None],
                       bins: Mapping[str, tuple[np.ndarray, int]], n_replicates: int = 50,
@@ -183,7 +205,9 @@ def bootstrap_methods(results: Mapping[str, MethodResult], events: Morphed, grid
         if result.q is None or (method not in log_ratios and method not in bins):
             continue
         paths = []
-        for axis, (_, points) in zip(grid.axes, limits.profile_lines(grid.axes, result.q)):
+        for axis, (profile, points) in zip(grid.axes, limits.profile_lines(grid.axes, result.q)):
+            path = _path_indices(profile)
+            axis, points = axis[path], points[path]
             if method in bins:
                 path_q = binned_path_q(events, points, *bins[method], grid.reference, luminosity)
             else:

@@ -16,13 +16,13 @@ the same grid and the Asimov data of the grid's reference point:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from goldmine.inference import fisher, limits
 from goldmine.inference.exact import ExactLikelihood
-from goldmine.inference.grid import Grid, refined_scan
+from goldmine.inference.grid import Grid, Scan, refined_scan
 from goldmine.inference.histfactory import HistogramModel
 from goldmine.physics.morphing import Morphed
 
@@ -61,7 +61,9 @@ class MethodResult:
         information: the Fisher information at the reference point, or None.
         information_std: the spread of the ensemble members' Fisher information, or None.
         members: each ensemble member's own result (only for ensembles).
-        q_exact_below: q is exact where it is below this, interpolated above (None: exact everywhere).
+        q_exact_below: q is exact where it is below this, interpolated above (None: exact everywhere, or
+            the checked interpolation of :func:`~goldmine.inference.grid.refined_scan`).
+        q_interpolation_error: where q is that checked interpolation, its largest |Δq| at the check points.
         construction: how the intervals were made from q: "asymptotic" (Wilks' thresholds) or
             "neyman" (critical values from toys, :mod:`goldmine.inference.neyman`).
     """
@@ -72,6 +74,7 @@ class MethodResult:
     information_std: np.ndarray | None = None
     members: tuple[MethodResult, ...] = ()
     q_exact_below: float | None = None
+    q_interpolation_error: float | None = None
     construction: str = "asymptotic"
 
     @classmethod
@@ -82,6 +85,12 @@ class MethodResult:
         intervals = {label: tuple(limits.profiled_intervals(grid.axes, q, level))
                      for label, level in CONFIDENCE_LEVELS.items()}
         return cls(q=q, intervals=intervals, **fields)
+
+    @classmethod
+    def from_scan(cls, grid: Grid, scan: Scan, **fields) -> MethodResult:
+        """The result of a :func:`~goldmine.inference.grid.refined_scan`, saying how exact its q is."""
+        return cls.from_q(grid, scan.q, q_exact_below=scan.exact_below,
+                          q_interpolation_error=scan.interpolation_error, **fields)
 
 
 def bin_indices(values: np.ndarray, edges: list[np.ndarray]) -> tuple[np.ndarray, int]:
@@ -276,16 +285,14 @@ def local_score(method: str, member_scores: Sequence[np.ndarray], events: Morphe
                     values[k] = _binned_q(events, index, n_bins, theta, grid.reference, luminosity)[0]
             return values
 
-        return MethodResult.from_q(grid, refined_scan(evaluate, grid, EXACT_BELOW), information=information,
-                                   q_exact_below=EXACT_BELOW)
+        return MethodResult.from_scan(grid, refined_scan(evaluate, grid, EXACT_BELOW), information=information)
 
     members = [one(scores) for scores in member_scores]
     if len(members) == 1:
         return members[0]
     ensemble = one(np.mean(member_scores, axis=0))
     spread = np.std([member.information for member in members], axis=0)
-    return MethodResult(ensemble.q, ensemble.intervals, ensemble.information, spread, tuple(members),
-                        ensemble.q_exact_below)
+    return replace(ensemble, information_std=spread, members=tuple(members))
 
 
 def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndarray]],
@@ -303,7 +310,7 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
 
     Returns:
         the result of the ensemble mean of log r̂ (its members' own results beside it); q is
-        exact below :data:`EXACT_BELOW` (:func:`~goldmine.inference.grid.refined_scan`).
+        exact below :data:`EXACT_BELOW` or a checked interpolation (:func:`~goldmine.inference.grid.refined_scan`).
     """
     points = grid.points
     cache = np.full((len(member_mean_log_ratio), len(points)), np.nan)
@@ -319,11 +326,10 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
             log_r = np.mean([mean_log_r(m, indices) for m in members], axis=0)
             return _unbinned_q(events, grid, log_r, control, luminosity, points[indices])
 
-        return MethodResult.from_q(grid, refined_scan(evaluate, grid, EXACT_BELOW), q_exact_below=EXACT_BELOW)
+        return MethodResult.from_scan(grid, refined_scan(evaluate, grid, EXACT_BELOW))
 
     n_members = len(member_mean_log_ratio)
     ensemble = scan(range(n_members))
     if n_members == 1:
         return ensemble
-    return MethodResult(ensemble.q, ensemble.intervals, q_exact_below=EXACT_BELOW,
-                        members=tuple(scan([m]) for m in range(n_members)))
+    return replace(ensemble, members=tuple(scan([m]) for m in range(n_members)))

@@ -131,6 +131,7 @@ def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity:
         if result.q is None:
             continue
         entry: dict[str, Any] = {"q": result.q.tolist(), "q_exact_below": result.q_exact_below,
+                                 "q_interpolation_error": result.q_interpolation_error,
                                  "construction": result.construction,
                                  "intervals": _intervals_json(result.intervals, grid.names)}
         if result.members:
