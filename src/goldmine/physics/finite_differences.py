@@ -36,7 +36,7 @@ __all__ = ["DEFAULT_EPSILON", "Differenced", "FiniteDifferences", "finite_differ
 #: the default step ε: the central difference's truncation error, ε²/6 · |∂³w/∂θ³ / ∂w/∂θ|, is
 #: below 10⁻⁵ relative for sin²θ_W at 60-200 GeV (tests/test_finite_differences.py), while
 #: rounding in the weights, 10⁻¹⁶/ε, stays negligible.
-DEFAULT_EPSILON = 1e-3
+DEFAULT_EPSILON = 1e-4
 
 
 @dataclass(frozen=True)
