@@ -159,10 +159,9 @@ def _process(config: dict[str, Any]):
         process = get_process(process_config)
     except ValueError as error:
         raise ConfigError(f"config key 'process': {error}") from None
-    allowed = getattr(type(process), "PARAMETERS", process.parameter_names)
-    if set(names) - set(allowed) or (allowed == process.parameter_names and sorted(names) != sorted(allowed)):
+    if sorted(names) != sorted(process.parameter_names):  # a process whose parameters are fixed
         raise ConfigError(f"config key 'process.parameters': process {process_config['name']!r} has the "
-                          f"parameters {list(allowed)}, got {names}")
+                          f"parameters {list(process.parameter_names)}, got {names}")
     return process
 
 

@@ -92,8 +92,8 @@ class EEMuMu:
     def __post_init__(self) -> None:
         unknown = sorted(set(self.parameters) - set(self.PARAMETERS))
         if unknown or not self.parameters or len(set(self.parameters)) != len(self.parameters):
-            raise ValueError(f"ee_mumu parameters must be distinct names among {list(self.PARAMETERS)}, "
-                             f"got {list(self.parameters)}")
+            raise ValueError(f"process 'ee_mumu' has the parameters {list(self.PARAMETERS)} (distinct, at least "
+                             f"one), got {list(self.parameters)}")
         object.__setattr__(self, "parameters", tuple(name for name in self.PARAMETERS if name in self.parameters))
 
     @property
