@@ -17,6 +17,7 @@ from goldmine.generation import generate
 from goldmine.inference.fisher import event_file_information, truth_information
 from goldmine.io import events
 from goldmine.mining import EventPool, mine_local_score
+from goldmine.physics.finite_differences import DEFAULT_EPSILON
 from goldmine.physics.parameters import build_finite_difference_space
 from goldmine.physics.processes import EEMuMu
 
@@ -133,6 +134,7 @@ def test_methods_that_need_morphing_are_refused():
     weinberg = {"sqrt_s": 91.2, "parameters": {"sin2_theta_w": [0.22, 0.24]}}
     config = goldmine.load_config("config/config.yaml", process=weinberg, training={"methods": ["sally"]})
     assert list(config["process"]["parameters"]) == ["c_vv", "c_aa", "sin2_theta_w"]
+    assert config["finite_differences"]["epsilon"] == DEFAULT_EPSILON
     with pytest.raises(ConfigError, match=r"\['alices'\] need morphing .* Methods that need morphing: \[.*'carl'"):
         goldmine.load_config("config/config.yaml", process=weinberg)
     with pytest.raises(ConfigError, match=r"must contain the Standard Model \(0.23122\)"):

@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from goldmine.exceptions import ConfigError, DetectorError, EventFileError
+from goldmine.ml import METHODS, SCORE_METHODS
 
 __all__ = ["NEEDS_MORPHING", "load", "merge", "schema", "validate"]
 
@@ -165,21 +166,20 @@ def _process(config: dict[str, Any]):
     return process
 
 
-#: the methods that need the likelihood ratio at any θ, hence morphing: they are refused for
-#: parameters that do not morph, where weights (and scores) are known at the reference only.
-NEEDS_MORPHING = ("carl", "rolr", "rascal", "alice", "alices", "cascal", "morphing_carl", "morphing_rolr",
-                  "morphing_rascal", "morphing_alice", "morphing_alices", "morphing_cascal", "nde", "scandal")
+#: the methods that need the likelihood ratio at any θ, hence morphing (all but the local-score
+#: ones): they are refused for parameters that do not morph, whose scores are known at the reference only.
+NEEDS_MORPHING = tuple(method for method in METHODS if method not in SCORE_METHODS)
 
 
 def _check_without_morphing(config: dict[str, Any], process) -> None:
     """Parameters that do not morph: the local-score methods at the Standard Model only."""
-    moving = [name for name in process.parameter_names if name == "sin2_theta_w"]
+    names = list(process.parameter_names)
     refused = [method for method in config["training"]["methods"] if method in NEEDS_MORPHING]
     if refused:
         raise ConfigError(
             f"config key 'training.methods': {refused} need morphing (the likelihood ratio at any θ), which "
-            f"the parameters {moving} do not allow (|M|² is not a polynomial in them); with them, only the "
-            f"local-score methods sally and sallino work, at the reference point by finite differences. "
+            f"the parameters {names} do not allow (|M|² is not a polynomial in them); with them, only the "
+            f"local-score methods {list(SCORE_METHODS)} work, at the reference point by finite differences. "
             f"Methods that need morphing: {list(NEEDS_MORPHING)}, the exact likelihood and the histograms "
             f"over the θ grid (goldmine infer)"
         )
@@ -187,7 +187,7 @@ def _check_without_morphing(config: dict[str, Any], process) -> None:
         section, option = key.split(".")
         if config[section][option] != "sm":
             raise ConfigError(f"config key {key!r}: {config[section][option]!r}; without morphing (parameters "
-                              f"{moving}) events are drawn and scores taken at the reference benchmark 'sm'")
+                              f"{names}) events are drawn and scores taken at the reference benchmark 'sm'")
 
 
 def _check_card(path: str) -> None:

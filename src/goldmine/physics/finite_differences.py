@@ -33,9 +33,9 @@ from goldmine.exceptions import ConfigError
 
 __all__ = ["DEFAULT_EPSILON", "Differenced", "FiniteDifferences", "finite_difference_benchmarks"]
 
-#: the default step ε: the central difference's truncation error, ε²/6 · |∂³w/∂θ³ / ∂w/∂θ|, is
-#: below 10⁻⁵ relative for sin²θ_W at 60-200 GeV (tests/test_finite_differences.py), while
-#: rounding in the weights, 10⁻¹⁶/ε, stays negligible.
+#: the default step ε (the config's ``finite_differences.epsilon``): the central difference's
+#: truncation error, ε²/6 · ∂³w/∂θ³, is 2·10⁻⁶ of the largest score for sin²θ_W at 91.2 and
+#: 200 GeV (tests/test_finite_differences.py), while rounding in the weights, 10⁻¹⁶/ε, stays negligible.
 DEFAULT_EPSILON = 1e-4
 
 

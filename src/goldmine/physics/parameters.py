@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 
 from goldmine.exceptions import ConfigError
-from goldmine.physics.finite_differences import Differenced, FiniteDifferences, finite_difference_benchmarks
+from goldmine.physics.finite_differences import (
+    DEFAULT_EPSILON,
+    Differenced,
+    FiniteDifferences,
+    finite_difference_benchmarks,
+)
 from goldmine.physics.morphing import Morphed, Morphing, find_components, optimize_basis
 
 __all__ = ["ParameterSpace", "build_finite_difference_space", "build_parameter_space"]
@@ -160,7 +165,7 @@ def build_finite_difference_space(
     names: tuple[str, ...],
     ranges: Mapping[str, Any] | np.ndarray,
     reference_point: tuple[float, ...],
-    epsilon: float,
+    epsilon: float = DEFAULT_EPSILON,
 ) -> ParameterSpace:
     """The setup of parameters that do not morph: the reference benchmark "sm" at
     ``reference_point`` and the finite-difference benchmarks θ_ref ± ε e_i.
@@ -169,7 +174,7 @@ def build_finite_difference_space(
         names: parameter names.
         ranges: name → (low, high), or an array of shape (n_parameters, 2).
         reference_point: θ_ref (the Standard Model), where scores and Fisher information are taken.
-        epsilon: the finite-difference step.
+        epsilon: the finite-difference step (default :data:`~goldmine.physics.finite_differences.DEFAULT_EPSILON`).
 
     Returns:
         ParameterSpace: without morphing, with benchmarks "sm", "sm_plus_<name>", …, "sm_minus_<name>", ….
