@@ -31,7 +31,8 @@ def test_default_config_is_valid_and_defaults_are_filled(config):
         (lambda c: c["generation"].update(chunk=3), "unknown key(s) ['chunk']; allowed keys are"),
         (lambda c: c["training"]["local_score"].update(activation="sigmoid"), "'training.local_score.activation'"),
         (lambda c: c["process"]["parameters"].update(c_vv=[0.1, -0.1]), "must have low < high"),
-        (lambda c: c["process"].update(parameters={"c_xx": [-1, 1]}), "has the parameters ['c_vv', 'c_aa'], got ['c_xx']"),
+        (lambda c: c["process"].update(parameters={"c_xx": [-1, 1]}),
+         "has the parameters ['c_vv', 'c_aa', 'sin2_theta_w'] (distinct, at least one), got ['c_xx']"),
         (lambda c: c["inference"]["histogram"].update(observables=["cos_theta_star"]), "not among the observables"),
     ],
 )

@@ -19,8 +19,9 @@ import jsonschema
 import yaml
 
 from goldmine.exceptions import ConfigError, DetectorError, EventFileError
+from goldmine.ml import METHODS, SCORE_METHODS
 
-__all__ = ["load", "merge", "schema", "validate"]
+__all__ = ["NEEDS_MORPHING", "load", "merge", "schema", "validate"]
 
 
 def schema() -> dict[str, Any]:
@@ -109,27 +110,22 @@ def _check_external(config: dict[str, Any]) -> None:
 
 
 def _check_consistency(config: dict[str, Any]) -> None:
-    from goldmine.physics.processes import get_process
-
     _check_external(config)
+    standard_model = dict.fromkeys(config["process"]["parameters"], 0.0)
     if config["process"]["name"] != "external":
-        process = get_process(config["process"])
-        names = list(config["process"]["parameters"])
-        if sorted(names) != sorted(process.parameter_names):
-            raise ConfigError(
-                f"config key 'process.parameters': process {config['process']['name']!r} has the "
-                f"parameters {list(process.parameter_names)}, got {names}"
-            )
+        process = _process(config)
         # θ vectors follow the process's order, whatever the order in the file.
         config["process"]["parameters"] = {name: config["process"]["parameters"][name]
                                            for name in process.parameter_names}
+        standard_model = dict(zip(process.parameter_names, process.standard_model))
+        if not process.morphs:
+            _check_without_morphing(config, process)
     for name, (low, high) in config["process"]["parameters"].items():
         if not low < high:
             raise ConfigError(f"config key 'process.parameters.{name}': range [{low}, {high}] must have low < high")
-        if not low <= 0.0 <= high:
-            raise ConfigError(
-                f"config key 'process.parameters.{name}': range [{low}, {high}] must contain the Standard Model (0)"
-            )
+        if not low <= standard_model[name] <= high:
+            raise ConfigError(f"config key 'process.parameters.{name}': range [{low}, {high}] must contain the "
+                              f"Standard Model ({standard_model[name]})")
     from goldmine.detection.expressions import ExpressionError
     from goldmine.detection.observables import event_expression, resolve
 
@@ -152,6 +148,46 @@ def _check_consistency(config: dict[str, Any]) -> None:
         MuonDetector.from_config(config["detector"])
     except DetectorError as error:
         raise ConfigError(f"config key 'detector.muon': {error}") from None
+
+
+def _process(config: dict[str, Any]):
+    """The embedded process, its parameters checked against those it has."""
+    from goldmine.physics.processes import get_process
+
+    process_config = config["process"]
+    names = list(process_config["parameters"])
+    try:
+        process = get_process(process_config)
+    except ValueError as error:
+        raise ConfigError(f"config key 'process': {error}") from None
+    if sorted(names) != sorted(process.parameter_names):  # a process whose parameters are fixed
+        raise ConfigError(f"config key 'process.parameters': process {process_config['name']!r} has the "
+                          f"parameters {list(process.parameter_names)}, got {names}")
+    return process
+
+
+#: the methods that need the likelihood ratio at any θ, hence morphing (all but the local-score
+#: ones): they are refused for parameters that do not morph, whose scores are known at the reference only.
+NEEDS_MORPHING = tuple(method for method in METHODS if method not in SCORE_METHODS)
+
+
+def _check_without_morphing(config: dict[str, Any], process) -> None:
+    """Parameters that do not morph: the local-score methods at the Standard Model only."""
+    names = list(process.parameter_names)
+    refused = [method for method in config["training"]["methods"] if method in NEEDS_MORPHING]
+    if refused:
+        raise ConfigError(
+            f"config key 'training.methods': {refused} need morphing (the likelihood ratio at any θ), which "
+            f"the parameters {names} do not allow (|M|² is not a polynomial in them); with them, only the "
+            f"local-score methods {list(SCORE_METHODS)} work, at the reference point by finite differences. "
+            f"Methods that need morphing: {list(NEEDS_MORPHING)}, the exact likelihood and the histograms "
+            f"over the θ grid (goldmine infer)"
+        )
+    for key in ("generation.sampling_benchmark", "mining.reference_benchmark"):
+        section, option = key.split(".")
+        if config[section][option] != "sm":
+            raise ConfigError(f"config key {key!r}: {config[section][option]!r}; without morphing (parameters "
+                              f"{names}) events are drawn and scores taken at the reference benchmark 'sm'")
 
 
 def _check_card(path: str) -> None:

@@ -37,7 +37,8 @@ def split_indices(n_events: int, test_fraction: float) -> tuple[slice, slice]:
 
 
 class EventPool:
-    """Weighted events and their morphing: weights, cross sections and joint scores at any θ.
+    """Weighted events and their morphing: weights, cross sections and joint scores at any θ
+    (without morphing: at the benchmarks, scores at the reference, by finite differences).
 
     Args:
         space: the parameter space.
@@ -62,7 +63,7 @@ class EventPool:
                 f"{int(np.argmax(negative))}); mining samples events with probability proportional to their weight "
                 f"and cannot use negative weights: unweight the sample first"
             )
-        self.morphed = space.morphing.morph(benchmark_weights)
+        self.morphed = space.evaluator(benchmark_weights)
 
     def __len__(self) -> int:
         return len(self.observations)

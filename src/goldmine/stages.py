@@ -25,7 +25,7 @@ from goldmine.exceptions import ConfigError, EventFileError
 from goldmine.generation import generate_lhe
 from goldmine.io import events, lhe, open_events, samples
 from goldmine.io.atomic import atomic_output
-from goldmine.physics.parameters import ParameterSpace, build_parameter_space
+from goldmine.physics.parameters import ParameterSpace, build_finite_difference_space, build_parameter_space
 from goldmine.physics.processes import get_process
 
 __all__ = [
@@ -54,17 +54,23 @@ def write_json(path: str | Path, document: Mapping[str, Any]) -> None:
 
 def setup(config: Mapping[str, Any], output: str | Path) -> ParameterSpace:
     """Choose the morphing basis for the configured parameters and write the setup file; for an
-    external sample, the basis is the benchmarks its files were made at (``external.benchmarks``)."""
+    external sample, the basis is the benchmarks its files were made at (``external.benchmarks``);
+    for parameters that do not morph (sin²θ_W), the finite-difference benchmarks around the
+    Standard Model."""
     if "external" in config:
         space = external.parameter_space(config)
         events.write_parameter_space(output, space)
         log.info("benchmarks of the external sample: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
         return space
     process = get_process(config["process"])
-    space = build_parameter_space(
-        process.parameter_names, config["process"]["parameters"], process.max_powers, process.max_overall_power,
-        n_trials=config["morphing"]["n_trials"], seed=config["morphing"]["seed"],
-    )
+    if process.morphs:
+        space = build_parameter_space(
+            process.parameter_names, config["process"]["parameters"], process.max_powers, process.max_overall_power,
+            n_trials=config["morphing"]["n_trials"], seed=config["morphing"]["seed"],
+        )
+    else:
+        space = build_finite_difference_space(process.parameter_names, config["process"]["parameters"],
+                                              process.standard_model, config["finite_differences"]["epsilon"])
     events.write_parameter_space(output, space)
     log.info("benchmarks: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
     return space
@@ -267,11 +273,12 @@ def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | P
         config: the validated configuration (its ``mining`` section).
         event_file: the merged event file.
         local_score: output, the training sample of SALLY and SALLINO.
-        ratio: output, the training sample of the parameterised-ratio and density methods.
+        ratio: output, the training sample of the parameterised-ratio and density methods (not
+            written where the parameters do not morph).
         test: output, the test events (an event file whose weights sum to the full cross sections).
 
     Returns:
-        dict: the three outputs by family, "local_score", "ratio" and "test".
+        dict: the outputs by family, "local_score", "ratio" (where the parameters morph) and "test".
     """
     settings = config["mining"]
     paths = {"local_score": Path(local_score), "ratio": Path(ratio), "test": Path(test)}
@@ -286,13 +293,19 @@ def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | P
     provenance = {"events": str(event_file), "seed": settings["seed"], "reference": json.dumps(reference.tolist()),
                   "observables": json.dumps(list(names)), "parameters": json.dumps(list(space.names))}
     local_score_sample = mining.mine_local_score(pool, reference, settings["samples"]["local_score"], rng)
-    thetas0 = space.sample_uniform(settings["n_thetas"], rng)
-    ratio_sample = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
-    # Written only once both are mined: an error while mining leaves no output.
+    if space.morphs:
+        thetas0 = space.sample_uniform(settings["n_thetas"], rng)
+        ratio_sample = mining.mine_ratio(pool, thetas0, reference, settings["samples"]["ratio"], rng)
+    else:
+        # The ratio family needs weights at every θ₀: without morphing there is no such sample.
+        del paths["ratio"]
+        log.info("%s: the parameters do not morph; no ratio sample is mined", event_file)
+    # Written only once all are mined: an error while mining leaves no output.
     samples.write_training_sample(paths["local_score"], local_score_sample, dict(provenance, family="local_score"))
-    benchmark_cross_sections = json.dumps(pool.cross_section(space.benchmarks).tolist())
-    samples.write_training_sample(paths["ratio"], ratio_sample, dict(provenance, family="ratio",
-                                                                    benchmark_cross_sections=benchmark_cross_sections))
+    if "ratio" in paths:
+        benchmark_cross_sections = json.dumps(pool.cross_section(space.benchmarks).tolist())
+        samples.write_training_sample(paths["ratio"], ratio_sample, dict(provenance, family="ratio",
+                                                                        benchmark_cross_sections=benchmark_cross_sections))
     # The test part alone must estimate the full cross sections: scale its weights up.
     scale = n_events / (test_part.stop - test_part.start)
     # The systematic variations stay with the test events.

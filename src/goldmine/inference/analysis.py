@@ -61,7 +61,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     names = list(events.read_observable_names(test_file))
     test = events.read(test_file)
     x = test.observations
-    morphed = space.morphing.morph(test.weights)
+    morphed = space.require_morphing("goldmine infer (limits over the θ grid)").morph(test.weights)
     grid = analysis_grid(config, space)
     reference = grid.reference
     weights_ref = morphed(reference)

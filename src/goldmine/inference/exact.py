@@ -59,12 +59,14 @@ def unavailable_because(config: Mapping[str, Any]) -> str | None:
     its normalisation ignores) make it an approximation, so it is not used there at all.
 
     Example:
-        >>> unavailable_because({"process": {"name": "ee_mumu"}, "shower": {"enabled": True}, "detector": {},
-        ...                      "cuts": [], "efficiencies": [], "observables": list(_REQUIRED)})
+        >>> unavailable_because({"process": {"name": "ee_mumu", "parameters": {}}, "shower": {"enabled": True},
+        ...                      "detector": {}, "cuts": [], "efficiencies": [], "observables": list(_REQUIRED)})
         'the shower moves the muons away from back to back (QED radiation)'
     """
     if config["process"]["name"] != "ee_mumu":
         return f"it is known for ee_mumu only, not {config['process']['name']!r}"
+    if "sin2_theta_w" in config["process"]["parameters"]:
+        return "it is compared on the θ grid, which needs morphing, and sin2_theta_w does not morph"
     if config["shower"]["enabled"]:
         return "the shower moves the muons away from back to back (QED radiation)"
     if "card" in config["detector"]:

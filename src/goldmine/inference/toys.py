@@ -137,7 +137,7 @@ def run_coverage(config: Mapping[str, Any], test_file: str | Path, model_files: 
     space = events.read_parameter_space(test_file)
     names = list(events.read_observable_names(test_file))
     test = events.read(test_file)
-    morphed = space.morphing.morph(test.weights)
+    morphed = space.require_morphing("goldmine coverage (toys over the θ grid)").morph(test.weights)
     grid = analysis_grid(config, space)
     luminosity = config["inference"]["luminosity"]
     likelihoods = toy_likelihoods(config, test.observations, names, morphed, grid, model_files)

@@ -9,6 +9,11 @@ strings are ASCII, ``S256``):
   ``is_reference`` (0/1). goldmine marks ``sm`` as the reference.
 - ``morphing/``: ``components`` (n_components, n_parameters) and ``morphing_matrix``
   (n_components, n_benchmarks): w(θ) = a(θ)ᵀ M w_benchmarks.
+- ``finite_differences/`` (instead of ``morphing/``, for parameters that do not morph):
+  ``base_benchmarks`` (the reference), ``shifted_benchmarks`` (per base benchmark, the benchmark
+  at θ_ref + ε e_i of each parameter), ``epsilon`` and, goldmine's own,
+  ``goldmine_backward_benchmarks`` (θ_ref − ε e_i) for central differences
+  (:mod:`goldmine.physics.finite_differences`).
 - ``observables/``: ``names``, ``definitions`` (expressions over the reconstructed event that
   MadMiner can evaluate, ``"None"`` for a Python function) and, goldmine's own,
   ``descriptions`` (human-readable).
@@ -31,8 +36,8 @@ follow the physics ones, ``systematics/{names,types,values,scales}`` and
 ``nuisance_parameters/{names,systematics,benchmark_positive,benchmark_negative}``
 (:class:`Systematics`). Readers of events take the physics columns only (goldmine has no
 nuisance parameters yet); :func:`merge` carries the variations through.
-Files MadMiner writes are read too (their ``finite_differences/`` left out); a setup without
-morphing is refused.
+Files MadMiner writes are read too (of their ``finite_differences/``, the first base
+benchmark); a setup with neither morphing nor finite differences is refused.
 Datasets are chunked and compressed; files are written atomically.
 """
 
@@ -49,6 +54,7 @@ import numpy as np
 from goldmine.exceptions import EventFileError
 from goldmine.io.atomic import atomic_output
 from goldmine.io.opener import kind_names, mark, open_events
+from goldmine.physics.finite_differences import FiniteDifferences
 from goldmine.physics.morphing import Morphing
 from goldmine.physics.parameters import SM_BENCHMARK, ParameterSpace
 
@@ -136,8 +142,16 @@ def _write_space(handle: h5py.File, space: ParameterSpace, nuisance_benchmarks: 
     handle["benchmarks/is_nuisance"] = np.array([False] * len(space.benchmarks) + [True] * len(nuisance_benchmarks),
                                                 dtype=np.int64)
     handle["benchmarks/is_reference"] = np.array([name == SM_BENCHMARK for name in names], dtype=np.int64)
-    handle["morphing/components"] = space.morphing.components
-    handle["morphing/morphing_matrix"] = space.morphing.matrix
+    if space.morphing is not None:
+        handle["morphing/components"] = space.morphing.components
+        handle["morphing/morphing_matrix"] = space.morphing.matrix
+    if space.finite_differences is not None:
+        steps = space.finite_differences
+        handle["finite_differences/base_benchmarks"] = _strings([steps.reference])
+        handle["finite_differences/shifted_benchmarks"] = _strings(steps.forward).reshape(1, -1)
+        handle["finite_differences/epsilon"] = steps.epsilon
+        if steps.backward:
+            handle["finite_differences/goldmine_backward_benchmarks"] = _strings(steps.backward).reshape(1, -1)
 
 
 def write_parameter_space(path: str | Path, space: ParameterSpace) -> None:
@@ -232,8 +246,8 @@ def read_systematics(path: str | Path) -> Systematics | None:
 
 
 def read_parameter_space(path: str | Path) -> ParameterSpace:
-    """Read parameters, (physics) benchmarks and morphing from a setup or event file,
-    goldmine's or MadMiner's.
+    """Read parameters, (physics) benchmarks and morphing or finite differences from a setup or
+    event file, goldmine's or MadMiner's.
 
     Raises:
         EventFileError: naming the file and the missing or inconsistent key, or the benchmarks
@@ -244,31 +258,53 @@ def read_parameter_space(path: str | Path) -> ParameterSpace:
         names = _decode(_dataset(handle, "parameters/names")[()])
         benchmarks = np.asarray(_dataset(handle, "benchmarks/values")[()], dtype=float)
         benchmark_names = _decode(_dataset(handle, "benchmarks/names")[()])
-        if "morphing/components" not in handle:
-            raise EventFileError(f"{path}: no morphing ('morphing/components'); goldmine needs a morphing setup")
-        components = _dataset(handle, "morphing/components")[()]
-        matrix = _dataset(handle, "morphing/morphing_matrix")[()]
         ranges = np.asarray(_dataset(handle, "parameters/val_ranges")[()], dtype=float)
         max_powers = np.ravel(_dataset(handle, "parameters/max_power")[()])
+        morphs = "morphing/components" in handle
+        if morphs:
+            components = _dataset(handle, "morphing/components")[()]
+            matrix = _dataset(handle, "morphing/morphing_matrix")[()]
+        elif "finite_differences/base_benchmarks" in handle:
+            steps = _read_finite_differences(handle, names)
+        else:
+            raise EventFileError(f"{path}: neither morphing ('morphing/components') nor finite differences "
+                                 f"('finite_differences/base_benchmarks'); goldmine needs one of them")
     if benchmarks.shape != (len(benchmark_names), len(names)):
         raise EventFileError(f"{path}: 'benchmarks/values' does not match the benchmark and parameter names")
     benchmarks = benchmarks[physical]
+    kept_names = tuple(name for name, keep in zip(benchmark_names, physical) if keep)
+    common = dict(names=names, ranges=ranges.reshape(len(names), 2), max_powers=tuple(int(p) for p in max_powers),
+                  benchmark_names=kept_names, benchmarks=benchmarks)
+    if not morphs:
+        unknown = sorted({steps.reference, *steps.forward, *steps.backward} - set(kept_names))
+        if unknown:
+            raise EventFileError(f"{path}: the finite differences name the benchmarks {unknown}, which the file "
+                                 f"lacks (its benchmarks: {list(kept_names)})")
+        return ParameterSpace(**common, morphing=None, finite_differences=steps)
     if matrix.shape != (len(components), len(benchmarks)):
         raise EventFileError(f"{path}: 'morphing/morphing_matrix' has shape {matrix.shape}; goldmine needs one "
                              f"physics benchmark per morphing component ({len(components)}), not {len(benchmarks)}")
-    kept_names = tuple(name for name, keep in zip(benchmark_names, physical) if keep)
     try:
         Morphing.from_basis(components, benchmarks)
     except ValueError as error:
         raise EventFileError(f"{path}: the benchmarks {dict(zip(kept_names, benchmarks.tolist()))} do not span "
                              f"the morphing basis ({error})") from None
-    return ParameterSpace(
-        names=names,
-        ranges=ranges.reshape(len(names), 2),
-        max_powers=tuple(int(p) for p in max_powers),
-        benchmark_names=kept_names,
-        benchmarks=benchmarks,
-        morphing=Morphing(components=components, basis=benchmarks, matrix=matrix),
+    return ParameterSpace(**common, morphing=Morphing(components=components, basis=benchmarks, matrix=matrix))
+
+
+def _read_finite_differences(handle: h5py.File, names: tuple[str, ...]) -> FiniteDifferences:
+    """The finite differences at the first base benchmark (MadMiner may list one per benchmark;
+    goldmine takes scores at one reference)."""
+    base = _decode(handle["finite_differences/base_benchmarks"][()])
+    forward = np.asarray(_dataset(handle, "finite_differences/shifted_benchmarks")[()]).reshape(len(base), -1)
+    backward = handle.get("finite_differences/goldmine_backward_benchmarks")
+    if forward.shape[1] != len(names):
+        raise EventFileError(f"{handle.filename}: 'finite_differences/shifted_benchmarks' has {forward.shape[1]} "
+                             f"benchmarks per base benchmark, not one per parameter ({len(names)})")
+    return FiniteDifferences(
+        reference=base[0], epsilon=float(_dataset(handle, "finite_differences/epsilon")[()]),
+        forward=_decode(forward[0]),
+        backward=() if backward is None else _decode(np.asarray(backward[()]).reshape(len(base), -1)[0]),
     )
 
 
@@ -534,10 +570,18 @@ def summary(path: str | Path) -> dict:
             for name, values in zip(space.benchmark_names, space.benchmarks)
         },
         "reference_benchmark": reference_benchmark(path),
-        "morphing_components": space.morphing.components.tolist(),
     }
+    if space.morphing is not None:
+        summary["morphing_components"] = space.morphing.components.tolist()
+    else:
+        steps = space.finite_differences
+        summary["finite_differences"] = {"reference": steps.reference, "epsilon": steps.epsilon,
+                                         "forward": list(steps.forward), "backward": list(steps.backward)}
     with h5py.File(path, "r") as handle:
-        ignored = [group for group in ("nuisance_parameters", "systematics", "finite_differences") if group in handle]
+        # A file with morphing that also holds finite differences (MadMiner's) is morphed.
+        ignored = [group for group in ("nuisance_parameters", "systematics") if group in handle]
+        if space.morphing is not None and "finite_differences" in handle:
+            ignored.append("finite_differences")
         nuisance = [name for name, keep in zip(_decode(handle["benchmarks/names"][()]), _physical(handle)) if not keep]
     if nuisance:
         shown = nuisance if len(nuisance) <= 8 else f"[{nuisance[0]!r} … {nuisance[-1]!r}] ({len(nuisance)})"

@@ -21,6 +21,8 @@ def get_process(process_config: Mapping[str, Any]) -> Process:
     Example:
         >>> get_process({"name": "ee_mumu", "sqrt_s": 91.2}).sqrt_s
         91.2
+        >>> get_process({"name": "ee_mumu", "parameters": {"sin2_theta_w": [0.22, 0.24]}}).parameter_names
+        ('sin2_theta_w',)
         >>> get_process({"name": "ee_ww", "sqrt_s": 189.0, "cutoff": 1000.0, "couplings": {"w_width": 2.09}}).w_width
         2.09
     """
@@ -32,8 +34,11 @@ def get_process(process_config: Mapping[str, Any]) -> Process:
     fields = {field.name for field in dataclasses.fields(process_class)}
     # The config schema fills in defaults of every process (ee_mumu's ``cutoff``): keep this one's.
     options = {key: process_config[key] for key in ("sqrt_s", "cutoff") if key in process_config and key in fields}
+    if "parameters" in fields and "parameters" in process_config:
+        options["parameters"] = tuple(process_config["parameters"])
     couplings = dict(process_config.get("couplings", {}))
     unknown = sorted(set(couplings) - fields)
     if unknown:
-        raise ValueError(f"process {name!r} has no couplings {unknown}; it has {sorted(fields - {'sqrt_s'})}")
+        allowed = sorted(fields - {"sqrt_s", "parameters"})
+        raise ValueError(f"process {name!r} has no couplings {unknown}; it has {allowed}")
     return process_class(**options, **couplings)

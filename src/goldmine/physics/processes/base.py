@@ -36,16 +36,20 @@ class HardProcess:
 
 
 class Process(Protocol):
-    """An embedded process whose |M|² is a polynomial in the theory parameters θ.
+    """An embedded process with an analytic |M|² in the theory parameters θ.
 
     A phase-space point is one row of a float array; its columns are the process's own
-    variables (angles, masses, channel labels), opaque to the generator.
+    variables (angles, masses, channel labels), opaque to the generator. Where |M|² is a
+    polynomial in θ (``morphs``) its weights morph; otherwise the setup has finite-difference
+    benchmarks around the Standard Model point ``standard_model``.
     """
 
     name: ClassVar[str]
-    parameter_names: ClassVar[tuple[str, ...]]
-    max_powers: ClassVar[tuple[int, ...]]
+    parameter_names: tuple[str, ...]
+    max_powers: tuple[int, ...]
     max_overall_power: ClassVar[int]
+    morphs: bool
+    standard_model: tuple[float, ...]
     sqrt_s: float
     alpha_em: float
 

@@ -159,6 +159,8 @@ class EEWW:
     #: Each amplitude is linear in θ, so |M|² is quadratic.
     max_powers = (2, 2, 2)
     max_overall_power = 2
+    morphs = True
+    standard_model = (0.0, 0.0, 0.0)
 
     @property
     def s(self) -> float:
