@@ -24,11 +24,13 @@ from goldmine.exceptions import EventFileError
 from goldmine.inference import coverage, limits, methods, observed
 from goldmine.inference.exact import ExactLikelihood
 from goldmine.inference.grid import Grid, analysis_grid
-from goldmine.inference.results import interval_from_json, validate
+from goldmine.inference.results import interval_from_json, limits_document, validate
 from goldmine.io import events
 from goldmine.physics.processes import get_process
+from goldmine.summary import limits_table
 
-POOL_EVENTS = 30_000  # events the pseudo-data are drawn from (each data set has about 1500)
+POOL_EVENTS = 30_000  # events the pseudo-data are drawn from (each data set has about 1300)
+PART_EVENTS = 60_000  # the small run's events (its test events: the last 20%, 12k)
 DATA_SETS = 200
 TRUTH = np.array([0.04, -0.05])  # (c_vv, c_aa): about one 68% CL half-width from the SM in each
 
@@ -109,20 +111,20 @@ def test_observed_equals_expected_on_asimov_data(pool):
 
 @pytest.fixture(scope="module")
 def small_run(analysis, tmp_path_factory):
-    """SALLY on a 30k-event part of the analysis (test: its last 6k), pseudo-data at the truth
+    """SALLY on a 60k-event part of the analysis (test: its last 12k), pseudo-data at the truth
     drawn by `goldmine pseudodata` from the other events (independent of the test events)."""
     directory = tmp_path_factory.mktemp("observed")
     config = copy.deepcopy(analysis.config)
     config["training"]["methods"] = ["sally"]
     config["training"]["local_score"].update(epochs=1, hidden=[8])
     config["mining"].update(n_thetas=10, samples={"local_score": 1000, "ratio": 1000})
-    config["inference"]["grid_points"] = 11
+    config["inference"].update(grid_points=11, band={"toys": 100, "seed": 0})
     (directory / "config.yaml").write_text(yaml.safe_dump(config))
     space = events.read_parameter_space(analysis.events)
     names = events.read_observable_names(analysis.events)
     definitions = events.read_observable_definitions(analysis.events)
     n_all = events.count(analysis.events)
-    part, rest = events.read(analysis.events, 0, POOL_EVENTS), events.read(analysis.events, POOL_EVENTS)
+    part, rest = events.read(analysis.events, 0, PART_EVENTS), events.read(analysis.events, PART_EVENTS)
     for path, block in ((directory / "part.h5", part), (directory / "rest.h5", rest)):
         events.write(path, space, names, definitions,
                      events.Events(block.observations, block.weights * n_all / len(block), block.sampling_benchmarks))
@@ -187,6 +189,20 @@ def test_infer_with_data_gives_observed_results_of_every_method(small_run, tmp_p
             assert interval.contains(document["methods"][method]["observed"]["best_fit"][k]), (method, name)
     assert "best fit" in result.output and "observed 68% CL" in result.output
 
+    # The band from toys at the reference point contains the expected (Asimov) interval ends, their median
+    # in expectation: 100 toys put the median within 0.13σ, and toys drawn from 12k test events with ~1300
+    # events each scatter around the test sample's own best fit, 0.33σ from the reference (σ: the band's ±1σ)
+    for method in ("rate", "exact", "histogram", "sally"):
+        for name in document["meta"]["parameters"]:
+            band = document["methods"][method]["observed"]["expected_band"]["68"][name]
+            asimov = document["methods"][method]["intervals"]["68"][name]
+            for end in ("low", "high"):
+                below, _, above = band[end]
+                if asimov[end] is not None and below is not None and above is not None:
+                    assert below <= asimov[end] <= above, (method, name, end, band[end], asimov[end])
+    exact_band = document["methods"]["exact"]["observed"]["expected_band"]["68"]
+    assert all(None not in exact_band[name][end] for name in exact_band for end in ("low", "high"))  # closed
+
     from goldmine.plotting import plot_limits
 
     plot_limits(document, tmp_path / "limits.png")
@@ -199,3 +215,19 @@ def test_infer_refuses_missing_and_weighted_data_naming_the_file(small_run):
     assert result.exit_code == 1 and "inference.data" in result.output and "nothing.h5" in result.output
     with pytest.raises(EventFileError, match=r"test\.h5: event 0 has weights .* depend on the benchmark"):
         observed.read_data(test_file, events.read_observable_names(test_file))
+
+
+def test_the_table_shows_best_fit_observed_and_expected_side_by_side():
+    grid = Grid(("c",), (np.linspace(-2, 2, 81),), np.zeros(1))
+    expected = methods.MethodResult.from_q(grid, grid.points[:, 0] ** 2)
+    data = observed.Observed.from_log_likelihood(grid, -0.5 * (grid.points[:, 0] - 0.5) ** 2)
+    document = limits_document({"exact": expected, "sallino": expected}, grid, 100.0, {"exact": data},
+                               {"file": "data.h5", "events": 120.0})
+    lines = limits_table(document).splitlines()
+    assert lines[0].split()[:4] == ["method", "parameter", "best", "fit"]
+    # observed q = (c − 0.5)²: θ̂ = 0.5, 68% CL [−0.5, 1.5], 95% CL [−1.46, 2.46] open at the grid's edge 2;
+    # expected q = c²: [−1, 1] and [−1.96, 1.96]
+    assert lines[1].split() == ["exact", "c", "+0.500", "[-0.500,", "+1.500]", "[-1.460,", ">+2.000]",
+                                "[-1.000,", "+1.000]", "[-1.960,", "+1.960]"]
+    assert lines[2].split()[:5] == ["sallino", "c", "-", "-", "-"]
+    assert "data.h5 (120 events)" in lines[3]

@@ -5,6 +5,7 @@ and :mod:`goldmine.inference.observed` that the ``infer`` stage calls.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -181,11 +182,28 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         data = observed.read_data(data_file, names)
         observed_results = {method: observe(data) for method, observe in observers.items() if method in results}
         data_meta = {"file": str(data_file), "events": data.n_events}
+        if settings["band"]["toys"]:
+            observed_results = _with_bands(config, observed_results, x, names, morphed, grid, model_files)
         for method, result in observed_results.items():
             log.info("%s on %s: best fit %s", method, data_file, dict(zip(space.names, result.best_fit.round(4))))
     return {"fisher": fisher_document(results, grid, luminosity),
             "limits": limits_document(results, grid, luminosity, observed_results, data_meta),
             "validation": validation, "workspace": dict(model.workspace)}
+
+
+def _with_bands(config: Mapping[str, Any], observed_results: Mapping[str, observed.Observed], x: np.ndarray,
+                names: Sequence[str], morphed: Morphed, grid: Grid, model_files: Mapping[str, Sequence[Path]]
+                ) -> dict[str, observed.Observed]:
+    """The observed results with the expected band of every method that has toys (``inference.band``)."""
+    settings = config["inference"]["band"]
+    rng = np.random.default_rng(settings["seed"])
+    likelihoods = toys.toy_likelihoods(config, x, names, morphed, grid, model_files)
+    # the rate alone: every test event in one row whose ℓ is zero
+    likelihoods["rate"] = coverage.ToyLikelihood(np.zeros((1, len(grid.points))), morphed.total(grid.points),
+                                                 config["inference"]["luminosity"], np.zeros(len(x), dtype=np.int64))
+    return {method: dataclasses.replace(result, band=toys.expected_band(likelihoods[method], morphed, grid,
+                                                                        settings["toys"], rng))
+            if method in likelihoods else result for method, result in observed_results.items()}
 
 
 def _observed_unbinned(log_ratio: Callable[[np.ndarray, np.ndarray], np.ndarray], data: observed.Data,

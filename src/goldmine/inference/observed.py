@@ -72,11 +72,14 @@ class Observed:
         q: q(θ) on the grid, shape ``grid.shape``, minimum 0.
         best_fit: θ̂, shape (p,) (:func:`~goldmine.inference.limits.best_fit`).
         intervals: confidence-level label → one :class:`~goldmine.inference.limits.Interval` per parameter.
+        band: the expected band of the intervals from toys (:func:`goldmine.inference.toys.expected_band`),
+            or None.
     """
 
     q: np.ndarray
     best_fit: np.ndarray
     intervals: Mapping[str, tuple[limits.Interval, ...]]
+    band: Mapping[str, Sequence[Mapping[str, Sequence[float | None]]]] | None = None
 
     @classmethod
     def from_log_likelihood(cls, grid: Grid, log_likelihood: np.ndarray) -> Observed:

@@ -152,6 +152,9 @@ def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity:
         if observed is not None and method in observed:
             entry["observed"] = {"q": observed[method].q.tolist(), "best_fit": observed[method].best_fit.tolist(),
                                  "intervals": _intervals_json(observed[method].intervals, grid.names)}
+            if observed[method].band is not None:
+                entry["observed"]["expected_band"] = {label: dict(zip(grid.names, per_parameter))
+                                                      for label, per_parameter in observed[method].band.items()}
         methods[method] = entry
     document = {
         "meta": {"format_version": FORMAT_VERSION, "parameters": list(grid.names),
