@@ -27,7 +27,8 @@ From Python, :mod:`goldmine.api` runs the same stages on configurations and file
 Snakemake; its names are here at the top level: :func:`load_config`, :func:`open` (what is
 this file?), :func:`setup`, :func:`generate`, :func:`shower_events`, :func:`detect`,
 :func:`merge`, :func:`mine`, :func:`train`, :func:`pseudodata`, :func:`infer`,
-:func:`fisher_information` and :func:`plot_limits`. They are imported on first use, so that the command line starts fast.
+:func:`fisher_information` and :func:`plot_limits`. They are imported on first use, so that
+the command line starts fast.
 
 Example:
     >>> import goldmine
