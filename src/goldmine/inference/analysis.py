@@ -64,6 +64,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     names = list(events.read_observable_names(test_file))
     test = events.read(test_file)
     x = test.observations
+    # read first: a bad data file fails before the scans, not after
+    data = None if data_file is None else observed.read_data(data_file, names)
     morphed = space.morphing.morph(test.weights)
     grid = analysis_grid(config, space)
     reference = grid.reference
@@ -178,8 +180,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         results |= toys.neyman_results(config, x, names, morphed, grid, results, model_files)
     results = flag_intervals(results, reference, space.names, failed)
     observed_results, data_meta = None, None
-    if data_file is not None:
-        data = observed.read_data(data_file, names)
+    if data is not None:
         observed_results = {method: observe(data) for method, observe in observers.items() if method in results}
         data_meta = {"file": str(data_file), "events": data.n_events}
         if settings["band"]["toys"]:
