@@ -11,8 +11,9 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
                      --goldmine.detection---------->  events.h5, MadMiner's layout (goldmine.io.events)
     events.h5        --goldmine.mining------------->  samples.h5: x, θ, r(x,z), t(x,z) (goldmine.io.samples)
     samples.h5       --goldmine.ml----------------->  models: state_dict + JSON metadata
-    events.h5 + models
-                     --goldmine.inference---------->  fisher.json, limits.json, pyhf workspace
+    events.h5        --goldmine.inference.observed->  data.h5: unit-weight pseudo-data at a chosen θ
+    events.h5 + models (+ data.h5)
+                     --goldmine.inference---------->  fisher.json, limits.json (+ observed), pyhf workspace
                      --goldmine.inference.toys-> coverage.json: coverage from toys
     results          --goldmine.plotting----------->  plots and the report
     limits.json      --goldmine.summary------------>  the end-of-run table, the report's front page
@@ -25,8 +26,9 @@ reconstructed-object record, :mod:`goldmine.exceptions` the one error type, and
 From Python, :mod:`goldmine.api` runs the same stages on configurations and files without
 Snakemake; its names are here at the top level: :func:`load_config`, :func:`open` (what is
 this file?), :func:`setup`, :func:`generate`, :func:`shower_events`, :func:`detect`,
-:func:`merge`, :func:`mine`, :func:`train`, :func:`infer`, :func:`fisher_information` and
-:func:`plot_limits`. They are imported on first use, so that the command line starts fast.
+:func:`merge`, :func:`mine`, :func:`train`, :func:`pseudodata`, :func:`infer`,
+:func:`fisher_information` and :func:`plot_limits`. They are imported on first use, so that
+the command line starts fast.
 
 Example:
     >>> import goldmine
@@ -41,7 +43,7 @@ from importlib.metadata import version as _version
 __version__ = _version("goldmine")
 
 _API = ("detect", "fisher_information", "generate", "infer", "load_config", "merge", "mine", "open", "plot_limits",
-        "setup", "shower_events", "train")
+        "pseudodata", "setup", "shower_events", "train")
 
 __all__ = ["__version__", *_API]
 

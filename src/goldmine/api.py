@@ -15,7 +15,8 @@ what a script wants next. The names are re-exported at the top level (``goldmine
     chunk*.h5    --merge--------------------------->  events.h5
     events.h5    --mine---------------------------->  local_score.h5, ratio.h5, test.h5
     samples      --train--------------------------->  model.pt + model.json
-    test.h5 + models
+    events.h5    --pseudodata---------------------->  data.h5: unit-weight pseudo-data at a chosen θ
+    test.h5 + models (+ data.h5)
                  --infer--------------------------->  fisher.json, limits.json, … (returned as dicts)
     limits       --plot_limits--------------------->  limits.png + limits.pdf
 
@@ -53,6 +54,7 @@ __all__ = [
     "mine",
     "open",
     "plot_limits",
+    "pseudodata",
     "setup",
     "shower_events",
     "train",
@@ -256,9 +258,9 @@ def train(config: ConfigLike, method: str, sample: str | Path, setup: str | Path
 
 
 def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], directory: str | Path,
-          progress: bool = False) -> dict[str, Any]:
+          progress: bool = False, data: str | Path | None = None) -> dict[str, Any]:
     """Fisher information, expected limits and validation of every configured method, from the
-    test events and the trained models.
+    test events and the trained models; on data, every method's observed results too.
 
     Args:
         config: the analysis (``inference``; ``training.methods`` and ``training.ensemble`` say
@@ -268,6 +270,8 @@ def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], di
         directory: where to write ``fisher.json``, ``limits.json``, ``validation.json`` and
             ``histogram_workspace.json`` (created if needed).
         progress: show progress bars.
+        data: an event file of data (default: ``inference.data``; e.g. from :func:`pseudodata`):
+            limits.json then has an ``observed`` block (q, best fit, intervals) per method.
 
     Returns:
         dict: ``"fisher"`` and ``"limits"`` (the documents of :mod:`goldmine.inference.results`:
@@ -281,7 +285,27 @@ def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], di
     directory.mkdir(parents=True, exist_ok=True)
     paths = {key: directory / name for key, name in INFERENCE_FILES.items()}
     return stages.infer(load_config(config), test, models, paths["fisher"], paths["limits"], paths["validation"],
-                        paths["workspace"], progress)
+                        paths["workspace"], progress, data)
+
+
+def pseudodata(events: str | Path, theta: Sequence[float], output: str | Path, luminosity: float, seed: int = 0
+               ) -> int:
+    """Pseudo-data at θ: N ~ Poisson(L σ(θ)) events drawn from ``events`` ∝ their weight at θ, with unit weights.
+
+    Args:
+        events: the event file to draw from, independent of the test events (another chunk).
+        theta: the true θ, one value per parameter of the file.
+        output: the data file to write (an event file; ``infer(..., data=output)`` reads it).
+        luminosity: in pb⁻¹.
+        seed: of the draw.
+
+    Returns:
+        int: the number of events written.
+
+    Raises:
+        goldmine.exceptions.ConfigError: when θ has not one value per parameter.
+    """
+    return stages.pseudodata(events, theta, luminosity, seed, output)
 
 
 def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:

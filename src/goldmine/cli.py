@@ -80,11 +80,12 @@ def main(verbose: bool) -> None:
       mine      training samples with joint likelihood ratio and score
       train     train an estimator (SALLY, SALLINO, CARL, ROLR, RASCAL, ALICE, ALICES,
                 CASCAL, their morphing-aware variants, NDE, SCANDAL)
-      infer     Fisher information and expected limits of every method
+      infer     Fisher information and expected limits of every method (--data: observed too)
       coverage  coverage of every method's intervals, from toys of the test events
       plot      figures for the report
       summarise the end-of-run table and the report's front page
     Tools:
+      pseudodata  pseudo-data at a chosen θ, drawn from an event file (unit weights)
       inspect   say what a file is and summarise it (LHE, Delphes, goldmine, MadMiner)
       fisher    truth and rate Fisher information of an event file
       check     validate a configuration file
@@ -245,10 +246,14 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 @_output_file("--validation", "the learned estimators against the exact likelihood (JSON).")
 @_output_file("--workspace", "the histogram likelihood as a pyhf workspace (JSON).")
 @_PROGRESS
+@click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Event file of data (unit weights, e.g. from `goldmine pseudodata`): observed results too  "
+                   "[default: inference.data of the config, if any].")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, validation: Path, workspace: Path,
-          progress: bool, models: tuple[Path, ...]) -> None:
-    """Fisher information and expected limits of every configured method, from the trained MODELS.
+          progress: bool, data_file: Path | None, models: tuple[Path, ...]) -> None:
+    """Fisher information and expected limits of every configured method, from the trained MODELS;
+    with data, every method's observed q, best fit and intervals beside its expected ones.
 
     MODELS are the .pt files of `goldmine train`, one per configured method and ensemble
     member; each one's method and member are read from its metadata (the .json beside it).
@@ -257,7 +262,7 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
     from goldmine.summary import limits_table
 
     results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace,
-                           _progress(progress))
+                           _progress(progress), data_file)
     click.echo(limits_table(results["limits"]))
     for failure in results["validation"]["failed"]:
         where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""
@@ -306,6 +311,33 @@ def coverage(config_path: Path, test_file: Path, toys: int, seed: int, neyman_to
     document = stages.coverage(_load(config_path), test_file, models, output, toys, seed, neyman_toys)
     click.echo("\n".join(coverage_table(document)))
     click.echo("*: more than 2 binomial errors below the confidence level (under-covers)")
+
+
+@main.command()
+@_CONFIG
+@click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="Event file to draw from, independent of the test events (e.g. a chunk of another seed).")
+@click.option("--theta", type=float, multiple=True, required=True,
+              help="The true θ, one value per parameter in the file's order (repeat the option).")
+@click.option("--luminosity", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Integrated luminosity in pb^-1  [default: inference.luminosity of the config].")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the draw.")
+@_OUTPUT
+def pseudodata(config_path: Path, event_file: Path, theta: tuple[float, ...], luminosity: float | None, seed: int,
+               output: Path) -> None:
+    """Pseudo-data at θ: N ~ Poisson(Lσ(θ)) events drawn from an event file ∝ their weight at θ,
+    written with unit weights in the event file's layout (read by `goldmine infer --data`)."""
+    from goldmine import stages
+    from goldmine.io.events import read_parameter_space
+
+    names = read_parameter_space(event_file).names
+    if len(theta) != len(names):
+        raise click.BadParameter(f"{len(theta)} values for the {len(names)} parameters {list(names)}",
+                                 param_hint="--theta")
+    if luminosity is None:
+        luminosity = _load(config_path)["inference"]["luminosity"]
+    n = stages.pseudodata(event_file, theta, luminosity, seed, output)
+    _done(f"{output}: {n} events at {dict(zip(names, theta))}, L = {luminosity:g} pb^-1, seed {seed}")
 
 
 def _figure(name: str, what: str):

@@ -294,10 +294,36 @@ def _draw_intervals(ax: plt.Axes, row: int, per_level: Mapping[str, Mapping[str,
     return marks
 
 
+def _draw_observed(ax: plt.Axes, interval_axes: Sequence[plt.Axes], row: int, observed: Mapping[str, Any],
+                   axes_values: Sequence[np.ndarray], parameters: Sequence[str], method: str,
+                   style: Mapping[str, Any]) -> None:
+    """One method's observed q (1-d) or contours (2-d, thick), its best fit (a circle), and its
+    observed 68% and 95% intervals above its expected ones in the intervals panels."""
+    best_fit = observed["best_fit"]
+    if len(parameters) == 1:
+        ax.plot(axes_values[0], observed["q"], color=style["color"], linewidth=2.5, gid=f"{method}:observed")
+        ax.plot(best_fit[0], 0.0, marker="o", color=style["color"], markeredgecolor="k", markersize=9,
+                linestyle="none", clip_on=False)
+    else:
+        contours = ax.contour(axes_values[0], axes_values[1], np.array(observed["q"]).T, levels=[2.30, 5.99],
+                              colors=[style["color"]], linestyles=["solid"], linewidths=2.5)
+        contours.set_gid(f"{method}:observed")
+        ax.plot(best_fit[0], best_fit[1], marker="o", color=style["color"], markeredgecolor="k", markersize=9,
+                linestyle="none")
+    for k, name in enumerate(parameters):
+        edges = (float(axes_values[k][0]), float(axes_values[k][-1]))
+        _draw_intervals(interval_axes[k], row + 0.3, {level: entry[name] for level, entry in
+                                                      observed["intervals"].items()}, edges, style)
+        interval_axes[k].plot(best_fit[k], row + 0.3, marker="o", color=style["color"], markeredgecolor="k",
+                              markersize=8)
+
+
 @_styled
 def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
     """Expected 68% and 95% CL contours (2 d.o.f.) of every method against the exact likelihood,
-    beside each method's profiled 1-d intervals.
+    beside each method's profiled 1-d intervals; on data (limits.json with ``meta.data``), each
+    method's observed contours (thick) and best fit (a circle) over its expected ones (faint),
+    and its observed intervals above the expected ones.
 
     The intervals panels mark what a reader must not take as a limit: an end open at the edge
     of the scan (an arrowhead there: the edge is no limit) and a flagged interval (a mark
@@ -319,16 +345,21 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
     ax = figure.add_subplot(grid[:, 0])
     interval_axes = [figure.add_subplot(grid[k, 1]) for k in range(len(parameters))]
     handles = []
+    on_data = "data" in meta
     for row, (method, result) in enumerate(reversed(methods.items())):
         style = method_style(method)
         label = style.pop("label")
+        # on data the expected curves are the faint band behind the observed ones
+        expected_alpha = 0.4 if on_data else 1.0
         if len(parameters) == 1:  # q itself: its crossings of 1 and 3.84 are the intervals
-            ax.plot(axes_values[0], result["q"], gid=method, **style)
+            ax.plot(axes_values[0], result["q"], gid=method, alpha=expected_alpha, **style)
         else:
             contours = ax.contour(axes_values[0], axes_values[1], np.array(result["q"]).T, levels=[2.30, 5.99],
                                   colors=[style["color"]], linestyles=[style["linestyle"]],
-                                  linewidths=style["linewidth"])
+                                  linewidths=style["linewidth"], alpha=expected_alpha)
             contours.set_gid(method)
+        if result.get("observed"):
+            _draw_observed(ax, interval_axes, row, result["observed"], axes_values, parameters, method, style)
         marks = set()
         for k, name in enumerate(parameters):
             edges = (float(axes_values[k][0]), float(axes_values[k][-1]))
@@ -374,7 +405,13 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
                        label="open: q stays below the threshold up to the scan's edge")]
     handles += [Line2D([], [], color="white", markeredgecolor="k", marker=mark["marker"], linestyle="none",
                        markersize=12, label=f"flag: {mark['label']}") for mark in _FLAG_MARKS.values()]
-    figure.suptitle(f"Expected limits, L = {meta['luminosity_pb']:g} pb$^{{-1}}$", fontsize="medium")
+    if on_data:
+        handles += [Line2D([], [], color="k", marker="o", linestyle="none", markersize=9,
+                           label=f"best fit on {Path(meta['data']['file']).name}; thick: observed, faint: expected"),]
+        figure.suptitle(f"Observed ({meta['data']['events']:g} events) and expected limits, "
+                        f"L = {meta['luminosity_pb']:g} pb$^{{-1}}$", fontsize="medium")
+    else:
+        figure.suptitle(f"Expected limits, L = {meta['luminosity_pb']:g} pb$^{{-1}}$", fontsize="medium")
     _legend_below(figure, handles)
     return _save(figure, output)
 

@@ -36,6 +36,7 @@ __all__ = [
     "infer",
     "mine",
     "models_by_method",
+    "pseudodata",
     "setup",
     "shower",
     "summarise",
@@ -397,9 +398,10 @@ def models_by_method(config: Mapping[str, Any], models: Sequence[str | Path]) ->
 
 
 def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str | Path], fisher: str | Path,
-          limits: str | Path, validation: str | Path, workspace: str | Path, progress: bool = True) -> dict[str, Any]:
+          limits: str | Path, validation: str | Path, workspace: str | Path, progress: bool = True,
+          data: str | Path | None = None) -> dict[str, Any]:
     """Fisher information, expected limits and validation of every configured method, and the pyhf
-    workspace of the histogram likelihood.
+    workspace of the histogram likelihood; on data, the observed results too.
 
     Args:
         config: the validated configuration.
@@ -410,12 +412,15 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
         validation: output, the learned estimators against the exact likelihood (JSON).
         workspace: output, the histogram likelihood as a pyhf workspace (JSON).
         progress: show progress bars.
+        data: an event file of data (default: ``inference.data``, absent: none).
 
     Returns:
         dict: the results, keyed "fisher", "limits", "validation" and "workspace".
 
     Raises:
-        EventFileError: naming the models missing for a configured method or member.
+        EventFileError: naming the models missing for a configured method or member, or what is
+            wrong with the data file.
+        ConfigError: when the data file does not exist.
     """
     import torch
 
@@ -423,10 +428,76 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
 
     # The grid scans run small networks, fastest on training.threads threads (as training).
     torch.set_num_threads(config["training"]["threads"])
-    results = run_inference(config, test_file, models_by_method(config, models), progress)
+    if data is None:
+        data = config["inference"].get("data")
+    if data is not None and not Path(data).is_file():
+        raise ConfigError(f"config key 'inference.data' (or --data): no data file {data}")
+    results = run_inference(config, test_file, models_by_method(config, models), progress, data)
     for key, path in (("fisher", fisher), ("limits", limits), ("validation", validation), ("workspace", workspace)):
         write_json(path, results[key])
     return results
+
+
+def pseudodata(event_file: str | Path, theta: Sequence[float], luminosity: float, seed: int,
+               output: str | Path) -> int:
+    """Pseudo-data at θ: N ~ Poisson(L σ(θ)) events drawn with replacement from an event file
+    with probability ∝ w_e(θ), written with unit weights (one per benchmark column, sampling
+    benchmark -1) in the event file's layout: the same path into ``infer --data`` as real data.
+
+    The events are drawn from an event file, not generated anew: its detector and observables
+    have already run, so the draw works for every process and detector (MadGraph and Delphes
+    included) through the morphing alone, and it is the toys' draw
+    (:func:`goldmine.inference.coverage.toy_counts`), so pseudo-data and toys agree by
+    construction. The file should be independent of the analysis's test events (e.g. a chunk
+    generated with another seed); an event is repeated when N approaches the file's effective
+    number of events at θ, which a warning reports.
+
+    Args:
+        event_file: the events to draw from (goldmine's or MadMiner's layout).
+        theta: the true θ, one value per parameter of the file.
+        luminosity: in pb⁻¹.
+        seed: of the draw.
+        output: the data file to write.
+
+    Returns:
+        int: the number of events written.
+
+    Raises:
+        ConfigError: when θ has not one value per parameter.
+        EventFileError: naming the first event whose weight at θ is negative.
+    """
+    from goldmine.inference.observed import draw_pseudo_data
+
+    space = events.read_parameter_space(event_file)
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (len(space.names),):
+        raise ConfigError(f"θ {theta.tolist()}: one value per parameter of {event_file}, {list(space.names)}")
+    weights = np.concatenate([space.morphing.morph(block.weights)(theta) for block in events.iterate(event_file)])
+    counts = draw_pseudo_data(weights, luminosity, np.random.default_rng(seed), source=str(event_file))
+    effective = weights.sum() ** 2 / np.sum(weights**2)
+    if counts.sum() > 0.1 * effective:
+        log.warning("%s: %d pseudo-data events from %.0f effective events at θ = %s: %d events repeat; draw from "
+                    "a larger file", event_file, counts.sum(), effective, theta.tolist(),
+                    int(counts.sum() - np.count_nonzero(counts)))
+
+    def drawn() -> Iterator[events.Events]:
+        first = 0
+        for block in events.iterate(event_file):
+            repeats = counts[first : first + len(block)]
+            first += len(block)
+            observations = np.repeat(block.observations, repeats, axis=0)
+            yield events.Events(observations, np.ones((len(observations), len(space.benchmark_names))),
+                                np.full(len(observations), -1, dtype=np.int64))
+
+    provenance = {"theta": theta.tolist(), "parameters": list(space.names), "luminosity_pb": float(luminosity),
+                  "seed": seed, "source": str(event_file)}
+    with atomic_output(output) as temporary:
+        n = events.write(temporary, space, events.read_observable_names(event_file),
+                         events.read_observable_definitions(event_file), drawn(),
+                         observable_descriptions=events.read_observable_descriptions(event_file))
+        with h5py.File(temporary, "a") as handle:
+            handle.attrs["goldmine_pseudo_data"] = json.dumps(provenance)
+    return n
 
 
 def coverage(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str | Path], output: str | Path,

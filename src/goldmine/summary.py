@@ -1,7 +1,8 @@
 """What a run did and what it found, in words: the end-of-run table and the report's front page.
 
 :func:`limits_table` renders limits.json as a method × parameter table of the 68% and 95%
-CL intervals with their marks (open ends, flags); the ``infer`` command prints it, the
+CL intervals with their marks (open ends, flags), on data the best fit and the observed
+intervals before the expected ones; the ``infer`` command prints it, the
 workflow prints it when a run ends and its report shows it on the front page.
 :func:`describe_run` says, from the configuration alone, what the run made (process, √s,
 shower, detector, methods, ensemble, luminosity); :func:`front_page` puts the two together.
@@ -40,28 +41,43 @@ def _end(value: float | None, edge: float, decimals: int, below: bool) -> str:
     return f"{value:+.{decimals}f}"
 
 
+def _interval_cells(intervals: Mapping[str, Any], name: str, axis: Sequence[float], decimals: int,
+                    flags: set[str]) -> list[str]:
+    cells = []
+    for label in ("68", "95"):
+        entry = intervals[label][name]
+        low = _end(entry["low"], axis[0], decimals, below=True)
+        high = _end(entry["high"], axis[-1], decimals, below=False)
+        cells.append(f"[{low}, {high}]")
+        flags.update(entry["flags"])
+    return cells
+
+
 def _rows(document: Mapping[str, Any]) -> list[list[str]]:
     meta = document["meta"]
     rows = []
     for method, result in document["methods"].items():
-        for name, axis in zip(meta["parameters"], meta["axes"]):
+        for k, (name, axis) in enumerate(zip(meta["parameters"], meta["axes"])):
             decimals = _decimals(axis)
-            cells, flags = [], set()
-            for label in ("68", "95"):
-                entry = result["intervals"][label][name]
-                low = _end(entry["low"], axis[0], decimals, below=True)
-                high = _end(entry["high"], axis[-1], decimals, below=False)
-                cells.append(f"[{low}, {high}]")
-                flags.update(entry["flags"])
+            flags: set[str] = set()
+            cells = _interval_cells(result["intervals"], name, axis, decimals, flags)
+            if "data" in meta:
+                observed = result.get("observed")
+                cells = ([f"{observed['best_fit'][k]:+.{decimals}f}",
+                          *_interval_cells(observed["intervals"], name, axis, decimals, flags)] if observed
+                         else ["-"] * 3) + cells
             marks = "".join(FLAG_MARKS[flag][0] for flag in FLAG_MARKS if flag in flags)
             rows.append([method, name, *cells, marks])
     return rows
 
 
 def _legend(document: Mapping[str, Any]) -> list[str]:
-    luminosity = document["meta"]["luminosity_pb"]
-    return [f"Expected intervals on Asimov data at L = {luminosity:g} pb⁻¹.", f"<edge, >edge: {_OPEN}",
-            *(f"{mark}: {meaning}" for mark, meaning in FLAG_MARKS.values())]
+    meta = document["meta"]
+    expected = f"Expected intervals on Asimov data at L = {meta['luminosity_pb']:g} pb⁻¹."
+    if "data" in meta:
+        expected = (f"Best fit and observed intervals on {meta['data']['file']} ({meta['data']['events']:g} events); "
+                    + expected[0].lower() + expected[1:] + " -: no likelihood of data (SALLINO)")
+    return [expected, f"<edge, >edge: {_OPEN}", *(f"{mark}: {meaning}" for mark, meaning in FLAG_MARKS.values())]
 
 
 def limits_table(document: Mapping[str, Any], rst: bool = False) -> str:
@@ -91,6 +107,9 @@ def limits_table(document: Mapping[str, Any], rst: bool = False) -> str:
         #: failed against the exact likelihood beyond its error bar (validation.json says how)
     """
     header = ["method", "parameter", "68% CL", "95% CL", "marks"]
+    if "data" in document["meta"]:
+        header = ["method", "parameter", "best fit", "observed 68% CL", "observed 95% CL", "expected 68% CL",
+                  "expected 95% CL", "marks"]
     rows = _rows(document)
     legend = _legend(document)
     if rst:

@@ -3,6 +3,8 @@ rule infer:
         config=ancient(EFFECTIVE_CONFIG),
         test=f"{RESULTS}/samples/test.h5",
         models=trained_models("pt"),
+        # inference.data: the command reads it from the config; an input here, so a new data file reruns infer
+        data=config["inference"].get("data", []),
     output:
         fisher=report(f"{RESULTS}/inference/fisher.json", caption="../report/fisher.rst", category="Results"),
         limits=report(f"{RESULTS}/inference/limits.json", caption="../report/limits.rst", category="Results"),

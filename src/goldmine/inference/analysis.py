@@ -1,22 +1,25 @@
-"""Fisher information and expected limits of every method on the test events: the composition
-of the per-method functions of :mod:`goldmine.inference.methods` that the ``infer`` stage calls.
+"""Fisher information, expected limits and, on data, observed results of every method on the
+test events: the composition of the per-method functions of :mod:`goldmine.inference.methods`
+and :mod:`goldmine.inference.observed` that the ``infer`` stage calls.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from goldmine.detection.detector import MuonDetector
-from goldmine.inference import calibration, diagnostics, limits, methods, toys
+from goldmine.inference import calibration, coverage, diagnostics, limits, methods, observed, toys
 from goldmine.inference.exact import ExactLikelihood, unavailable_because
-from goldmine.inference.grid import analysis_grid
+from goldmine.inference.grid import Grid, analysis_grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
 from goldmine.io import events
+from goldmine.physics.morphing import Morphed
 from goldmine.physics.processes import get_process
 
 __all__ = ["run_inference"]
@@ -30,8 +33,9 @@ MSE_EVENTS = 10_000
 
 
 def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, Sequence[Path]],
-                  progress: bool = True) -> dict[str, Any]:
-    """Compute Fisher information, expected limits and validation metrics of every method.
+                  progress: bool = True, data_file: str | Path | None = None) -> dict[str, Any]:
+    """Compute Fisher information, expected limits and validation metrics of every method, and
+    with data its observed results.
 
     An ensemble's prediction is the mean of its members' (log r̂ or t̂); each member's own
     limits and Fisher information give the ensemble spread reported beside them. Every
@@ -46,10 +50,14 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         test_file: event file of the test events (weights sum to the fiducial σ).
         model_files: method name → the model file of each ensemble member.
         progress: unused (kept for the stage's call); the scans log instead.
+        data_file: an event file of data (:func:`goldmine.inference.observed.read_data`): every
+            method with expected limits except SALLINO (its binning changes with θ, so it has
+            no likelihood of the data) also gives its observed q, best fit and intervals.
 
     Returns:
         dict with "fisher" and "limits" (the documents of :mod:`goldmine.inference.results`,
-        validated), "validation" and "workspace" (the pyhf workspace of the histogram).
+        validated; limits.json with the ``observed`` block of each method on data),
+        "validation" and "workspace" (the pyhf workspace of the histogram).
     """
     from goldmine.ml import SCORE_METHODS
     from goldmine.ml.estimators import evaluate_log_ratio, evaluate_ratio_score, evaluate_score, mean_log_ratio
@@ -61,6 +69,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     names = list(events.read_observable_names(test_file))
     test = events.read(test_file)
     x = test.observations
+    # read first: a bad data file fails before the scans, not after
+    data = None if data_file is None else observed.read_data(data_file, names)
     morphed = space.require_morphing("goldmine infer (limits over the θ grid)").morph(test.weights)
     grid = analysis_grid(config, space)
     reference = grid.reference
@@ -70,6 +80,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     # per method, what the bootstrap re-evaluates: per-event log r at given θ (None: rate only), or bins
     log_ratios: dict[str, Any] = {"rate": None}
     bins: dict[str, tuple[np.ndarray, int]] = {}
+    # per method, its observed result from data: each uses the likelihood of its expected limits
+    observers: dict[str, Callable[[observed.Data], observed.Observed]] = {
+        "rate": lambda data: observed.unbinned(np.zeros((1, len(grid.points))), [data.n_events], morphed, grid,
+                                               luminosity)}
 
     exact = None
     reason = unavailable_because(config)
@@ -90,6 +104,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     uncertainty = histogram["systematics"]["normalisation"]
     results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity,
                                                     uncertainty)
+    observers["histogram"] = lambda data: observed.histogram(
+        morphed, columns, data.observations[:, [names.index(name) for name in histogram["observables"]]],
+        data.counts, histogram["bins"], grid, luminosity, uncertainty)
     if uncertainty == 0:  # the bootstrap re-evaluates the Poisson likelihood alone: no systematics
         bins["histogram"] = methods.bin_indices(columns, methods.uniform_edges(columns, histogram["bins"]))
         binned = morphed.binned(*bins["histogram"], luminosity)
@@ -104,6 +121,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         integrals = exact.angular_integrals(x)
         results["exact"] = methods.exact_likelihood(exact, x, morphed, grid, luminosity, control, integrals)
         log_ratios["exact"] = lambda thetas: exact.log_likelihood_ratio(x, thetas, reference, integrals)
+        observers["exact"] = lambda data: _observed_unbinned(
+            lambda thetas, x_data: exact.log_likelihood_ratio(x_data, thetas, reference,
+                                                              exact.angular_integrals(x_data)),
+            data, morphed, grid, luminosity)
         exact_scores = exact.score(x, reference, integrals)
         validation["exact_mean_score_at_reference"] = (weights_ref @ exact_scores / weights_ref.sum()).tolist()
         validation_thetas = space.sample_uniform(50, np.random.default_rng(0))
@@ -119,8 +140,12 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
                                                   settings["score_histogram"]["bins"])
             if method == "sally":
                 mean = np.mean(scores, axis=0)
-                bins[method] = methods.bin_indices(mean, methods.quantile_edges(
-                    mean, weights_ref, settings["score_histogram"]["bins"]))
+                edges = methods.quantile_edges(mean, weights_ref, settings["score_histogram"]["bins"])
+                bins[method] = methods.bin_indices(mean, edges)
+                observers[method] = lambda data, members=members, edges=edges: observed.binned(
+                    bins["sally"][0], methods.bin_indices(np.mean([evaluate_score(m, data.observations)
+                                                                   for m in members], axis=0), edges)[0],
+                    bins["sally"][1], data.counts, morphed, grid, luminosity)
             if exact is not None:
                 validation[f"{method}_score_mse"] = np.mean((np.mean(scores, axis=0) - exact_scores) ** 2,
                                                             axis=0).tolist()
@@ -133,6 +158,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity)
         log_ratios[method] = lambda thetas, members=members: np.mean(
             [evaluate_log_ratio(member, x, thetas) for member in members], axis=0)
+        observers[method] = lambda data, members=members: _observed_unbinned(
+            lambda thetas, x_data: np.mean([evaluate_log_ratio(m, x_data, thetas) for m in members], axis=0),
+            data, morphed, grid, luminosity)
         if exact is not None:
             subset = x[:MSE_EVENTS]
             estimated = np.mean([evaluate_log_ratio(m, subset, validation_thetas)
@@ -157,5 +185,38 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     if settings["intervals"] == "neyman":  # after the diagnostics, which compare the asymptotic intervals
         results |= toys.neyman_results(config, x, names, morphed, grid, results, model_files)
     results = flag_intervals(results, reference, space.names, failed)
-    return {"fisher": fisher_document(results, grid, luminosity), "limits": limits_document(results, grid, luminosity),
+    observed_results, data_meta = None, None
+    if data is not None:
+        observed_results = {method: observe(data) for method, observe in observers.items() if method in results}
+        data_meta = {"file": str(data_file), "events": data.n_events}
+        if settings["band"]["toys"]:
+            observed_results = _with_bands(config, observed_results, x, names, morphed, grid, model_files)
+        for method, result in observed_results.items():
+            log.info("%s on %s: best fit %s", method, data_file, dict(zip(space.names, result.best_fit.round(4))))
+    return {"fisher": fisher_document(results, grid, luminosity),
+            "limits": limits_document(results, grid, luminosity, observed_results, data_meta),
             "validation": validation, "workspace": dict(model.workspace)}
+
+
+def _with_bands(config: Mapping[str, Any], observed_results: Mapping[str, observed.Observed], x: np.ndarray,
+                names: Sequence[str], morphed: Morphed, grid: Grid, model_files: Mapping[str, Sequence[Path]]
+                ) -> dict[str, observed.Observed]:
+    """The observed results with the expected band of every method that has toys (``inference.band``)."""
+    settings = config["inference"]["band"]
+    rng = np.random.default_rng(settings["seed"])
+    likelihoods = toys.toy_likelihoods(config, x, names, morphed, grid, model_files)
+    # the rate alone: every test event in one row whose ℓ is zero
+    likelihoods["rate"] = coverage.ToyLikelihood(np.zeros((1, len(grid.points))), morphed.total(grid.points),
+                                                 config["inference"]["luminosity"], np.zeros(len(x), dtype=np.int64))
+    return {method: dataclasses.replace(result, band=toys.expected_band(likelihoods[method], morphed, grid,
+                                                                        settings["toys"], rng))
+            if method in likelihoods else result for method, result in observed_results.items()}
+
+
+def _observed_unbinned(log_ratio: Callable[[np.ndarray, np.ndarray], np.ndarray], data: observed.Data,
+                       morphed: Morphed, grid: Grid, luminosity: float) -> observed.Observed:
+    """An unbinned method on data: log r (θ of shape (k, p), x → shape (k, n)) tabulated on the data's events."""
+    seen = data.counts > 0
+    x_data = data.observations[seen]
+    table = coverage.log_ratio_table(lambda thetas: log_ratio(thetas, x_data), grid.points, len(x_data))
+    return observed.unbinned(table, data.counts[seen], morphed, grid, luminosity)

@@ -19,8 +19,8 @@ import numpy as np
 from scipy.optimize import brentq
 from scipy.stats import chi2
 
-__all__ = ["Interval", "binned_q", "centred_mean_log_ratio", "interval_below", "profile_lines", "profiled_intervals",
-           "unbinned_q"]
+__all__ = ["Interval", "best_fit", "binned_q", "centred_mean_log_ratio", "interval_below", "profile_lines",
+           "profiled_intervals", "unbinned_q"]
 
 
 def unbinned_q(cross_sections: np.ndarray, reference_cross_section: float, mean_log_ratio: np.ndarray,
@@ -182,6 +182,30 @@ def profile_lines(grid_axes: Sequence[np.ndarray], q: np.ndarray) -> list[tuple[
                 points[k, other] = grid_axes[other][start[j]] + offset[j] * steps[other]
         lines.append((profile - minimum, points))
     return lines
+
+
+def best_fit(grid_axes: Sequence[np.ndarray], q: np.ndarray) -> np.ndarray:
+    """The θ where q is smallest: the minimum of the quadratic through the grid points around
+    the grid minimum (the grid point itself at the edge of the grid), as :func:`profile_lines` finds it.
+
+    Args:
+        grid_axes: the grid values of each parameter.
+        q: q on the grid.
+
+    Returns:
+        θ̂, shape (p,).
+
+    Example:
+        >>> axes = [np.linspace(-1, 1, 5)] * 2
+        >>> a, b = np.meshgrid(*axes, indexing="ij")
+        >>> np.round(best_fit(axes, (a - 0.2) ** 2 + (b + 0.1) ** 2), 6).tolist()
+        [0.2, -0.1]
+    """
+    q = np.asarray(q, dtype=float)
+    start = np.unravel_index(np.argmin(q), q.shape)
+    _, offset = _quadratic_minimum(q, start)
+    steps = [axis[1] - axis[0] if len(axis) > 1 else 1.0 for axis in grid_axes]
+    return np.array([axis[i] + o * step for axis, i, o, step in zip(grid_axes, start, offset, steps)])
 
 
 def _quadratic_minimum(values: np.ndarray, start: tuple[int, ...]) -> tuple[float, np.ndarray]:

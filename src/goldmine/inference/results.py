@@ -5,7 +5,10 @@ and ``fisher.schema.json``, format version :data:`FORMAT_VERSION`) and are valid
 built. An interval is ``{"low": x | null, "high": x | null, "flags": [...]}``: null for an
 end where q stays below the threshold up to the edge of the grid (the interval is open
 there; the edge is no limit). :func:`flag_intervals` marks intervals a physicist would
-call impossible.
+call impossible. On data (``goldmine infer --data``), each method's entry has an ``observed``
+block (q, best fit, intervals from the data; the method's ``intervals`` stay the expected
+ones, the median expected band) and ``meta.data`` names the data; files without data are
+unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import numpy as np
 from goldmine.inference.grid import Grid
 from goldmine.inference.limits import Interval
 from goldmine.inference.methods import CONFIDENCE_LEVELS, MethodResult
+from goldmine.inference.observed import Observed
 
 __all__ = [
     "FORMAT_VERSION",
@@ -124,8 +128,18 @@ def flag_intervals(results: Mapping[str, MethodResult], reference: np.ndarray, n
     return flagged
 
 
-def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity: float) -> dict[str, Any]:
-    """limits.json: q, intervals and the members' intervals of every method that has q; validated."""
+def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity: float,
+                    observed: Mapping[str, Observed] | None = None, data: Mapping[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """limits.json: q, intervals and the members' intervals of every method that has q; validated.
+
+    Args:
+        results: the expected results, by method.
+        grid: the grid.
+        luminosity: in pb⁻¹.
+        observed: the observed results on data, by method (:mod:`goldmine.inference.observed`).
+        data: what the data are, ``{"file": ..., "events": ...}`` (``meta.data``).
+    """
     methods = {}
     for method, result in results.items():
         if result.q is None:
@@ -136,6 +150,12 @@ def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity:
                                  "intervals": _intervals_json(result.intervals, grid.names)}
         if result.members:
             entry["members"] = [{"intervals": _intervals_json(m.intervals, grid.names)} for m in result.members]
+        if observed is not None and method in observed:
+            entry["observed"] = {"q": observed[method].q.tolist(), "best_fit": observed[method].best_fit.tolist(),
+                                 "intervals": _intervals_json(observed[method].intervals, grid.names)}
+            if observed[method].band is not None:
+                entry["observed"]["expected_band"] = {label: dict(zip(grid.names, per_parameter))
+                                                      for label, per_parameter in observed[method].band.items()}
         methods[method] = entry
     document = {
         "meta": {"format_version": FORMAT_VERSION, "parameters": list(grid.names),
@@ -143,6 +163,8 @@ def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity:
                  "reference": grid.reference.tolist(), "confidence_levels": dict(CONFIDENCE_LEVELS)},
         "methods": methods,
     }
+    if data is not None:
+        document["meta"]["data"] = dict(data)
     validate(document, "limits")
     return document
 
