@@ -32,6 +32,8 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/plot.smk"
 include: "workflow/rules/report.smk"
+# Experiment design, when the config has a `design` section (target: `snakemake design`).
+include: "workflow/rules/design.smk"
 
 
 rule all:

@@ -16,6 +16,9 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
                      --goldmine.inference.toys-> coverage.json: coverage from toys
     results          --goldmine.plotting----------->  plots and the report
     limits.json      --goldmine.summary------------>  the end-of-run table, the report's front page
+    config.yaml with `design:`
+                     --goldmine.design------------->  design.json: the √s of most expected information
+                                                      (each evaluation: generation → detection → Fisher)
 
 Below the path: :mod:`goldmine.io` holds every file format (and :func:`goldmine.io.open_events`,
 which recognises them), :mod:`goldmine.physics` the parameters, morphing, processes and the
@@ -27,6 +30,7 @@ Snakemake; its names are here at the top level: :func:`load_config`, :func:`open
 this file?), :func:`setup`, :func:`generate`, :func:`shower_events`, :func:`detect`,
 :func:`merge`, :func:`mine`, :func:`train`, :func:`infer`, :func:`fisher_information` and
 :func:`plot_limits`. They are imported on first use, so that the command line starts fast.
+Experiment design is :func:`goldmine.api.design` (not re-exported: ``goldmine.design`` is its package).
 
 Example:
     >>> import goldmine

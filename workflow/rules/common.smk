@@ -185,6 +185,8 @@ def final_outputs():
         f"{RESULTS}/inference/validation.json",
         f"{RESULTS}/inference/histogram_workspace.json",
         *expand(f"{RESULTS}/plots/{{plot}}.{{suffix}}", plot=PLOTS, suffix=("png", "pdf")),
+        # Experiment design (workflow/rules/design.smk), when configured.
+        *([f"{RESULTS}/design.json", f"{RESULTS}/plots/design.png"] if "design" in config else []),
     ]
 
 
