@@ -19,8 +19,9 @@ import numpy as np
 
 __all__ = ["Surrogate", "fit_surrogate", "initial_settings", "propose"]
 
-#: candidate starts of the acquisition optimiser: random (Sobol) points scored first, best restarts kept.
-_RAW_SAMPLES, _RESTARTS, _QMC_SAMPLES = 256, 8, 256
+#: the acquisition optimiser's candidate starts (Sobol points, scored first), the restarts kept from them,
+#: and the QMC samples of the posterior: ample for one variable, where the acquisition has few optima.
+_RAW_SAMPLES, _RESTARTS, _QMC_SAMPLES = 128, 4, 128
 
 
 def initial_settings(n: int, bounds: tuple[float, float], seed: int) -> list[float]:
