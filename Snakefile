@@ -40,3 +40,9 @@ rule all:
     input:
         final_outputs(),
     default_target: True
+
+
+# The experiment design alone (config section `design`; workflow/rules/design.smk).
+rule design:
+    input:
+        design_target,

@@ -19,6 +19,7 @@ from goldmine import stages
 from goldmine.cli import main
 from goldmine.design.eig import expected_information_gain, information_gain_of, prior_covariance
 from goldmine.design.experiment import evaluate_setting, run_design
+from goldmine.exceptions import ConfigError
 from goldmine.inference.fisher import event_file_information
 from goldmine.io import events
 from goldmine.physics.parameters import build_parameter_space
@@ -152,3 +153,10 @@ def test_the_workflow_plans_every_round(tmp_path):
     jobs = dict((line.split()[0], int(line.split()[1])) for line in table if line.strip())
     assert jobs == {"design": 1, "design_detect": 7, "design_evaluate": 7, "design_generate": 7,
                     "design_propose": 2, "design_propose_initial": 1, "design_summarise": 1, "setup": 1}
+
+
+def test_the_weinberg_sketch_is_a_valid_design_configuration():
+    config = config_module.load(REPOSITORY / "config" / "config.yaml", REPOSITORY / "config" / "weinberg.yaml")
+    assert config["design"]["range"] == [60.0, 130.0] and config["name"] == "weinberg"
+    with pytest.raises(ConfigError, match="design.prior_width"):
+        config_module.validate(dict(config, design=dict(config["design"], prior_width={"sin2_theta_w": 0.01})))

@@ -45,8 +45,10 @@ _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), requir
 def _done(summary: str) -> None:
     """The stage's one-line summary on stdout, with its seconds: the workflow's rules keep stdout
     on the console (stderr goes to the log), so a run shows what each job did and how long it took."""
-    seconds = time.perf_counter() - click.get_current_context().meta["goldmine.start"]
-    click.echo(f"goldmine {click.get_current_context().info_name}: {summary} ({seconds:.1f} s)")
+    context = click.get_current_context()
+    seconds = time.perf_counter() - context.meta["goldmine.start"]
+    command = " ".join(context.command_path.split()[1:])  # "design run" for a command of a group
+    click.echo(f"goldmine {command}: {summary} ({seconds:.1f} s)")
 
 
 def _load(config_path: Path) -> dict:

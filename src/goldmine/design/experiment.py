@@ -116,7 +116,8 @@ def evaluate_setting(config: Mapping[str, Any], setup: str | Path, value: float,
     return evaluate_events(changed, event_file)
 
 
-def propose_round(config: Mapping[str, Any], round_number: int, evaluations: Sequence[Mapping[str, Any]]) -> list[float]:
+def propose_round(config: Mapping[str, Any], round_number: int,
+                  evaluations: Sequence[Mapping[str, Any]]) -> list[float]:
     """The settings of a round: Sobol points in round 0, else the GP's q-batch proposal from all evaluations.
 
     Seeds: ``design.seed`` for the first round, ``design.seed + round`` for the acquisition.
