@@ -8,7 +8,8 @@ where the EIG has an interior maximum) — a scan of ``--scan`` settings evenly 
 analysis with ``--events`` simulated events per evaluation. Prints, per case: the scan's best √s
 and EIG, the optimiser's recommendation, its EIG on the surrogate, the number of evaluations,
 and the distance between the two in GeV and in the scan's MC errors; with ``--output`` the
-numbers as JSON.
+numbers as JSON. Then the EIG at √s = 88, 91.19 (the Z pole) and 95 GeV with both budgets: the
+structure around the Z.
 
 Usage: python benchmarks/bench_design.py [--scan 40] [--events 5000] [--rounds 4] [--workers 2] [--output FILE]
 """
@@ -85,6 +86,15 @@ def main() -> None:
                   f"{recommendation['eig']:.4f} ± {recommendation['eig_std']:.4f}; difference "
                   f"{row['setting_difference']:+.1f} GeV, shortfall {row['eig_shortfall_in_errors']:.1f} errors",
                   flush=True)
+        for budget, extra in (("luminosity", {}), ("events", {"budget_events": 10000})):
+            config = _config({"range": [20.0, 250.0], "budget": budget, **extra}, arguments)
+            points = {value: evaluate_setting(config, setup, value, 2000 + k, directory)
+                      for k, value in enumerate((88.0, 91.19, 95.0))}
+            results[f"Z region, fixed {budget}"] = {str(value): [entry["eig"], entry["eig_error"]]
+                                                    for value, entry in points.items()}
+            print(f"Z region, fixed {budget}: " + ", ".join(f"EIG({value} GeV) = {entry['eig']:.4f} ± "
+                                                           f"{entry['eig_error']:.4f}"
+                                                           for value, entry in points.items()), flush=True)
     if arguments.output:
         arguments.output.write_text(json.dumps(results, indent=2) + "\n")
 

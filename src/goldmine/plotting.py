@@ -505,7 +505,7 @@ def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str |
 
 
 #: axis labels of the experiment-design variables (goldmine.design.experiment.VARIABLES).
-_DESIGN_AXES = {"sqrt_s": r"$\sqrt{s}$ [GeV]"}
+_DESIGN_AXES = {"sqrt_s": "√s [GeV]"}
 
 
 @_styled
@@ -535,8 +535,10 @@ def plot_design(document: Mapping[str, Any], output: str | Path) -> list[Path]:
                           fontsize="x-small", color=colour)
         handles.append(handle)
     best = document["recommendation"]
-    handles.append(axes.axvline(best["setting"], color="#d62728", linestyle="--",
-                                label=f"recommended: {best['setting']:.4g}"))
+    axes.axvline(best["setting"], color="#d62728", linestyle="--")
+    # A marker too: at an end of the range the line lies on the frame.
+    handles.append(axes.plot([best["setting"]], [best["eig"]], marker="*", markersize=18, color="#d62728",
+                             linestyle="--", label=f"recommended: {best['setting']:.4g}", clip_on=False)[0])
     axes.set_xlabel(_DESIGN_AXES.get(document["meta"]["variable"], document["meta"]["variable"]))
     axes.set_ylabel("expected information gain [nats]")
     axes.set_xlim(*document["meta"]["range"])

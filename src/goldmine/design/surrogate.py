@@ -72,8 +72,8 @@ def fit_surrogate(settings: Sequence[float], eigs: Sequence[float], errors: Sequ
     Args:
         settings: the evaluated values of the experiment variable.
         eigs: their EIGs.
-        errors: their MC errors; floored at 10⁻⁶ of the EIGs' spread, which keeps the kernel
-            matrix invertible when an error is zero.
+        errors: their MC errors; floored at 10⁻³ of the EIGs' spread, GPyTorch's own floor of the
+            standardised noise variance (10⁻⁶), which keeps the kernel matrix invertible.
         bounds: (low, high) of the variable.
     """
     import torch
@@ -86,7 +86,7 @@ def fit_surrogate(settings: Sequence[float], eigs: Sequence[float], errors: Sequ
     x = torch.as_tensor((np.asarray(settings, dtype=float) - low) / (high - low), dtype=torch.float64).reshape(-1, 1)
     y = torch.as_tensor(np.asarray(eigs, dtype=float), dtype=torch.float64).reshape(-1, 1)
     spread = float(y.std()) if len(y) > 1 and float(y.std()) > 0 else 1.0
-    variance = torch.as_tensor(np.maximum(np.square(errors), (1e-6 * spread) ** 2),
+    variance = torch.as_tensor(np.maximum(np.square(errors), (1e-3 * spread) ** 2),
                                dtype=torch.float64).reshape(-1, 1)
     model = SingleTaskGP(x, y, train_Yvar=variance, outcome_transform=Standardize(m=1))
     fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
