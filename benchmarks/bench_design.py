@@ -27,7 +27,7 @@ import numpy as np
 
 from goldmine import config as config_module
 from goldmine import stages
-from goldmine.design.experiment import evaluate_setting, run_design
+from goldmine.experiment.loop import evaluate_setting, run_design
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 CASES = {

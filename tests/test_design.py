@@ -17,9 +17,9 @@ from scipy.stats import chi2, multivariate_normal
 from goldmine import config as config_module
 from goldmine import stages
 from goldmine.cli import main
-from goldmine.design.eig import expected_information_gain, information_gain_of, prior_covariance
-from goldmine.design.experiment import evaluate_setting, run_design
 from goldmine.exceptions import ConfigError
+from goldmine.experiment.eig import expected_information_gain, information_gain_of, prior_covariance
+from goldmine.experiment.loop import evaluate_setting, run_design
 from goldmine.inference.fisher import event_file_information
 from goldmine.io import events
 from goldmine.physics.parameters import build_parameter_space

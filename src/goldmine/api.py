@@ -306,7 +306,7 @@ def design(config: ConfigLike, output: str | Path, plot: str | Path, setup: str 
            workers: int = 1) -> dict[str, Any]:
     """Experiment design: the setting of ``design.variable`` in ``design.range`` with the largest
     expected information gain about θ, by Bayesian optimisation; each evaluation generates,
-    detects and computes the truth Fisher information at one setting (:mod:`goldmine.design`).
+    detects and computes the truth Fisher information at one setting (:mod:`goldmine.experiment`).
 
     Args:
         config: the configuration, with a ``design`` section.
@@ -321,7 +321,7 @@ def design(config: ConfigLike, output: str | Path, plot: str | Path, setup: str 
     """
     import tempfile
 
-    from goldmine.design.experiment import run_design
+    from goldmine.experiment.loop import run_design
     from goldmine.plotting import plot_design
 
     config = load_config(config)

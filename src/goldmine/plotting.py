@@ -504,7 +504,7 @@ def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str |
     return paths
 
 
-#: axis labels of the experiment-design variables (goldmine.design.experiment.VARIABLES).
+#: axis labels of the experiment-design variables (goldmine.experiment.loop.VARIABLES).
 _DESIGN_AXES = {"sqrt_s": "√s [GeV]"}
 
 

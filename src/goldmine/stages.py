@@ -471,7 +471,7 @@ def summarise(config: Mapping[str, Any], limits_file: str | Path, table: str | P
 
 def design_propose(config: Mapping[str, Any], round_number: int, evaluations: Sequence[str | Path],
                    proposal: str | Path, point_configs: Sequence[str | Path]) -> list[float]:
-    """The settings of a round (:func:`goldmine.design.experiment.propose_round`) and the configuration at each.
+    """The settings of a round (:func:`goldmine.experiment.loop.propose_round`) and the configuration at each.
 
     Args:
         config: the validated configuration, with a ``design`` section.
@@ -485,7 +485,7 @@ def design_propose(config: Mapping[str, Any], round_number: int, evaluations: Se
     """
     import yaml
 
-    from goldmine.design.experiment import propose_round, round_sizes, setting_config
+    from goldmine.experiment.loop import propose_round, round_sizes, setting_config
 
     sizes = round_sizes(config)
     if round_number >= len(sizes) or len(point_configs) != sizes[round_number]:
@@ -502,8 +502,8 @@ def design_propose(config: Mapping[str, Any], round_number: int, evaluations: Se
 
 def design_evaluate(config: Mapping[str, Any], event_file: str | Path, round_number: int, index: int,
                     output: str | Path) -> dict[str, Any]:
-    """EIG ± MC error of one point (:func:`goldmine.design.experiment.evaluate_events`), written as JSON."""
-    from goldmine.design.experiment import evaluate_events
+    """EIG ± MC error of one point (:func:`goldmine.experiment.loop.evaluate_events`), written as JSON."""
+    from goldmine.experiment.loop import evaluate_events
 
     result = dict(evaluate_events(config, event_file), round=round_number, index=index)
     write_json(output, result)
@@ -512,8 +512,8 @@ def design_evaluate(config: Mapping[str, Any], event_file: str | Path, round_num
 
 def design_summarise(config: Mapping[str, Any], evaluations: Sequence[str | Path], output: str | Path,
                      plot: str | Path) -> dict[str, Any]:
-    """design.json (:func:`goldmine.design.experiment.design_document`) and its plot, from every evaluation."""
-    from goldmine.design.experiment import design_document
+    """design.json (:func:`goldmine.experiment.loop.design_document`) and its plot, from every evaluation."""
+    from goldmine.experiment.loop import design_document
     from goldmine.plotting import plot_design
 
     document = design_document(config, [json.loads(Path(path).read_text()) for path in evaluations])

@@ -194,7 +194,7 @@ def final_outputs():
 # target asks for them (and `snakemake design` says why).
 DESIGN = f"{RESULTS}/design"
 _design = config.get("design", {"initial_points": 0, "batch_size": 0, "rounds": 0})
-# Points per round; keep equal to goldmine.design.experiment.round_sizes and evaluation_index (this
+# Points per round; keep equal to goldmine.experiment.loop.round_sizes and evaluation_index (this
 # file parses without goldmine): `goldmine design run` and the workflow use the same seeds.
 DESIGN_ROUNDS = [_design["initial_points"]] + [_design["batch_size"]] * _design["rounds"]
 # What a point's configuration carries to the jobs downstream of its proposal.

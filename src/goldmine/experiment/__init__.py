@@ -5,8 +5,8 @@
     events.h5    ──truth Fisher information + Gaussian prior─────────> EIG ± MC error
     all of them  ──GP surrogate on a grid───────────────────────────> design.json, design.png
 
-:mod:`goldmine.design.eig` (EIG from a Fisher matrix), :mod:`goldmine.design.surrogate`
-(BoTorch's GP and acquisition), :mod:`goldmine.design.experiment` (the evaluations and the loop).
+:mod:`goldmine.experiment.eig` (EIG from a Fisher matrix), :mod:`goldmine.experiment.surrogate`
+(BoTorch's GP and acquisition), :mod:`goldmine.experiment.loop` (the evaluations and the loop).
 :func:`goldmine.api.design` and ``goldmine design run`` run it in one process;
 ``workflow/rules/design.smk`` runs each step as a job. Needs the ``design`` extra (BoTorch).
 """

@@ -2,9 +2,9 @@
 
 An evaluation runs the analysis's own stages at one setting (generate → detect → truth Fisher
 information of the detected events) and turns the information into the EIG about θ under the
-prior of the ``design`` section (:mod:`goldmine.design.eig`). The loop evaluates a space-filling
+prior of the ``design`` section (:mod:`goldmine.experiment.eig`). The loop evaluates a space-filling
 first round, then proposes ``batch_size`` settings per round from the GP surrogate
-(:mod:`goldmine.design.surrogate`); the settings of a round are evaluated in parallel. The
+(:mod:`goldmine.experiment.surrogate`); the settings of a round are evaluated in parallel. The
 Snakemake workflow (``workflow/rules/design.smk``) runs the same steps as jobs, one command
 each: :func:`propose_round`, :func:`setting_config`, :func:`evaluate_events`, :func:`design_document`.
 """
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from goldmine.design.eig import information_gain_of, prior_covariance
 from goldmine.exceptions import ConfigError
+from goldmine.experiment.eig import information_gain_of, prior_covariance
 
 __all__ = ["VARIABLES", "design_document", "evaluate_events", "evaluate_setting", "evaluation_index",
            "propose_round", "round_sizes", "run_design", "setting_config"]
@@ -122,7 +122,7 @@ def propose_round(config: Mapping[str, Any], round_number: int,
 
     Seeds: ``design.seed`` for the first round, ``design.seed + round`` for the acquisition.
     """
-    from goldmine.design.surrogate import fit_surrogate, initial_settings, propose
+    from goldmine.experiment.surrogate import fit_surrogate, initial_settings, propose
 
     design = _settings(config)
     bounds = tuple(design["range"])
@@ -139,7 +139,7 @@ def design_document(config: Mapping[str, Any], evaluations: Sequence[Mapping[str
     The recommended setting maximises the surrogate's posterior mean (not the noisiest lucky
     evaluation) over ``design.grid_points`` settings spanning the range.
     """
-    from goldmine.design.surrogate import fit_surrogate
+    from goldmine.experiment.surrogate import fit_surrogate
 
     design = _settings(config)
     bounds = tuple(design["range"])
