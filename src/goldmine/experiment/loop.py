@@ -11,6 +11,7 @@ each: :func:`propose_round`, :func:`setting_config`, :func:`evaluate_events`, :f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -176,26 +177,15 @@ def run_design(config: Mapping[str, Any], setup: str | Path, workers: int = 1,
         dict: the design document (:func:`design_document`).
     """
     evaluations: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack:
         folder = Path(directory or scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        with ProcessPoolExecutor(workers) if workers > 1 else _Serial() as pool:
-            for round_number in range(len(round_sizes(config))):
-                settings = propose_round(config, round_number, evaluations)
-                numbers = [evaluation_index(config, round_number, i) for i in range(len(settings))]
-                results = pool.map(evaluate_setting, [config] * len(settings), [setup] * len(settings), settings,
-                                   numbers, [folder] * len(settings))
-                evaluations += [dict(result, round=round_number, index=i) for i, result in enumerate(results)]
+        # One evaluation costs less than starting a process pool: none for one worker.
+        mapper = stack.enter_context(ProcessPoolExecutor(workers)).map if workers > 1 else map
+        for round_number in range(len(round_sizes(config))):
+            settings = propose_round(config, round_number, evaluations)
+            numbers = [evaluation_index(config, round_number, i) for i in range(len(settings))]
+            results = mapper(evaluate_setting, [config] * len(settings), [setup] * len(settings), settings, numbers,
+                             [folder] * len(settings))
+            evaluations += [dict(result, round=round_number, index=i) for i, result in enumerate(results)]
     return design_document(config, evaluations)
-
-
-class _Serial:
-    """A pool of no processes: ``map`` in this one (a process pool costs more than one evaluation saves)."""
-
-    def __enter__(self) -> _Serial:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    map = staticmethod(lambda function, *arguments: list(map(function, *arguments)))
