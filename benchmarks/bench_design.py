@@ -8,8 +8,8 @@ where the EIG has an interior maximum) — a scan of ``--scan`` settings evenly 
 analysis with ``--events`` simulated events per evaluation. Prints, per case: the scan's best √s
 and EIG, the optimiser's recommendation, its EIG on the surrogate, the number of evaluations,
 and the distance between the two in GeV and in the scan's MC errors; with ``--output`` the
-numbers as JSON. Then the EIG at √s = 88, 91.19 (the Z pole) and 95 GeV with both budgets: the
-structure around the Z.
+numbers as JSON. Then the EIG at √s = 79, 88, 91.19 (the Z pole), 95 and 114 GeV with both
+budgets, and the correlation F₁₂/√(F₁₁F₂₂) of c_vv and c_aa there: the structure around the Z.
 
 Usage: python benchmarks/bench_design.py [--scan 40] [--events 5000] [--rounds 4] [--workers 2] [--output FILE]
 """
@@ -89,11 +89,14 @@ def main() -> None:
         for budget, extra in (("luminosity", {}), ("events", {"budget_events": 10000})):
             config = _config({"range": [20.0, 250.0], "budget": budget, **extra}, arguments)
             points = {value: evaluate_setting(config, setup, value, 2000 + k, directory)
-                      for k, value in enumerate((88.0, 91.19, 95.0))}
-            results[f"Z region, fixed {budget}"] = {str(value): [entry["eig"], entry["eig_error"]]
+                      for k, value in enumerate((79.0, 88.0, 91.19, 95.0, 114.0))}
+            correlations = {value: entry["fisher"][0][1] / np.sqrt(entry["fisher"][0][0] * entry["fisher"][1][1])
+                            for value, entry in points.items()}
+            results[f"Z region, fixed {budget}"] = {str(value): [entry["eig"], entry["eig_error"], correlations[value]]
                                                     for value, entry in points.items()}
             print(f"Z region, fixed {budget}: " + ", ".join(f"EIG({value} GeV) = {entry['eig']:.4f} ± "
-                                                           f"{entry['eig_error']:.4f}"
+                                                           f"{entry['eig_error']:.4f} (correlation "
+                                                           f"{correlations[value]:+.2f})"
                                                            for value, entry in points.items()), flush=True)
     if arguments.output:
         arguments.output.write_text(json.dumps(results, indent=2) + "\n")
