@@ -32,9 +32,17 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/plot.smk"
 include: "workflow/rules/report.smk"
+# Experiment design, when the config has a `design` section (target: `snakemake design`).
+include: "workflow/rules/design.smk"
 
 
 rule all:
     input:
         final_outputs(),
     default_target: True
+
+
+# The experiment design alone (config section `design`; workflow/rules/design.smk).
+rule design:
+    input:
+        design_target,

@@ -19,6 +19,8 @@ what a script wants next. The names are re-exported at the top level (``goldmine
     test.h5 + models (+ data.h5)
                  --infer--------------------------->  fisher.json, limits.json, … (returned as dicts)
     limits       --plot_limits--------------------->  limits.png + limits.pdf
+    config.yaml with `design:`
+                 --design-------------------------->  design.json + design.png: the √s of most information
 
 Any file: :func:`open` says what it is; :func:`fisher_information` gives the truth and rate
 Fisher information of any event file (goldmine's or MadMiner's).
@@ -45,6 +47,7 @@ from goldmine.io import open_events as open
 from goldmine.physics.parameters import ParameterSpace
 
 __all__ = [
+    "design",
     "detect",
     "fisher_information",
     "generate",
@@ -321,3 +324,36 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
     from goldmine.plotting import plot_limits as plot
 
     return plot(limits, output)
+
+
+def design(config: ConfigLike, output: str | Path, plot: str | Path, setup: str | Path | None = None,
+           workers: int = 1) -> dict[str, Any]:
+    """Experiment design: the setting of ``design.variable`` in ``design.range`` with the largest
+    expected information gain about θ, by Bayesian optimisation; each evaluation generates,
+    detects and computes the truth Fisher information at one setting (:mod:`goldmine.experiment`).
+
+    Args:
+        config: the configuration, with a ``design`` section.
+        output: design.json: the recommendation, the history (EIG ± MC error of every
+            evaluation) and the surrogate's mean and standard deviation on a grid.
+        plot: the plot of the surrogate and the evaluations (PNG; a PDF beside it).
+        setup: the setup file (benchmarks); default: made from the configuration, in a temporary folder.
+        workers: processes that evaluate the settings of a round in parallel.
+
+    Returns:
+        dict: the design document written to ``output``.
+    """
+    import tempfile
+
+    from goldmine.experiment.loop import run_design
+    from goldmine.plotting import plot_design
+
+    config = load_config(config)
+    with tempfile.TemporaryDirectory() as scratch:
+        if setup is None:
+            setup = Path(scratch) / "setup.h5"
+            stages.setup(config, setup)
+        document = run_design(config, setup, workers)
+    stages.write_json(output, document)
+    plot_design(document, plot)
+    return document

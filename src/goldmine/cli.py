@@ -45,8 +45,10 @@ _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), requir
 def _done(summary: str) -> None:
     """The stage's one-line summary on stdout, with its seconds: the workflow's rules keep stdout
     on the console (stderr goes to the log), so a run shows what each job did and how long it took."""
-    seconds = time.perf_counter() - click.get_current_context().meta["goldmine.start"]
-    click.echo(f"goldmine {click.get_current_context().info_name}: {summary} ({seconds:.1f} s)")
+    context = click.get_current_context()
+    seconds = time.perf_counter() - context.meta["goldmine.start"]
+    command = " ".join(context.command_path.split()[1:])  # "design run" for a command of a group
+    click.echo(f"goldmine {command}: {summary} ({seconds:.1f} s)")
 
 
 def _load(config_path: Path) -> dict:
@@ -90,6 +92,7 @@ def main(verbose: bool) -> None:
       fisher    truth and rate Fisher information of an event file
       check     validate a configuration file
       reinterpret  CLs of published pyhf signal patches (converged fits)
+      design    experiment design: Bayesian optimisation of the expected information gain
     """
     click.get_current_context().meta["goldmine.start"] = time.perf_counter()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -468,6 +471,91 @@ def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, outpu
     for name, result in results.items():
         observed = "null" if result["CLs_obs"] is None else f"{result['CLs_obs']:.6g}"
         click.echo(f"{name:>28}: CLs_obs {observed:>12}  {result['status']}")
+
+
+@main.group()
+def design() -> None:
+    """Experiment design: the setting of the config's `design.variable` (√s) in `design.range` that
+    maximises the expected information gain about θ, EIG = ½ log det(1 + Σ0 F), by Bayesian
+    optimisation (BoTorch: a GP surrogate and q-batch noisy expected improvement).
+
+    \b
+    `run` does it all in one process; the workflow (workflow/rules/design.smk) runs the steps as jobs:
+      propose    the settings of a round (Sobol points, then the surrogate's proposals)
+      evaluate   EIG ± MC error of the events detected at one setting
+      summarise  design.json (recommendation, history, surrogate) and its plot
+    """
+
+
+_DESIGN_PLOT = click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                            help="Output: the surrogate's mean and band with the evaluated points (PNG; a PDF "
+                                 "beside it).")
+
+
+def _design_summary(document: dict) -> str:
+    recommendation = document["recommendation"]
+    return (f"{len(document['history'])} evaluations, recommended {document['meta']['variable']} = "
+            f"{recommendation['setting']:.4g} (EIG {recommendation['eig']:.4g} ± {recommendation['eig_std']:.2g} nats)")
+
+
+@design.command("run")
+@_CONFIG
+@click.option("--setup", "setup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Setup file (benchmarks); default: made from the config in a temporary folder.")
+@click.option("-j", "--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes evaluating the settings of a round in parallel.")
+@_OUTPUT
+@_DESIGN_PLOT
+def design_run(config_path: Path, setup_file: Path | None, workers: int, output: Path, plot_file: Path) -> None:
+    """The whole loop in this process: writes OUTPUT (design.json) and the plot."""
+    from goldmine import api
+
+    document = api.design(_load(config_path), output, plot_file, setup=setup_file, workers=workers)
+    _done(_design_summary(document))
+
+
+@design.command("propose")
+@_CONFIG
+@click.option("--round", "round_number", type=click.IntRange(min=0), required=True, help="Round (0: Sobol points).")
+@click.option("--proposal", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: the round's settings (JSON).")
+@click.option("--point-config", "point_configs", type=click.Path(dir_okay=False, path_type=Path), multiple=True,
+              required=True, help="Output: the configuration at each setting, one per point of the round (repeat).")
+@click.argument("evaluations", nargs=-1, type=_EXISTING_FILE)
+def design_propose(config_path: Path, round_number: int, proposal: Path, point_configs: tuple[Path, ...],
+                   evaluations: tuple[Path, ...]) -> None:
+    """The settings of a round from the EVALUATIONS of the rounds before (`goldmine design evaluate`)."""
+    from goldmine import stages
+
+    settings = stages.design_propose(_load(config_path), round_number, evaluations, proposal, point_configs)
+    _done(f"round {round_number}: {', '.join(f'{value:.4g}' for value in settings)}")
+
+
+@design.command("evaluate")
+@_CONFIG
+@click.option("--events", "event_file", type=_EXISTING_FILE, required=True,
+              help="The events detected at the setting (`goldmine detect` with the point's config).")
+@click.option("--round", "round_number", type=click.IntRange(min=0), required=True)
+@click.option("--index", type=click.IntRange(min=0), required=True, help="The point within the round.")
+@_OUTPUT
+def design_evaluate(config_path: Path, event_file: Path, round_number: int, index: int, output: Path) -> None:
+    """EIG ± MC error of the point whose configuration is --config and whose events are --events."""
+    from goldmine import stages
+
+    result = stages.design_evaluate(_load(config_path), event_file, round_number, index, output)
+    _done(f"{result['setting']:.4g}: EIG {result['eig']:.4g} ± {result['eig_error']:.2g} nats")
+
+
+@design.command("summarise")
+@_CONFIG
+@_OUTPUT
+@_DESIGN_PLOT
+@click.argument("evaluations", nargs=-1, required=True, type=_EXISTING_FILE)
+def design_summarise(config_path: Path, output: Path, plot_file: Path, evaluations: tuple[Path, ...]) -> None:
+    """design.json (the recommendation, the history, the surrogate on a grid) and the plot, from all EVALUATIONS."""
+    from goldmine import stages
+
+    _done(_design_summary(stages.design_summarise(_load(config_path), evaluations, output, plot_file)))
 
 
 if __name__ == "__main__":

@@ -148,6 +148,23 @@ def _check_consistency(config: dict[str, Any]) -> None:
         MuonDetector.from_config(config["detector"])
     except DetectorError as error:
         raise ConfigError(f"config key 'detector.muon': {error}") from None
+    if "design" in config:
+        _check_design(config)
+
+
+def _check_design(config: dict[str, Any]) -> None:
+    """The design's range is an interval, its prior names the process's parameters, its process generates."""
+    design = config["design"]
+    low, high = design["range"]
+    if not low < high:
+        raise ConfigError(f"config key 'design.range': [{low}, {high}] must have low < high")
+    if "external" in config:
+        raise ConfigError("config key 'design': experiment design generates events at each setting; an external "
+                          "sample cannot")
+    widths = design["prior_width"]
+    if isinstance(widths, dict) and sorted(widths) != sorted(config["process"]["parameters"]):
+        raise ConfigError(f"config key 'design.prior_width': widths for {sorted(widths)}; the parameters are "
+                          f"{list(config['process']['parameters'])}")
 
 
 def _process(config: dict[str, Any]):

@@ -32,6 +32,7 @@ from goldmine.io.atomic import atomic_output  # noqa: E402
 
 __all__ = [
     "STYLE",
+    "plot_design",
     "method_style",
     "plot_all",
     "plot_calibration",
@@ -538,3 +539,45 @@ def plot_all(event_file: str | Path, limits_file: str | Path, fisher_file: str |
     if calibration_plot is not None:
         paths += plot_calibration(json.loads(Path(validation_file).read_text()), calibration_plot)
     return paths
+
+
+#: axis labels of the experiment-design variables (goldmine.experiment.loop.VARIABLES).
+_DESIGN_AXES = {"sqrt_s": "√s [GeV]"}
+
+
+@_styled
+def plot_design(document: Mapping[str, Any], output: str | Path) -> list[Path]:
+    """The experiment design of design.json: the surrogate's mean with 68% and 95% bands over the
+    range, every evaluation with its MC error and the number of its round, and the recommendation.
+
+    Returns:
+        list: the PNG and the PDF beside it.
+    """
+    surrogate, history = document["surrogate"], document["history"]
+    grid, mean, std = (np.asarray(surrogate[key]) for key in ("settings", "mean", "std"))
+    figure, axes = plt.subplots(figsize=(9, 6))
+    band95 = axes.fill_between(grid, mean - 1.96 * std, mean + 1.96 * std, color="#c6dbef", label="95% band")
+    band68 = axes.fill_between(grid, mean - std, mean + std, color="#6baed6", label="68% band")
+    (line,) = axes.plot(grid, mean, color="#08306b", label="GP surrogate mean")
+    rounds = sorted({entry["round"] for entry in history})
+    colours = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(rounds)))
+    handles = [line, band68, band95]
+    for colour, number in zip(colours, rounds):
+        points = [entry for entry in history if entry["round"] == number]
+        handle = axes.errorbar([e["setting"] for e in points], [e["eig"] for e in points],
+                               yerr=[e["eig_error"] for e in points], fmt="o", color=colour, markersize=7,
+                               label=f"round {number}" + (" (Sobol)" if number == 0 else ""))
+        for entry in points:
+            axes.annotate(str(number), (entry["setting"], entry["eig"]), textcoords="offset points", xytext=(4, 6),
+                          fontsize="x-small", color=colour)
+        handles.append(handle)
+    best = document["recommendation"]
+    axes.axvline(best["setting"], color="#d62728", linestyle="--")
+    # A marker too: at an end of the range the line lies on the frame.
+    handles.append(axes.plot([best["setting"]], [best["eig"]], marker="*", markersize=18, color="#d62728",
+                             linestyle="--", label=f"recommended: {best['setting']:.4g}", clip_on=False)[0])
+    axes.set_xlabel(_DESIGN_AXES.get(document["meta"]["variable"], document["meta"]["variable"]))
+    axes.set_ylabel("expected information gain [nats]")
+    axes.set_xlim(*document["meta"]["range"])
+    _legend_below(figure, handles, title=f"budget: fixed {document['meta']['budget']}", columns=3)
+    return _save(figure, output)

@@ -30,6 +30,9 @@ from goldmine.physics.processes import get_process
 
 __all__ = [
     "coverage",
+    "design_evaluate",
+    "design_propose",
+    "design_summarise",
     "detect",
     "detector_from_config",
     "generate",
@@ -548,3 +551,56 @@ def summarise(config: Mapping[str, Any], limits_file: str | Path, table: str | P
         with atomic_output(path) as temporary:
             temporary.write_text(content)
     return text
+
+
+def design_propose(config: Mapping[str, Any], round_number: int, evaluations: Sequence[str | Path],
+                   proposal: str | Path, point_configs: Sequence[str | Path]) -> list[float]:
+    """The settings of a round (:func:`goldmine.experiment.loop.propose_round`) and the configuration at each.
+
+    Args:
+        config: the validated configuration, with a ``design`` section.
+        round_number: the round; 0 is the space-filling first one.
+        evaluations: the evaluations (JSON of :func:`design_evaluate`) of every earlier round.
+        proposal: output, ``{"round", "settings"}`` (JSON).
+        point_configs: outputs, the configuration at each setting (YAML), one per point of the round.
+
+    Raises:
+        ConfigError: when the number of point configurations is not the round's size.
+    """
+    import yaml
+
+    from goldmine.experiment.loop import propose_round, round_sizes, setting_config
+
+    sizes = round_sizes(config)
+    if round_number >= len(sizes) or len(point_configs) != sizes[round_number]:
+        raise ConfigError(f"config key 'design': round {round_number} has "
+                          f"{sizes[round_number] if round_number < len(sizes) else 'no'} points (rounds: {sizes}); "
+                          f"{len(point_configs)} point configurations asked for")
+    settings = propose_round(config, round_number, [json.loads(Path(path).read_text()) for path in evaluations])
+    for value, path in zip(settings, point_configs):
+        with atomic_output(path) as temporary:
+            temporary.write_text(yaml.safe_dump(setting_config(config, value), sort_keys=False))
+    write_json(proposal, {"round": round_number, "settings": settings})
+    return settings
+
+
+def design_evaluate(config: Mapping[str, Any], event_file: str | Path, round_number: int, index: int,
+                    output: str | Path) -> dict[str, Any]:
+    """EIG ± MC error of one point (:func:`goldmine.experiment.loop.evaluate_events`), written as JSON."""
+    from goldmine.experiment.loop import evaluate_events
+
+    result = dict(evaluate_events(config, event_file), round=round_number, index=index)
+    write_json(output, result)
+    return result
+
+
+def design_summarise(config: Mapping[str, Any], evaluations: Sequence[str | Path], output: str | Path,
+                     plot: str | Path) -> dict[str, Any]:
+    """design.json (:func:`goldmine.experiment.loop.design_document`) and its plot, from every evaluation."""
+    from goldmine.experiment.loop import design_document
+    from goldmine.plotting import plot_design
+
+    document = design_document(config, [json.loads(Path(path).read_text()) for path in evaluations])
+    write_json(output, document)
+    plot_design(document, plot)
+    return document

@@ -185,7 +185,42 @@ def final_outputs():
         f"{RESULTS}/inference/validation.json",
         f"{RESULTS}/inference/histogram_workspace.json",
         *expand(f"{RESULTS}/plots/{{plot}}.{{suffix}}", plot=PLOTS, suffix=("png", "pdf")),
+        # Experiment design (workflow/rules/design.smk), when configured.
+        *([f"{RESULTS}/design.json", f"{RESULTS}/plots/design.png"] if "design" in config else []),
     ]
+
+
+# Experiment design (workflow/rules/design.smk). Without a `design` section its rules exist, but no
+# target asks for them (and `snakemake design` says why).
+DESIGN = f"{RESULTS}/design"
+_design = config.get("design", {"initial_points": 0, "batch_size": 0, "rounds": 0})
+# Points per round; keep equal to goldmine.experiment.loop.round_sizes and evaluation_index (this
+# file parses without goldmine): `goldmine design run` and the workflow use the same seeds.
+DESIGN_ROUNDS = [_design["initial_points"]] + [_design["batch_size"]] * _design["rounds"]
+# What a point's configuration carries to the jobs downstream of its proposal.
+DESIGN_SECTIONS = ("process", "generation", "detector", "observables", "cuts", "efficiencies", "inference", "design")
+
+
+def design_points(round_number):
+    """The configuration of every point of a round."""
+    return [f"{DESIGN}/round{round_number}/{index}.yaml" for index in range(DESIGN_ROUNDS[round_number])]
+
+
+def design_evaluations(rounds):
+    """The evaluation (EIG ± error) of every point of the given rounds."""
+    return [f"{DESIGN}/round{r}/{index}.json" for r in rounds for index in range(DESIGN_ROUNDS[r])]
+
+
+def design_evaluation_index(wildcards):
+    """A point's number over all rounds: its seeds (--chunk)."""
+    return sum(DESIGN_ROUNDS[: int(wildcards.round)]) + int(wildcards.point)
+
+
+def design_target(wildcards):
+    """The design's outputs; an error that names the missing section when the config has none."""
+    if "design" not in config:
+        raise ValueError("invalid configuration: the target `design` needs a `design` section in the configuration")
+    return [f"{RESULTS}/design.json", f"{RESULTS}/plots/design.png"]
 
 
 def write_report():

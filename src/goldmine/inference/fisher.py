@@ -101,7 +101,10 @@ def event_file_information(path: str | Path, theta: np.ndarray | list[float] | N
 
     Returns:
         dict: ``parameters`` (names), ``theta``, ``luminosity_pb``, ``events``,
-        ``cross_section_pb`` (σ(θ)), ``truth`` and ``rate`` (Fisher matrices as nested lists).
+        ``cross_section_pb`` (σ(θ)), ``truth`` and ``rate`` (Fisher matrices as nested lists),
+        and ``truth_covariance``: the Monte-Carlo covariance of the flattened (row-major) truth
+        matrix, (p², p²), from the event-by-event scatter of its terms L ∂w ∂wᵀ / w
+        (n Var of one event's term, the events independent draws).
 
     Raises:
         goldmine.exceptions.EventFileError: naming the file when it is not an event file.
@@ -126,11 +129,16 @@ def event_file_information(path: str | Path, theta: np.ndarray | list[float] | N
         theta = space.benchmark(reference) if reference in space.benchmark_names else np.zeros(space.n_parameters)
     theta = np.asarray(theta, dtype=float).reshape(space.n_parameters)
     truth = np.zeros((space.n_parameters, space.n_parameters))
+    second_moment = np.zeros((space.n_parameters**2, space.n_parameters**2))
     cross_section, cross_section_gradient, n_events = 0.0, np.zeros(space.n_parameters), 0
     for block in events.iterate(path, step_size=step_size):
         weights = space.weights(block.weights, theta)
         gradients = space.weight_gradients(block.weights, theta)
         truth += truth_information(weights, gradients, luminosity)
+        nonzero = weights != 0
+        terms = luminosity * np.einsum("ni,nj,n->nij", gradients[nonzero], gradients[nonzero],
+                                       1.0 / weights[nonzero]).reshape(int(nonzero.sum()), -1)
+        second_moment += terms.T @ terms
         cross_section += float(weights.sum())
         cross_section_gradient += gradients.sum(axis=0)
         n_events += len(block)
@@ -142,4 +150,5 @@ def event_file_information(path: str | Path, theta: np.ndarray | list[float] | N
         "cross_section_pb": cross_section,
         "truth": truth.tolist(),
         "rate": rate_information(cross_section, cross_section_gradient, luminosity).tolist(),
+        "truth_covariance": (second_moment - np.outer(truth.ravel(), truth.ravel()) / max(n_events, 1)).tolist(),
     }

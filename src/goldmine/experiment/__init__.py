@@ -1,0 +1,12 @@
+"""Experiment design: choose the setting of an experiment variable (√s) that teaches the most about θ.
+
+    design.range ──propose (Sobol, then the GP's q-batch noisy EI)──> settings of a round
+    setting      ──generate → detect (the analysis's own stages)─────> events.h5
+    events.h5    ──truth Fisher information + Gaussian prior─────────> EIG ± MC error
+    all of them  ──GP surrogate on a grid───────────────────────────> design.json, design.png
+
+:mod:`goldmine.experiment.eig` (EIG from a Fisher matrix), :mod:`goldmine.experiment.surrogate`
+(BoTorch's GP and acquisition), :mod:`goldmine.experiment.loop` (the evaluations and the loop).
+:func:`goldmine.api.design` and ``goldmine design run`` run it in one process;
+``workflow/rules/design.smk`` runs each step as a job. Needs the ``design`` extra (BoTorch).
+"""
