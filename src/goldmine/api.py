@@ -53,6 +53,7 @@ __all__ = [
     "mine",
     "open",
     "plot_limits",
+    "publish",
     "setup",
     "shower_events",
     "train",
@@ -282,6 +283,27 @@ def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], di
     paths = {key: directory / name for key, name in INFERENCE_FILES.items()}
     return stages.infer(load_config(config), test, models, paths["fisher"], paths["limits"], paths["validation"],
                         paths["workspace"], progress)
+
+
+def publish(directory: str | Path, output: str | Path, inspire: str = "ins0000000") -> dict[str, Path]:
+    """Publish a finished run's histogram likelihood: a background-only pyhf workspace and a
+    patchset with one signal patch per grid point (HEPData form), and the EFT workspace.
+
+    Args:
+        directory: the run's inference directory (:func:`infer`'s ``directory``:
+            ``histogram_workspace.json`` and ``limits.json``).
+        output: the directory to write ``BkgOnly.json``, ``patchset.json`` and ``eft_workspace.json`` to.
+        inspire: the analysis's INSPIRE record (``ins`` + 7 digits), required by pyhf's patchset schema.
+
+    Returns:
+        dict: the written files by kind, "background", "patchset" and "eft".
+
+    Raises:
+        goldmine.exceptions.PublishError: naming a file that is not a goldmine workspace or limits file.
+    """
+    directory = Path(directory)
+    return stages.publish(directory / INFERENCE_FILES["workspace"], directory / INFERENCE_FILES["limits"], output,
+                          inspire)
 
 
 def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:

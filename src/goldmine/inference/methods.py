@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from goldmine.inference import fisher, limits
+from goldmine.inference import fisher, limits, systematics
 from goldmine.inference.exact import ExactLikelihood
 from goldmine.inference.grid import Grid, refined_scan
 from goldmine.inference.histfactory import HistogramModel
@@ -64,6 +64,8 @@ class MethodResult:
         q_exact_below: q is exact where it is below this, interpolated above (None: exact everywhere).
         construction: how the intervals were made from q: "asymptotic" (Wilks' thresholds) or
             "neyman" (critical values from toys, :mod:`goldmine.inference.neyman`).
+        profiled_information: the Fisher information with the nuisance parameters profiled, or
+            None (no systematics); ``information`` is then the projected one (nuisance parameters known).
     """
 
     q: np.ndarray | None = None
@@ -73,6 +75,7 @@ class MethodResult:
     members: tuple[MethodResult, ...] = ()
     q_exact_below: float | None = None
     construction: str = "asymptotic"
+    profiled_information: np.ndarray | None = None
 
     @classmethod
     def from_q(cls, grid: Grid, q: np.ndarray, **fields) -> MethodResult:
@@ -164,11 +167,28 @@ def joint_score(events: Morphed, reference: np.ndarray,
 
 
 def _unbinned_q(events: Morphed, grid: Grid, mean_log_r: np.ndarray, control: np.ndarray, luminosity: float,
-                thetas: np.ndarray | None = None) -> np.ndarray:
-    """Asimov q of the extended unbinned likelihood, with the score control variate."""
+                thetas: np.ndarray | None = None, rate_uncertainty: float = 0.0) -> np.ndarray:
+    """Asimov q of the extended unbinned likelihood, with the score control variate and the rate nuisance profiled."""
     thetas = grid.points if thetas is None else thetas
     centred = limits.centred_mean_log_ratio(mean_log_r, thetas, grid.reference, control)
-    return limits.unbinned_q(events.total(thetas), float(events.total(grid.reference)), centred, luminosity)
+    return _rate_profiled_q(events.total(thetas), float(events.total(grid.reference)), centred, luminosity,
+                            rate_uncertainty)
+
+
+def _rate_profiled_q(cross_sections: np.ndarray, reference_cross_section: float, mean_log_ratio: np.ndarray,
+                     luminosity: float, rate_uncertainty: float) -> np.ndarray:
+    """:func:`~goldmine.inference.limits.unbinned_q` with the expected count scaled by k ~ N(1, δ), k profiled.
+
+    The normalisation and luminosity uncertainties scale the rate and leave p(x|θ) alone, so
+    the learned ratio needs no nuisance input: k has a closed form
+    (:func:`~goldmine.inference.systematics.profiled_rate_scale`).
+    """
+    if rate_uncertainty == 0:
+        return limits.unbinned_q(cross_sections, reference_cross_section, mean_log_ratio, luminosity)
+    scale = systematics.profiled_rate_scale(luminosity * cross_sections, luminosity * reference_cross_section,
+                                            rate_uncertainty)
+    return (limits.unbinned_q(cross_sections * scale, reference_cross_section, mean_log_ratio, luminosity)
+            + ((scale - 1.0) / rate_uncertainty) ** 2)
 
 
 def _score_information(events: Morphed, scores: np.ndarray, reference: np.ndarray, luminosity: float) -> np.ndarray:
@@ -181,8 +201,8 @@ def truth(events: Morphed, reference: np.ndarray, luminosity: float) -> MethodRe
                                                              luminosity))
 
 
-def rate(events: Morphed, grid: Grid, luminosity: float) -> MethodResult:
-    """The total rate alone: a Poisson count of mean L σ(θ).
+def rate(events: Morphed, grid: Grid, luminosity: float, rate_uncertainty: float = 0.0) -> MethodResult:
+    """The total rate alone: a Poisson count of mean L σ(θ) (times k ~ N(1, ``rate_uncertainty``), profiled).
 
     Example:
         >>> from goldmine.physics.morphing import find_components
@@ -194,7 +214,8 @@ def rate(events: Morphed, grid: Grid, luminosity: float) -> MethodResult:
         (0.32, [[0.0]])
     """
     sigma_ref = float(events.total(grid.reference))
-    q = limits.unbinned_q(events.total(grid.points), sigma_ref, np.zeros(len(grid.points)), luminosity)
+    q = _rate_profiled_q(events.total(grid.points), sigma_ref, np.zeros(len(grid.points)), luminosity,
+                         rate_uncertainty)
     information = fisher.rate_information(sigma_ref, events.total_gradient(grid.reference), luminosity)
     return MethodResult.from_q(grid, q, information=information)
 
@@ -207,7 +228,7 @@ def histogram_information(events: Morphed, values: np.ndarray, bins: int, refere
 
 
 def histogram(events: Morphed, values: np.ndarray, bins: int, grid: Grid, luminosity: float,
-              normalisation_uncertainty: float = 0.0) -> tuple[MethodResult, HistogramModel]:
+              nuisances: systematics.Systematics | None = None) -> tuple[MethodResult, HistogramModel]:
     """An equal-width histogram of ``values`` as a pyhf model, and q from pyhf.
 
     Args:
@@ -216,25 +237,35 @@ def histogram(events: Morphed, values: np.ndarray, bins: int, grid: Grid, lumino
         bins: bins per observable.
         grid: the grid (its reference point gives the Asimov counts).
         luminosity: in pb⁻¹.
-        normalisation_uncertainty: relative, of a correlated normsys (0: none).
+        nuisances: the systematics (normsys, lumi, one histosys per shape variation), profiled by pyhf.
 
     Returns:
-        (the result, the pyhf model).
+        (the result, the pyhf model); with nuisance parameters the result's ``information`` is
+        the projected and ``profiled_information`` the profiled Fisher information of pyhf's model.
     """
-    bins_morphed = events.binned(*bin_indices(values, uniform_edges(values, bins)), luminosity)
+    nuisances = nuisances or systematics.Systematics()
+    index, n_bins = bin_indices(values, uniform_edges(values, bins))
+    bins_morphed = events.binned(index, n_bins, luminosity)
+    weights_ref = events(grid.reference)
+    shapes = {shape.name: shape.binned(weights_ref, index, n_bins) for shape in nuisances.shapes}
     model = HistogramModel(grid.names, events.components, bins_morphed.component_weights.T,
-                           bins_morphed(grid.reference), normalisation_uncertainty)
+                           bins_morphed(grid.reference), nuisances.normalisation, nuisances.luminosity, shapes)
     information = fisher.histogram_information(bins_morphed(grid.reference), bins_morphed.gradient(grid.reference),
                                                1.0)
-    return MethodResult.from_q(grid, model.q(grid.points), information=information), model
+    profiled = None
+    if model.nuisance_names:
+        profiled = systematics.profiled_information(model.information(grid.reference), len(grid.names))
+    return MethodResult.from_q(grid, model.q(grid.points), information=information,
+                               profiled_information=profiled), model
 
 
 def exact_likelihood(exact: ExactLikelihood, observations: np.ndarray, events: Morphed, grid: Grid,
                      luminosity: float, control: np.ndarray, integrals: np.ndarray | None = None,
-                     chunk: int = 64) -> MethodResult:
+                     chunk: int = 64, rate_uncertainty: float = 0.0) -> MethodResult:
     """The exact detector-level likelihood of ``ee_mumu``, evaluated on every grid point.
 
-    ``control``: the events' mean joint score (see :func:`learned_ratio`).
+    ``control``: the events' mean joint score (see :func:`learned_ratio`); ``rate_uncertainty``:
+    the rate nuisance profiled in q (see :func:`learned_ratio`).
     """
     if integrals is None:
         integrals = exact.angular_integrals(observations)
@@ -245,7 +276,7 @@ def exact_likelihood(exact: ExactLikelihood, observations: np.ndarray, events: M
         exact.log_likelihood_ratio(observations, points[i : i + chunk], grid.reference, integrals) @ weights
         for i in range(0, len(points), chunk)])
     scores = exact.score(observations, grid.reference, integrals)
-    q = _unbinned_q(events, grid, mean_log_r, control, luminosity)
+    q = _unbinned_q(events, grid, mean_log_r, control, luminosity, rate_uncertainty=rate_uncertainty)
     return MethodResult.from_q(grid, q, information=_score_information(events, scores, grid.reference, luminosity))
 
 
@@ -289,7 +320,8 @@ def local_score(method: str, member_scores: Sequence[np.ndarray], events: Morphe
 
 
 def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndarray]],
-                  control: np.ndarray, events: Morphed, grid: Grid, luminosity: float) -> MethodResult:
+                  control: np.ndarray, events: Morphed, grid: Grid, luminosity: float,
+                  rate_uncertainty: float = 0.0) -> MethodResult:
     """A learned likelihood ratio r̂(x|θ, θ_ref) in the extended unbinned likelihood.
 
     Args:
@@ -300,6 +332,9 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
         events: the test events.
         grid: the grid.
         luminosity: in pb⁻¹.
+        rate_uncertainty: δ of a Gaussian-constrained scale k of the expected number of events
+            (the normalisation and luminosity uncertainties combined), profiled in closed form;
+            shape nuisance parameters are not profiled here (they would need a ratio per nuisance).
 
     Returns:
         the result of the ensemble mean of log r̂ (its members' own results beside it); q is
@@ -317,7 +352,7 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
     def scan(members: Sequence[int]) -> MethodResult:
         def evaluate(indices: np.ndarray) -> np.ndarray:
             log_r = np.mean([mean_log_r(m, indices) for m in members], axis=0)
-            return _unbinned_q(events, grid, log_r, control, luminosity, points[indices])
+            return _unbinned_q(events, grid, log_r, control, luminosity, points[indices], rate_uncertainty)
 
         return MethodResult.from_q(grid, refined_scan(evaluate, grid, EXACT_BELOW), q_exact_below=EXACT_BELOW)
 
