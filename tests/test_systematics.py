@@ -70,12 +70,34 @@ def test_rate_uncertainty_of_the_unbinned_methods_equals_pyhf_lumi():
     events = Morphed(components, np.array([[1.0, 0.3, 0.5], [2.0, -0.2, 0.5]]))  # σ(θ) = 3 + 0.1θ + θ²
     grid = Grid(("c",), (np.linspace(-1, 1, 9),), np.zeros(1))
     luminosity, delta = 100.0, 0.05
-    q = methods.rate(events, grid, luminosity, rate_uncertainty=delta).q
+    q = methods.rate(events, grid, luminosity, systematics.Systematics(luminosity=delta)).q
     yields = luminosity * events.component_weights.sum(axis=0)[:, None]
     model = HistogramModel(["c"], components, yields, [luminosity * 3.0], luminosity_uncertainty=delta)
     np.testing.assert_allclose(q, model.q(grid.points), atol=1e-6)
     without = methods.rate(events, grid, luminosity).q
     assert np.all(q[[0, -1]] < 0.9 * without[[0, -1]])  # the nuisance matters here
+
+
+def test_unbinned_q_with_a_tilt_and_the_luminosity_equals_pyhf_s_binned_model():
+    # Events at two values of x are a two-bin histogram: the unbinned likelihood with the rate
+    # scale and the tilt profiled (exact log r of the two "bins") is pyhf's model with a lumi and
+    # a symmetric histosys (linear in α, as the tilt), so q agrees to the fits' precision.
+    components = find_components((2,))
+    events = Morphed(components, np.array([[1.0, 0.4, 0.3], [1.5, -0.3, 0.2]]))
+    thetas = np.linspace(-1, 1, 9)[:, None]
+    reference = np.zeros(1)
+    luminosity, u, epsilon = 200.0, np.array([-1.0, 1.0]), 0.1
+    shape = systematics.ShapeVariation("tilt", 1 + epsilon * u, 1 - epsilon * u)
+    nuisances = systematics.Systematics(luminosity=0.03, shapes=(shape,))
+    densities = events(thetas) / events.total(thetas)[:, None]
+    reference_density = events(reference) / events.total(reference)
+    mean_log_ratio = np.log(densities / reference_density) @ reference_density
+    q = methods.profiled_unbinned_q(events, thetas, reference, mean_log_ratio, luminosity, nuisances)
+    model = HistogramModel(["c"], components, luminosity * events.component_weights.T, luminosity * events(reference),
+                           luminosity_uncertainty=0.03, shapes={"tilt": (shape.up, shape.down)})
+    np.testing.assert_allclose(q, model.q(thetas), atol=1e-6)
+    without = methods.profiled_unbinned_q(events, thetas, reference, mean_log_ratio, luminosity)
+    assert np.all(q[[0, -1]] < 0.95 * without[[0, -1]])  # the nuisance parameters matter here
 
 
 def test_shape_variations_from_an_event_file_s_weights(tmp_path):

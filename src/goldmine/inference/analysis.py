@@ -81,11 +81,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     nuisances = systematics.Systematics.from_config(
         settings["systematics"], {name: x[:, column] for column, name in enumerate(names)},
         systematics.weight_variations(test_file, weights_ref) if settings["systematics"]["weights"] else ())
-    rate_uncertainty = nuisances.rate_uncertainty
     if nuisances.any:
         log.info("nuisance parameters: %s", ", ".join(systematics.nuisance_names(nuisances)))
-    results["truth"] = methods.truth(morphed, reference, luminosity)
-    results["rate"] = methods.rate(morphed, grid, luminosity, rate_uncertainty)
+    results["truth"] = methods.truth(morphed, reference, luminosity, nuisances)
+    results["rate"] = methods.rate(morphed, grid, luminosity, nuisances)
     histogram = settings["histogram"]
     columns = x[:, [names.index(name) for name in histogram["observables"]]]
     results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity, nuisances)
@@ -96,13 +95,19 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         validation["pyhf_vs_numpy_histogram_max_abs_q_difference"] = float(
             np.max(np.abs(results["histogram"].q - (q_numpy - q_numpy.min()))))
     for column, name in enumerate(names):
-        results[f"histogram_1d:{name}"] = methods.MethodResult(information=methods.histogram_information(
-            morphed, x[:, [column]], histogram["bins"], reference, luminosity))
+        values = x[:, [column]]
+        profiled = None
+        if nuisances.any:
+            profiled = methods.profiled_histogram_information(morphed, values, histogram["bins"], reference,
+                                                              luminosity, nuisances)
+        results[f"histogram_1d:{name}"] = methods.MethodResult(
+            information=methods.histogram_information(morphed, values, histogram["bins"], reference, luminosity),
+            profiled_information=profiled)
 
     if exact is not None:
         integrals = exact.angular_integrals(x)
         results["exact"] = methods.exact_likelihood(exact, x, morphed, grid, luminosity, control, integrals,
-                                                    rate_uncertainty=rate_uncertainty)
+                                                    nuisances=nuisances)
         log_ratios["exact"] = lambda thetas: exact.log_likelihood_ratio(x, thetas, reference, integrals)
         exact_scores = exact.score(x, reference, integrals)
         validation["exact_mean_score_at_reference"] = (weights_ref @ exact_scores / weights_ref.sum()).tolist()
@@ -116,7 +121,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         if method in SCORE_METHODS:
             scores = [evaluate_score(member, x) for member in members]
             results[method] = methods.local_score(method, scores, morphed, grid, luminosity,
-                                                  settings["score_histogram"]["bins"])
+                                                  settings["score_histogram"]["bins"], nuisances)
             if method == "sally":
                 mean = np.mean(scores, axis=0)
                 bins[method] = methods.bin_indices(mean, methods.quantile_edges(
@@ -130,7 +135,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             [weights_ref @ evaluate_ratio_score(member, x, reference) / weights_ref.sum() for member in members],
             axis=0).tolist()
         scans = [lambda thetas, member=member: mean_log_ratio(member, x, weights_ref, thetas) for member in members]
-        results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity, rate_uncertainty)
+        results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity, nuisances)
         log_ratios[method] = lambda thetas, members=members: np.mean(
             [evaluate_log_ratio(member, x, thetas) for member in members], axis=0)
         if exact is not None:
@@ -143,8 +148,6 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     validation["calibration"] = {method: calibration.closure(morphed, x, names, thetas, closure_at, log_ratio(thetas),
                                                              reference)
                                  for method, log_ratio in log_ratios.items() if log_ratio is not None}
-    if nuisances.any:
-        results = _profiled(results, nuisances, morphed, reference, luminosity)
     failed = diagnostics.fisher_failures(results)
     if exact is not None:
         replicas = diagnostics.bootstrap_methods(results, morphed, grid, luminosity, joint_scores, log_ratios, bins)
@@ -161,31 +164,3 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     return {"fisher": fisher_document(results, grid, luminosity), "limits": limits_document(results, grid, luminosity),
             "validation": validation, "workspace": dict(model.workspace)}
 
-
-def _profiled(results: Mapping[str, methods.MethodResult], nuisances: systematics.Systematics, morphed,
-              reference: np.ndarray, luminosity: float) -> dict[str, methods.MethodResult]:
-    """Every method's Fisher information with the nuisance parameters profiled.
-
-    The truth information has every nuisance as a per-event weight derivative; the histogram
-    has pyhf's (set by :func:`~goldmine.inference.methods.histogram`); every other method has
-    the nuisance parameters' effect on the total rate only (the shape part would need the
-    score of each nuisance parameter, which no estimator learns yet).
-    """
-    import dataclasses
-
-    weights = morphed(reference)
-    p = len(reference)
-    profiled = {}
-    for method, result in results.items():
-        if result.information is None or result.profiled_information is not None:
-            profiled[method] = result
-            continue
-        if method == "truth":
-            full = systematics.truth_information_with_nuisances(weights, morphed.gradient(reference), luminosity,
-                                                                nuisances)
-        else:
-            full = systematics.rate_nuisance_information(result.information, float(weights.sum()),
-                                                         morphed.total_gradient(reference), luminosity,
-                                                         systematics.rate_effects(weights, nuisances))
-        profiled[method] = dataclasses.replace(result, profiled_information=systematics.profiled_information(full, p))
-    return profiled

@@ -34,6 +34,7 @@ __all__ = [
     "rate_effects",
     "rate_nuisance_information",
     "tilt",
+    "score_information_with_nuisances",
     "truth_information_with_nuisances",
     "weight_variations",
 ]
@@ -290,6 +291,48 @@ def truth_information_with_nuisances(weights: np.ndarray, weight_gradients: np.n
     full = truth_information(weights, gradients, luminosity)
     p = weight_gradients.shape[1]
     full[p:, p:] += np.eye(len(columns))
+    return full
+
+
+def score_information_with_nuisances(information: np.ndarray, weights: np.ndarray, scores: np.ndarray,
+                                     cross_section_gradient: np.ndarray, luminosity: float,
+                                     nuisances: Systematics) -> np.ndarray:
+    """The information of (θ, nuisance parameters) of a method with an estimated score t̂(x).
+
+    Per event, the gradient of log(σ p(x)) is t̂ + ∇_θ log σ for θ and, for the nuisance
+    parameters, δ (normalisation, luminosity) or s = (up − down)/2 (a shape variation): the
+    cross terms are L Σ_e w_e (t̂_e + ∇ log σ) g_eᵀ and the nuisance block L Σ_e w_e g_e g_eᵀ
+    plus the unit constraints. For a shape variation that depends on x only (a tilt) this is
+    exact; for the generator's weight variations s depends on z, and the nuisance block is
+    the larger joint one, an upper bound.
+
+    Args:
+        information: the method's own I_θθ (shape (p, p)).
+        weights: w_e at the reference point, shape (n,).
+        scores: t̂(x_e), shape (n, p).
+        cross_section_gradient: ∂σ/∂θ, shape (p,).
+        luminosity: in pb⁻¹.
+        nuisances: the systematics.
+
+    Returns:
+        shape (p + k, p + k), the nuisance parameters in :func:`nuisance_names` order.
+
+    Example:
+        >>> full = score_information_with_nuisances(np.array([[1.0]]), np.array([1.0, 1.0]), np.array([[1.0], [-1.0]]),
+        ...                                         np.array([0.0]), 1.0, Systematics(0.5))
+        >>> full.tolist()  # a pure normalisation uncertainty: no correlation with a shape-only θ
+        [[1.0, 0.0], [0.0, 1.5]]
+    """
+    columns = [np.full(len(weights), delta) for delta in (nuisances.normalisation, nuisances.luminosity) if delta > 0]
+    columns += [(shape.up - shape.down) / 2.0 for shape in nuisances.shapes]
+    nuisance = np.column_stack(columns)
+    theta = scores + cross_section_gradient / weights.sum()
+    p, k = scores.shape[1], nuisance.shape[1]
+    full = np.zeros((p + k, p + k))
+    full[:p, :p] = information
+    full[:p, p:] = luminosity * np.einsum("n,ni,nj->ij", weights, theta, nuisance)
+    full[p:, :p] = full[:p, p:].T
+    full[p:, p:] = luminosity * np.einsum("n,ni,nj->ij", weights, nuisance, nuisance) + np.eye(k)
     return full
 
 
