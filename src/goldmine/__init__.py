@@ -16,6 +16,8 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
                      --goldmine.inference.toys-> coverage.json: coverage from toys
     results          --goldmine.plotting----------->  plots and the report
     limits.json      --goldmine.summary------------>  the end-of-run table, the report's front page
+    pyhf workspace + limits.json
+                     --goldmine.publish------------>  BkgOnly.json + patchset.json (HEPData), EFT workspace
 
 Below the path: :mod:`goldmine.io` holds every file format (and :func:`goldmine.io.open_events`,
 which recognises them), :mod:`goldmine.physics` the parameters, morphing, processes and the
@@ -25,8 +27,9 @@ reconstructed-object record, :mod:`goldmine.exceptions` the one error type, and
 From Python, :mod:`goldmine.api` runs the same stages on configurations and files without
 Snakemake; its names are here at the top level: :func:`load_config`, :func:`open` (what is
 this file?), :func:`setup`, :func:`generate`, :func:`shower_events`, :func:`detect`,
-:func:`merge`, :func:`mine`, :func:`train`, :func:`infer`, :func:`fisher_information` and
-:func:`plot_limits`. They are imported on first use, so that the command line starts fast.
+:func:`merge`, :func:`mine`, :func:`train`, :func:`infer`, :func:`fisher_information`,
+:func:`plot_limits` and :func:`publish` (the histogram likelihood as pyhf workspace and
+patchset). They are imported on first use, so that the command line starts fast.
 
 Example:
     >>> import goldmine
@@ -41,7 +44,7 @@ from importlib.metadata import version as _version
 __version__ = _version("goldmine")
 
 _API = ("detect", "fisher_information", "generate", "infer", "load_config", "merge", "mine", "open", "plot_limits",
-        "setup", "shower_events", "train")
+        "publish", "setup", "shower_events", "train")
 
 __all__ = ["__version__", *_API]
 
