@@ -334,12 +334,12 @@ def profiled_histogram_information(events: Morphed, values: np.ndarray, bins: in
     bins_morphed = events.binned(index, n_bins, luminosity)
     nominal = bins_morphed(reference)
     weights_ref = events(reference)
-    shapes = tuple(systematics.ShapeVariation(shape.name, *shape.binned(weights_ref, index, n_bins))
-                   for shape in nuisances.shapes)
     filled = nominal > 0
-    binned = systematics.Systematics(nuisances.normalisation, nuisances.luminosity,
-                                     tuple(systematics.ShapeVariation(shape.name, shape.up[filled], shape.down[filled])
-                                           for shape in shapes))
+    shapes = []
+    for shape in nuisances.shapes:
+        up, down = shape.binned(weights_ref, index, n_bins)
+        shapes.append(systematics.ShapeVariation(shape.name, up[filled], down[filled]))
+    binned = systematics.Systematics(nuisances.normalisation, nuisances.luminosity, tuple(shapes))
     full = systematics.truth_information_with_nuisances(nominal[filled], bins_morphed.gradient(reference)[filled],
                                                         1.0, binned)
     return systematics.profiled_information(full, len(reference))
