@@ -144,3 +144,18 @@ def test_pyhf_cannot_make_theta_itself_a_parameter():
     spec["channels"][0]["samples"][0]["modifiers"][1] = {"name": "theta", "type": "shapefactor", "data": None}
     with pytest.raises(pyhf.exceptions.InvalidNameReuse):
         pyhf.Workspace(spec).model()
+
+
+def test_publishing_a_foreign_workspace_names_the_file(run, tmp_path):
+    directory, _, _ = run
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps({"channels": [{"name": "SR", "samples": []}]}))
+    outcome = CliRunner().invoke(main, ["publish", str(foreign), str(directory / "limits.json"), "-o",
+                                        str(tmp_path / "out")])
+    assert outcome.exit_code == 1
+    assert f"{foreign}: not a goldmine histogram workspace: no channel 'histogram'" in outcome.output
+    assert not (tmp_path / "out" / "patchset.json").exists()
+    outcome = CliRunner().invoke(main, ["publish", str(directory / "histogram_workspace.json"),
+                                        str(directory / "limits.json"), "-o", str(tmp_path / "out"),
+                                        "--inspire", "1748602"])
+    assert outcome.exit_code == 1 and "'ins' and seven digits" in outcome.output
