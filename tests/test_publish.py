@@ -159,3 +159,11 @@ def test_publishing_a_foreign_workspace_names_the_file(run, tmp_path):
                                         str(directory / "limits.json"), "-o", str(tmp_path / "out"),
                                         "--inspire", "1748602"])
     assert outcome.exit_code == 1 and "'ins' and seven digits" in outcome.output
+
+
+def test_the_api_function_is_not_shadowed_by_the_subpackage():
+    import goldmine
+    import goldmine.publish  # noqa: F401  (importing it makes goldmine.publish the subpackage)
+    from goldmine import api
+
+    assert goldmine.publish_likelihood is api.publish_likelihood

@@ -28,8 +28,8 @@ From Python, :mod:`goldmine.api` runs the same stages on configurations and file
 Snakemake; its names are here at the top level: :func:`load_config`, :func:`open` (what is
 this file?), :func:`setup`, :func:`generate`, :func:`shower_events`, :func:`detect`,
 :func:`merge`, :func:`mine`, :func:`train`, :func:`infer`, :func:`fisher_information`,
-:func:`plot_limits` and :func:`publish` (the histogram likelihood as pyhf workspace and
-patchset). They are imported on first use, so that the command line starts fast.
+:func:`plot_limits` and :func:`publish_likelihood` (the histogram likelihood as pyhf workspace
+and patchset). They are imported on first use, so that the command line starts fast.
 
 Example:
     >>> import goldmine
@@ -44,7 +44,7 @@ from importlib.metadata import version as _version
 __version__ = _version("goldmine")
 
 _API = ("detect", "fisher_information", "generate", "infer", "load_config", "merge", "mine", "open", "plot_limits",
-        "publish", "setup", "shower_events", "train")
+        "publish_likelihood", "setup", "shower_events", "train")
 
 __all__ = ["__version__", *_API]
 

@@ -53,7 +53,7 @@ __all__ = [
     "mine",
     "open",
     "plot_limits",
-    "publish",
+    "publish_likelihood",
     "setup",
     "shower_events",
     "train",
@@ -285,8 +285,8 @@ def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], di
                         paths["workspace"], progress)
 
 
-def publish(directory: str | Path, output: str | Path, inspire: str = "ins0000000") -> dict[str, Path]:
-    """Publish a finished run's histogram likelihood: a background-only pyhf workspace and a
+def publish_likelihood(directory: str | Path, output: str | Path, inspire: str = "ins0000000") -> dict[str, Path]:
+    """``goldmine publish``: a finished run's histogram likelihood: a background-only pyhf workspace and a
     patchset with one signal patch per grid point (HEPData form), and the EFT workspace.
 
     Args:
