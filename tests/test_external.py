@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from goldmine import config as config_module
 from goldmine.cli import main
 from goldmine.exceptions import ConfigError, EventFileError
+from goldmine.inference.systematics import weight_variations
 from goldmine.io import events, lhe, samples
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -81,6 +82,12 @@ def test_the_worked_madgraph_example_through_detect_and_mine(tmp_path, shared_da
     ratio = samples.read_training_sample(tmp_path / "ratio.h5")
     assert local.x.shape == (1000, 4) and np.all(local.t_xz == 0.0) and np.all(ratio.r_xz == 1.0)
     assert events.read_systematics(tmp_path / "test.h5") == events.read_systematics(tmp_path / "events.h5")
+    # The scale variation as inference's nuisance parameter (inference.systematics.weights): per-event
+    # factors w(2μ)/w and w(μ/2)/w; the αs(μ)² of LO dijets puts the first below 1 and the second above.
+    test = events.read(tmp_path / "test.h5")
+    (scale,) = weight_variations(tmp_path / "test.h5", test.weights[:, 0])
+    assert scale.name == "scale_nuisance_param_0" and len(scale.up) == len(test)
+    assert test.weights[:, 0] @ scale.up < test.weights[:, 0].sum() < test.weights[:, 0] @ scale.down
 
 
 def test_the_example_as_a_configfile_keeps_only_its_own_parameters(tmp_path, shared_data):

@@ -20,6 +20,8 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
     config.yaml with `design:`
                      --goldmine.experiment--------->  design.json: the √s of most expected information
                                                       (each evaluation: generation → detection → Fisher)
+    pyhf workspace + limits.json
+                     --goldmine.publish------------>  BkgOnly.json + patchset.json (HEPData), EFT workspace
 
 Below the path: :mod:`goldmine.io` holds every file format (and :func:`goldmine.io.open_events`,
 which recognises them), :mod:`goldmine.physics` the parameters, morphing, processes and the
@@ -30,8 +32,9 @@ From Python, :mod:`goldmine.api` runs the same stages on configurations and file
 Snakemake; its names are here at the top level: :func:`load_config`, :func:`open` (what is
 this file?), :func:`setup`, :func:`generate`, :func:`shower_events`, :func:`detect`,
 :func:`merge`, :func:`mine`, :func:`train`, :func:`pseudodata`, :func:`infer`,
-:func:`fisher_information`, :func:`plot_limits` and :func:`design` (experiment design). They
-are imported on first use, so that the command line starts fast.
+:func:`fisher_information`, :func:`plot_limits`, :func:`design` (experiment design) and
+:func:`publish_likelihood` (the histogram likelihood as pyhf workspace and patchset). They are
+imported on first use, so that the command line starts fast.
 
 Example:
     >>> import goldmine
@@ -46,7 +49,7 @@ from importlib.metadata import version as _version
 __version__ = _version("goldmine")
 
 _API = ("design", "detect", "fisher_information", "generate", "infer", "load_config", "merge", "mine", "open",
-        "plot_limits", "pseudodata", "setup", "shower_events", "train")
+        "plot_limits", "pseudodata", "publish_likelihood", "setup", "shower_events", "train")
 
 __all__ = ["__version__", *_API]
 

@@ -58,6 +58,7 @@ __all__ = [
     "open",
     "plot_limits",
     "pseudodata",
+    "publish_likelihood",
     "setup",
     "shower_events",
     "train",
@@ -309,6 +310,27 @@ def pseudodata(events: str | Path, theta: Sequence[float], output: str | Path, l
         goldmine.exceptions.ConfigError: when θ has not one value per parameter.
     """
     return stages.pseudodata(events, theta, luminosity, seed, output)
+
+
+def publish_likelihood(directory: str | Path, output: str | Path, inspire: str = "ins0000000") -> dict[str, Path]:
+    """``goldmine publish``: a finished run's histogram likelihood: a background-only pyhf workspace and a
+    patchset with one signal patch per grid point (HEPData form), and the EFT workspace.
+
+    Args:
+        directory: the run's inference directory (:func:`infer`'s ``directory``:
+            ``histogram_workspace.json`` and ``limits.json``).
+        output: the directory to write ``BkgOnly.json``, ``patchset.json`` and ``eft_workspace.json`` to.
+        inspire: the analysis's INSPIRE record (``ins`` + 7 digits), required by pyhf's patchset schema.
+
+    Returns:
+        dict: the written files by kind, "background", "patchset" and "eft".
+
+    Raises:
+        goldmine.exceptions.PublishError: naming a file that is not a goldmine workspace or limits file.
+    """
+    directory = Path(directory)
+    return stages.publish(directory / INFERENCE_FILES["workspace"], directory / INFERENCE_FILES["limits"], output,
+                          inspire)
 
 
 def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:

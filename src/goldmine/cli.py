@@ -558,5 +558,27 @@ def design_summarise(config_path: Path, output: Path, plot_file: Path, evaluatio
     _done(_design_summary(stages.design_summarise(_load(config_path), evaluations, output, plot_file)))
 
 
+@main.command()
+@click.argument("workspace", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("limits_file", metavar="LIMITS", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for BkgOnly.json, patchset.json and eft_workspace.json.")
+@click.option("--inspire", default="ins0000000", show_default=True,
+              help="The analysis's INSPIRE record (ins + 7 digits), which pyhf's patchset schema requires.")
+def publish(workspace: Path, limits_file: Path, output: Path, inspire: str) -> None:
+    """Publish the histogram likelihood of a finished run (WORKSPACE and LIMITS of `goldmine infer`).
+
+    \b
+    BkgOnly.json       the expectation at the reference point (SM) as background, Asimov data
+    patchset.json      one patch per grid point of LIMITS: signal = ν(θ) − ν(SM), POI mu
+    eft_workspace.json the morphing workspace: θ enters as the monomial normfactors
+    `goldmine reinterpret OUT/BkgOnly.json OUT/patchset.json` gives CLs of every grid point.
+    """
+    from goldmine import stages
+
+    paths = stages.publish(workspace, limits_file, output, inspire)
+    _done(", ".join(str(path) for path in paths.values()))
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -140,6 +140,10 @@ def _check_consistency(config: dict[str, Any]) -> None:
         raise ConfigError(
             f"config key 'inference.histogram.observables': {missing} are not among the observables {names}"
         )
+    for tilt_name, tilt in config["inference"]["systematics"]["tilts"].items():
+        if tilt["observable"] not in names:
+            raise ConfigError(f"config key 'inference.systematics.tilts.{tilt_name}.observable': "
+                              f"{tilt['observable']!r} is not among the observables {names}")
     if "card" in config["detector"]:
         _check_card(config["detector"]["card"])
     from goldmine.detection.detector import MuonDetector

@@ -20,6 +20,7 @@ __all__ = [
     "ExpressionError",
     "GoldmineError",
     "LHEError",
+    "PublishError",
     "ReinterpretError",
     "ShowerError",
 ]
@@ -55,6 +56,11 @@ class DelphesError(GoldmineError):
 
 class DetectorError(GoldmineError):
     """The input events cannot be reconstructed (message names the event)."""
+
+
+class PublishError(GoldmineError):
+    """A workspace or limits file cannot be published: not goldmine's histogram likelihood, or
+    inconsistent with the limits (message names the file and what is wrong)."""
 
 
 class ReinterpretError(GoldmineError):

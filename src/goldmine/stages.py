@@ -40,6 +40,7 @@ __all__ = [
     "mine",
     "models_by_method",
     "pseudodata",
+    "publish",
     "setup",
     "shower",
     "summarise",
@@ -604,3 +605,46 @@ def design_summarise(config: Mapping[str, Any], evaluations: Sequence[str | Path
     write_json(output, document)
     plot_design(document, plot)
     return document
+
+
+def publish(workspace_file: str | Path, limits_file: str | Path, directory: str | Path,
+            inspire: str = "ins0000000") -> dict[str, Path]:
+    """The histogram likelihood of a finished run in HEPData form and as an EFT likelihood.
+
+    Args:
+        workspace_file: the run's histogram workspace (``histogram_workspace.json`` of :func:`infer`).
+        limits_file: its limits.json: the parameters, the grid (one patch per grid point) and θ_ref.
+        directory: output: ``BkgOnly.json`` (background-only workspace), ``patchset.json`` (one
+            signal patch per grid point) and ``eft_workspace.json`` (the morphing workspace).
+        inspire: the analysis's INSPIRE record for the patchset's reference (``ins`` + 7 digits).
+
+    Returns:
+        dict: the written files by kind, "background", "patchset" and "eft".
+
+    Raises:
+        PublishError: naming the file that is not a goldmine histogram workspace or limits file.
+    """
+    from goldmine.exceptions import PublishError
+    from goldmine.publish.eft import background_only, signal_patchset
+    from goldmine.publish.reinterpret import read_json
+
+    workspace, limits = read_json(Path(workspace_file)), read_json(Path(limits_file))
+    try:
+        meta = limits["meta"]
+        names, axes, reference = meta["parameters"], meta["axes"], meta["reference"]
+    except (KeyError, TypeError):
+        raise PublishError(f"{limits_file}: not a goldmine limits.json (no meta.parameters, axes, reference)") from None
+    thetas = np.stack(np.meshgrid(*[np.asarray(axis) for axis in axes], indexing="ij"), axis=-1).reshape(-1, len(axes))
+    try:
+        documents = {"background": background_only(workspace, names, reference),
+                     "patchset": signal_patchset(workspace, names, reference, thetas, inspire),
+                     "eft": workspace}
+    except PublishError as error:
+        raise PublishError(f"{workspace_file}: {error}") from None
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {"background": directory / "BkgOnly.json", "patchset": directory / "patchset.json",
+             "eft": directory / "eft_workspace.json"}
+    for kind, path in paths.items():
+        write_json(path, documents[kind])
+    return paths

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from goldmine.detection.detector import MuonDetector
-from goldmine.inference import calibration, coverage, diagnostics, limits, methods, observed, toys
+from goldmine.inference import calibration, coverage, diagnostics, limits, methods, observed, systematics, toys
 from goldmine.inference.exact import ExactLikelihood, unavailable_because
 from goldmine.inference.grid import Grid, analysis_grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
@@ -97,29 +97,39 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     control = weights_ref @ joint_scores / weights_ref.sum()
     validation["control_variate_mean_joint_score"] = control.tolist()
 
-    results["truth"] = methods.truth(morphed, reference, luminosity)
-    results["rate"] = methods.rate(morphed, grid, luminosity)
+    nuisances = systematics.Systematics.from_config(
+        settings["systematics"], {name: x[:, column] for column, name in enumerate(names)},
+        systematics.weight_variations(test_file, weights_ref) if settings["systematics"]["weights"] else ())
+    if nuisances.any:
+        log.info("nuisance parameters: %s", ", ".join(systematics.nuisance_names(nuisances)))
+    results["truth"] = methods.truth(morphed, reference, luminosity, nuisances)
+    results["rate"] = methods.rate(morphed, grid, luminosity, nuisances)
     histogram = settings["histogram"]
     columns = x[:, [names.index(name) for name in histogram["observables"]]]
-    uncertainty = histogram["systematics"]["normalisation"]
-    results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity,
-                                                    uncertainty)
+    results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity, nuisances)
     observers["histogram"] = lambda data: observed.histogram(
         morphed, columns, data.observations[:, [names.index(name) for name in histogram["observables"]]],
-        data.counts, histogram["bins"], grid, luminosity, uncertainty)
-    if uncertainty == 0:  # the bootstrap re-evaluates the Poisson likelihood alone: no systematics
+        data.counts, histogram["bins"], grid, luminosity, nuisances)
+    if not nuisances.any:  # the bootstrap re-evaluates the Poisson likelihood alone: no systematics
         bins["histogram"] = methods.bin_indices(columns, methods.uniform_edges(columns, histogram["bins"]))
         binned = morphed.binned(*bins["histogram"], luminosity)
         q_numpy = limits.binned_q(binned(grid.points), binned(reference)).reshape(grid.shape)
         validation["pyhf_vs_numpy_histogram_max_abs_q_difference"] = float(
             np.max(np.abs(results["histogram"].q - (q_numpy - q_numpy.min()))))
     for column, name in enumerate(names):
-        results[f"histogram_1d:{name}"] = methods.MethodResult(information=methods.histogram_information(
-            morphed, x[:, [column]], histogram["bins"], reference, luminosity))
+        values = x[:, [column]]
+        profiled = None
+        if nuisances.any:
+            profiled = methods.profiled_histogram_information(morphed, values, histogram["bins"], reference,
+                                                              luminosity, nuisances)
+        results[f"histogram_1d:{name}"] = methods.MethodResult(
+            information=methods.histogram_information(morphed, values, histogram["bins"], reference, luminosity),
+            profiled_information=profiled)
 
     if exact is not None:
         integrals = exact.angular_integrals(x)
-        results["exact"] = methods.exact_likelihood(exact, x, morphed, grid, luminosity, control, integrals)
+        results["exact"] = methods.exact_likelihood(exact, x, morphed, grid, luminosity, control, integrals,
+                                                    nuisances=nuisances)
         log_ratios["exact"] = lambda thetas: exact.log_likelihood_ratio(x, thetas, reference, integrals)
         observers["exact"] = lambda data: _observed_unbinned(
             lambda thetas, x_data: exact.log_likelihood_ratio(x_data, thetas, reference,
@@ -137,7 +147,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         if method in SCORE_METHODS:
             scores = [evaluate_score(member, x) for member in members]
             results[method] = methods.local_score(method, scores, morphed, grid, luminosity,
-                                                  settings["score_histogram"]["bins"])
+                                                  settings["score_histogram"]["bins"], nuisances)
             if method == "sally":
                 mean = np.mean(scores, axis=0)
                 edges = methods.quantile_edges(mean, weights_ref, settings["score_histogram"]["bins"])
@@ -155,7 +165,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             [weights_ref @ evaluate_ratio_score(member, x, reference) / weights_ref.sum() for member in members],
             axis=0).tolist()
         scans = [lambda thetas, member=member: mean_log_ratio(member, x, weights_ref, thetas) for member in members]
-        results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity)
+        results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity, nuisances)
         log_ratios[method] = lambda thetas, members=members: np.mean(
             [evaluate_log_ratio(member, x, thetas) for member in members], axis=0)
         observers[method] = lambda data, members=members: _observed_unbinned(

@@ -29,8 +29,8 @@ from scipy.stats import chi2
 from goldmine.exceptions import EventFileError
 from goldmine.inference import coverage, limits
 from goldmine.inference.grid import Grid
-from goldmine.inference.histfactory import HistogramModel
-from goldmine.inference.methods import CONFIDENCE_LEVELS, bin_indices, uniform_edges
+from goldmine.inference.methods import CONFIDENCE_LEVELS, bin_indices, histogram_model, uniform_edges
+from goldmine.inference.systematics import Systematics
 from goldmine.io import events
 from goldmine.physics.morphing import Morphed
 
@@ -128,7 +128,7 @@ def _per_bin(test_bins: np.ndarray, data_bins: np.ndarray, n_bins: int, counts: 
 
 
 def histogram(events: Morphed, test_values: np.ndarray, data_values: np.ndarray, counts: np.ndarray, bins: int,
-              grid: Grid, luminosity: float, normalisation_uncertainty: float = 0.0) -> Observed:
+              grid: Grid, luminosity: float, nuisances: Systematics | None = None) -> Observed:
     """The pyhf model of the expected limits' histogram (:func:`~goldmine.inference.methods.histogram`:
     equal-width bins over the test events' range, systematics profiled) with the data's counts.
 
@@ -140,13 +140,12 @@ def histogram(events: Morphed, test_values: np.ndarray, data_values: np.ndarray,
         bins: bins per observable.
         grid: the grid.
         luminosity: in pb⁻¹.
-        normalisation_uncertainty: relative, of the correlated normsys (0: none).
+        nuisances: the systematics, profiled as in the expected limits.
     """
     edges = uniform_edges(test_values, bins)
     test_bins, n_bins = bin_indices(test_values, edges)
     per_bin = _per_bin(test_bins, bin_indices(data_values, edges)[0], n_bins, counts)
-    component_yields = events.binned(test_bins, n_bins, luminosity).component_weights.T
-    model = HistogramModel(grid.names, events.components, component_yields, per_bin, normalisation_uncertainty)
+    model = histogram_model(events, test_values, bins, grid, luminosity, nuisances, observed=per_bin)
     return Observed.from_log_likelihood(grid, -0.5 * model.q(grid.points))
 
 

@@ -170,7 +170,11 @@ def limits_document(results: Mapping[str, MethodResult], grid: Grid, luminosity:
 
 
 def fisher_document(results: Mapping[str, MethodResult], grid: Grid, luminosity: float) -> dict[str, Any]:
-    """fisher.json: the Fisher information (and ensemble spread) of every method that has one; validated."""
+    """fisher.json: the Fisher information (and ensemble spread) of every method that has one; validated.
+
+    With systematics, ``matrix`` is the information with the nuisance parameters known (projected)
+    and ``profiled`` the one with them profiled.
+    """
     methods = {}
     for method, result in results.items():
         if result.information is None:
@@ -178,6 +182,8 @@ def fisher_document(results: Mapping[str, MethodResult], grid: Grid, luminosity:
         methods[method] = {"matrix": np.asarray(result.information).tolist()}
         if result.information_std is not None:
             methods[method]["ensemble_std"] = np.asarray(result.information_std).tolist()
+        if result.profiled_information is not None:
+            methods[method]["profiled"] = np.asarray(result.profiled_information).tolist()
     document = {
         "meta": {"format_version": FORMAT_VERSION, "parameters": list(grid.names), "luminosity_pb": float(luminosity),
                  "reference": grid.reference.tolist()},
