@@ -74,6 +74,7 @@ def main(verbose: bool) -> None:
     Stages, in the order the workflow runs them:
       setup     choose the benchmarks and the morphing of the parameter space
       generate  generate parton-level events (LHE, one weight per benchmark)
+      cards     MadGraph's cards and command script of one generation job (process madgraph)
       shower    Pythia 8 shower of the LHE events (optional)
       detect    detector simulation and observables (-> HDF5 event file)
       merge     gather event files
@@ -152,6 +153,19 @@ def generate(config_path: Path, setup_file: Path, chunk: int, output: Path) -> N
     config = _load(config_path)
     stages.generate(config, setup_file, chunk, output)
     _done(f"{output}: {config['generation']['events_per_chunk']} events")
+
+
+@main.command()
+@_CONFIG
+@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds MadGraph).")
+@_OUTPUT
+def cards(config_path: Path, setup_file: Path, chunk: int, output: Path) -> None:
+    """Write MadGraph's param, reweight and run cards and the MG5 command script of one job into the folder OUTPUT."""
+    from goldmine import stages
+
+    written = stages.cards(_load(config_path), setup_file, chunk, output)
+    _done(f"{output}: {', '.join(path.name for path in written)}")
 
 
 @main.command()

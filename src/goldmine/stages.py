@@ -29,6 +29,7 @@ from goldmine.physics.parameters import ParameterSpace, build_parameter_space
 from goldmine.physics.processes import get_process
 
 __all__ = [
+    "cards",
     "coverage",
     "detect",
     "detector_from_config",
@@ -60,9 +61,16 @@ def setup(config: Mapping[str, Any], output: str | Path) -> ParameterSpace:
         events.write_parameter_space(output, space)
         log.info("benchmarks of the external sample: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
         return space
-    process = get_process(config["process"])
+    if config["process"]["name"] == "madgraph":
+        # MadGraph's |M|² is known only through its cards: its powers are the configuration's.
+        names = tuple(config["process"]["parameters"])
+        max_powers = tuple(int(config["process"].get("max_power", {}).get(name, 2)) for name in names)
+        max_overall_power = max(max_powers)
+    else:
+        process = get_process(config["process"])
+        names, max_powers, max_overall_power = process.parameter_names, process.max_powers, process.max_overall_power
     space = build_parameter_space(
-        process.parameter_names, config["process"]["parameters"], process.max_powers, process.max_overall_power,
+        names, config["process"]["parameters"], max_powers, max_overall_power,
         n_trials=config["morphing"]["n_trials"], seed=config["morphing"]["seed"],
     )
     events.write_parameter_space(output, space)
@@ -105,6 +113,17 @@ def generate(config: Mapping[str, Any], setup_file: str | Path, chunk: int, outp
     space = _space_for(config, setup_file)
     generate_lhe(output, get_process(config["process"]), space, generation["events_per_chunk"],
                  seed=generation["seed"] + chunk, sampling_benchmark=generation["sampling_benchmark"])
+
+
+def cards(config: Mapping[str, Any], setup_file: str | Path, chunk: int, output: str | Path) -> list[Path]:
+    """Write the MadGraph cards and command script of generation job ``chunk`` (seed = generation.seed + chunk)
+    into the folder ``output``, for the benchmarks of the setup file."""
+    from goldmine import madgraph
+
+    space = _space_for(config, setup_file)
+    benchmarks = {name: dict(zip(space.names, map(float, point)))
+                  for name, point in zip(space.benchmark_names, space.benchmarks)}
+    return madgraph.write_cards(config, benchmarks, chunk, output)
 
 
 def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: str | Path) -> int:
