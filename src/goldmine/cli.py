@@ -90,6 +90,7 @@ def main(verbose: bool) -> None:
       fisher    truth and rate Fisher information of an event file
       check     validate a configuration file
       reinterpret  CLs of published pyhf signal patches (converged fits)
+      reinterpret-merge  one result (and the exclusion plot) from blocks of patches
     """
     click.get_current_context().meta["goldmine.start"] = time.perf_counter()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -450,6 +451,26 @@ def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, outpu
     for name, result in results.items():
         observed = "null" if result["CLs_obs"] is None else f"{result['CLs_obs']:.6g}"
         click.echo(f"{name:>28}: CLs_obs {observed:>12}  {result['status']}")
+
+
+@main.command("reinterpret-merge")
+@click.argument("blocks", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_OUTPUT
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the exclusion contours over the first two masses (format from the suffix).")
+def reinterpret_merge(blocks: tuple[Path, ...], output: Path, plot_file: Path | None) -> None:
+    """Merge the results of `goldmine reinterpret -o BLOCK.json` over blocks of patches into one JSON (-o),
+    keyed by patch name in the order of BLOCKS."""
+    from goldmine.io.atomic import atomic_output
+    from goldmine.publish.contour import plot_exclusion
+    from goldmine.publish.reinterpret import merge_results, read_json
+
+    results = merge_results([read_json(path) for path in blocks], [str(path) for path in blocks])
+    with atomic_output(output) as temporary:
+        temporary.write_text(json.dumps(results, indent=2) + "\n")
+    if plot_file:
+        plot_exclusion(results, plot_file)
+    _done(f"{output}: {len(results)} patches from {len(blocks)} blocks")
 
 
 if __name__ == "__main__":
