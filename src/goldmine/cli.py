@@ -91,6 +91,7 @@ def main(verbose: bool) -> None:
       check     validate a configuration file
       reinterpret  CLs of published pyhf signal patches (converged fits)
       reinterpret-merge  one result (and the exclusion plot) from blocks of patches
+      signal-patches  this analysis's signal in a published workspace: a patchset over θ
     """
     click.get_current_context().meta["goldmine.start"] = time.perf_counter()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -471,6 +472,24 @@ def reinterpret_merge(blocks: tuple[Path, ...], output: Path, plot_file: Path | 
     if plot_file:
         plot_exclusion(results, plot_file)
     _done(f"{output}: {len(results)} patches from {len(blocks)} blocks")
+
+
+@main.command("signal-patches")
+@_CONFIG
+@click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The analysis's event file (goldmine merge).")
+@click.option("--background", "background_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="The published background-only workspace.")
+@_OUTPUT
+def signal_patches(config_path: Path, event_file: Path, background_file: Path, output: Path) -> None:
+    """A pyhf patchset that adds this analysis's signal to a published background-only workspace,
+    one patch per θ of a grid (config section `reinterpret`: the published bins as ranges of an
+    observable). `goldmine reinterpret BACKGROUND OUTPUT --plot` then gives CLs per θ and the
+    excluded region."""
+    from goldmine import stages
+
+    count = stages.signal_patches(_load(config_path), event_file, background_file, output)
+    _done(f"{output}: {count} patches")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ __all__ = [
     "models_by_method",
     "setup",
     "shower",
+    "signal_patches",
     "summarise",
     "train",
     "write_json",
@@ -124,6 +125,43 @@ def cards(config: Mapping[str, Any], setup_file: str | Path, chunk: int, output:
     benchmarks = {name: dict(zip(space.names, map(float, point)))
                   for name, point in zip(space.benchmark_names, space.benchmarks)}
     return madgraph.write_cards(config, benchmarks, chunk, output)
+
+
+def signal_patches(config: Mapping[str, Any], event_file: str | Path, background_file: str | Path,
+                   output: str | Path, step_size: int = 200_000) -> int:
+    """Write the pyhf patchset of the configured signal in a published background-only workspace:
+    one patch per point of a θ grid (``reinterpret.grid_points`` per parameter over its range).
+
+    Returns:
+        The number of patches.
+
+    Raises:
+        ConfigError: an observable the event file lacks.
+    """
+    from goldmine.inference.grid import Grid
+    from goldmine.publish.reinterpret import read_json
+    from goldmine.publish.signal import BinMap, patchset, signal_yields
+
+    section = config["reinterpret"]
+    space = _space_for(config, event_file)
+    names = events.read_observable_names(event_file)
+    if section["observable"] not in names:
+        raise ConfigError(f"config key 'reinterpret.observable': {event_file} has no observable "
+                          f"{section['observable']!r}; it has {list(names)}")
+    column = names.index(section["observable"])
+    background = read_json(Path(background_file))
+    bins = BinMap(section["bins"])
+    thetas = Grid(space.names, tuple(np.linspace(low, high, section["grid_points"]) for low, high in space.ranges),
+                  space.benchmark(config["mining"]["reference_benchmark"])).points
+    yields, squares = 0.0, 0.0
+    for block in events.iterate(event_file, step_size=step_size):
+        block_yields, block_errors = signal_yields(block.observations[:, column], block.weights, space.morphing, bins,
+                                                   section["luminosity"], thetas)
+        yields, squares = yields + block_yields, squares + block_errors**2
+    document = patchset(background, bins, thetas, yields, np.sqrt(squares), space.names,
+                        f"goldmine analysis {config['name']!r} in {Path(background_file).name}", section["hepdata"])
+    write_json(output, document)
+    return len(document["patches"])
 
 
 def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: str | Path) -> int:
