@@ -18,8 +18,9 @@ from goldmine.cli import main
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 ARCHIVE = "published/atlas-susy-2018-31-sbottom-ins1748602.tar.gz"
-# Four RegionA points (one compiled likelihood shape), two per block.
-NAMES = ["sbottom_600_180_50", "sbottom_1000_205_60", "sbottom_1300_850_60", "sbottom_1000_530_400"]
+# Three RegionA points (one compiled likelihood shape) in two blocks: each job starts a process that
+# imports JAX and compiles once, which costs more than the fits of a few patches.
+NAMES = ["sbottom_600_180_50", "sbottom_1000_205_60", "sbottom_1300_850_60"]
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,7 @@ def test_blocks_merged_by_the_workflow_equal_one_reinterpret_call(region_a, tmp_
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "results" / "reinterpret" / "sbottom"
     blocks = [json.loads((results / "blocks" / f"{k}.json").read_text()) for k in range(2)]
-    assert [len(block) for block in blocks] == [2, 2]  # one job per block, not one for all
+    assert [len(block) for block in blocks] == [1, 2]  # one job per block, not one for all
     merged = json.loads((results / "results.json").read_text())
     assert (results / "exclusion.png").stat().st_size > 0
     patches = sorted(str(path) for path in region_a.glob("patch.*.json"))

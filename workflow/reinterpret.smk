@@ -41,7 +41,7 @@ def _references(entry):
 PATCHES = [reference for entry in config["patches"] for reference in _references(entry)]
 N_BLOCKS = max(1, min(int(config.get("blocks", 1)), len(PATCHES)))
 # Contiguous blocks of nearly equal size: the merged results keep the order of the patches.
-_EDGES = [round(k * len(PATCHES) / N_BLOCKS) for k in range(N_BLOCKS + 1)]
+_EDGES = [k * len(PATCHES) // N_BLOCKS for k in range(N_BLOCKS + 1)]
 BLOCKS = {str(k): PATCHES[_EDGES[k]:_EDGES[k + 1]] for k in range(N_BLOCKS)}
 
 
