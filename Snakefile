@@ -25,7 +25,18 @@ scattergather:
     chunks=N_CHUNKS,
 
 
-include: "workflow/rules/generate.smk"
+include: "workflow/rules/setup.smk"
+
+
+# The generator: an embedded process, or MadGraph in the generator container (an external sample needs neither).
+if MADGRAPH:
+
+    include: "workflow/rules/madgraph.smk"
+
+else:
+
+    include: "workflow/rules/generate.smk"
+
 include: "workflow/rules/detect.smk"
 include: "workflow/rules/mine.smk"
 include: "workflow/rules/train.smk"

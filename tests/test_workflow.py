@@ -120,6 +120,15 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_co
                                        "plot": 1, "summarise": 1, "all": 1}
     (tmp_path / "config" / "config.yaml").write_text(original)
     assert _planned_jobs(tmp_path) == {}
+    # A new model (docs/recast.md): another θ grid reuses the events, samples and networks; another
+    # parameter set changes the morphing basis, on which every event's weights depend: all reruns.
+    _edit_config(tmp_path, lambda c: c["inference"].update(grid_points=c["inference"]["grid_points"] + 2))
+    assert _planned_jobs(tmp_path) == {"check": 1, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
+    _edit_config(tmp_path, lambda c: c["process"]["parameters"].update(c_vv=[-0.3, 0.3]))
+    assert _planned_jobs(tmp_path) == {"check": 1, "setup": 1, "generate": 2, "detect": 2, "merge": 1, "mine": 1,
+                                       "train": 12, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
+    (tmp_path / "config" / "config.yaml").write_text(original)
+    assert _planned_jobs(tmp_path) == {}
     # Another analysis has its own folder: it reuses and overwrites nothing of this one.
     assert _planned_jobs(tmp_path, "--config", "name=second")["setup"] == 1
     report = _snakemake(tmp_path, "--report", "results/tiny/report.html")

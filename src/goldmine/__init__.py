@@ -6,6 +6,7 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
     config.yaml      --goldmine.config------------->  validated analysis
     parameters       --goldmine.physics------------>  setup.h5: benchmarks and morphing
     setup.h5         --goldmine.generation--------->  LHE, one weight per benchmark (goldmine.io.lhe)
+                     --goldmine.madgraph----------->  MadGraph's cards and MG5 script (MadGraph writes the LHE)
     LHE              --goldmine.shower------------->  particles.h5, Pythia 8 (goldmine.io.particles)
     LHE | particles | Delphes ROOT
                      --goldmine.detection---------->  events.h5, MadMiner's layout (goldmine.io.events)
@@ -22,6 +23,8 @@ workflow. The data path, one module per arrow (``goldmine <stage>`` runs each ar
                                                       (each evaluation: generation → detection → Fisher)
     pyhf workspace + limits.json
                      --goldmine.publish------------>  BkgOnly.json + patchset.json (HEPData), EFT workspace
+    events.h5 + a published workspace
+                     --goldmine.publish.signal----->  signal patches over θ (goldmine.publish: CLs)
 
 Below the path: :mod:`goldmine.io` holds every file format (and :func:`goldmine.io.open_events`,
 which recognises them), :mod:`goldmine.physics` the parameters, morphing, processes and the

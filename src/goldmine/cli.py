@@ -76,6 +76,7 @@ def main(verbose: bool) -> None:
     Stages, in the order the workflow runs them:
       setup     choose the benchmarks and the morphing of the parameter space
       generate  generate parton-level events (LHE, one weight per benchmark)
+      cards     MadGraph's cards and command script of one generation job (process madgraph)
       shower    Pythia 8 shower of the LHE events (optional)
       detect    detector simulation and observables (-> HDF5 event file)
       merge     gather event files
@@ -93,6 +94,8 @@ def main(verbose: bool) -> None:
       check     validate a configuration file
       reinterpret  CLs of published pyhf signal patches (converged fits)
       design    experiment design: Bayesian optimisation of the expected information gain
+      reinterpret-merge  one result (and the exclusion plot) from blocks of patches
+      signal-patches  this analysis's signal in a published workspace: a patchset over θ
     """
     click.get_current_context().meta["goldmine.start"] = time.perf_counter()
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -156,6 +159,19 @@ def generate(config_path: Path, setup_file: Path, chunk: int, output: Path) -> N
     config = _load(config_path)
     stages.generate(config, setup_file, chunk, output)
     _done(f"{output}: {config['generation']['events_per_chunk']} events")
+
+
+@main.command()
+@_CONFIG
+@click.option("--setup", "setup_file", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--chunk", type=int, default=0, show_default=True, help="Chunk index (seeds MadGraph).")
+@_OUTPUT
+def cards(config_path: Path, setup_file: Path, chunk: int, output: Path) -> None:
+    """Write MadGraph's param, reweight and run cards and the MG5 command script of one job into the folder OUTPUT."""
+    from goldmine import stages
+
+    written = stages.cards(_load(config_path), setup_file, chunk, output)
+    _done(f"{output}: {', '.join(path.name for path in written)}")
 
 
 @main.command()
@@ -578,6 +594,44 @@ def publish(workspace: Path, limits_file: Path, output: Path, inspire: str) -> N
 
     paths = stages.publish(workspace, limits_file, output, inspire)
     _done(", ".join(str(path) for path in paths.values()))
+
+
+@main.command("reinterpret-merge")
+@click.argument("blocks", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_OUTPUT
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the exclusion contours over the first two masses (format from the suffix).")
+def reinterpret_merge(blocks: tuple[Path, ...], output: Path, plot_file: Path | None) -> None:
+    """Merge the results of `goldmine reinterpret -o BLOCK.json` over blocks of patches into one JSON (-o),
+    keyed by patch name in the order of BLOCKS."""
+    from goldmine.io.atomic import atomic_output
+    from goldmine.publish.contour import plot_exclusion
+    from goldmine.publish.reinterpret import merge_results, read_json
+
+    results = merge_results([read_json(path) for path in blocks], [str(path) for path in blocks])
+    with atomic_output(output) as temporary:
+        temporary.write_text(json.dumps(results, indent=2) + "\n")
+    if plot_file:
+        plot_exclusion(results, plot_file)
+    _done(f"{output}: {len(results)} patches from {len(blocks)} blocks")
+
+
+@main.command("signal-patches")
+@_CONFIG
+@click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The analysis's event file (goldmine merge).")
+@click.option("--background", "background_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="The published background-only workspace.")
+@_OUTPUT
+def signal_patches(config_path: Path, event_file: Path, background_file: Path, output: Path) -> None:
+    """A pyhf patchset that adds this analysis's signal to a published background-only workspace,
+    one patch per θ of a grid (config section `reinterpret`: the published bins as ranges of an
+    observable). `goldmine reinterpret BACKGROUND OUTPUT --plot` then gives CLs per θ and the
+    excluded region."""
+    from goldmine import stages
+
+    count = stages.signal_patches(_load(config_path), event_file, background_file, output)
+    _done(f"{output}: {count} patches")
 
 
 if __name__ == "__main__":

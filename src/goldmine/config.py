@@ -109,10 +109,32 @@ def _check_external(config: dict[str, Any]) -> None:
                                  else "an external sample is LHE or Delphes files"))
 
 
+def _check_madgraph(config: dict[str, Any]) -> None:
+    """A MadGraph process: its cards exist, and every parameter has a param-card entry the template holds."""
+    from goldmine import madgraph
+
+    if "cards" not in config["process"]:
+        raise ConfigError("config key 'process.cards': process 'madgraph' needs the folder of its cards")
+    folder = Path(config["process"]["cards"])
+    missing = [card for card in madgraph.CARDS if not (folder / card).is_file()]
+    if missing:
+        raise ConfigError(f"config key 'process.cards': {folder} lacks {missing} (relative paths are read from "
+                          f"{Path.cwd()})")
+    entries = madgraph.lha_entries(config)
+    madgraph.param_card((folder / "param_card.dat").read_text(), entries, dict.fromkeys(entries, 0.0),
+                        str(folder / "param_card.dat"))
+    madgraph.systematics_arguments(config["process"].get("systematics", {}))
+    if (folder / "delphes_card.dat").is_file() and config["shower"]["enabled"]:
+        raise ConfigError(f"config key 'shower.enabled': {folder} has a Delphes card, so Pythia 8 runs in MadGraph's "
+                          "job and the detector stage reads Delphes's output; goldmine's shower must be off")
+
+
 def _check_consistency(config: dict[str, Any]) -> None:
     _check_external(config)
     standard_model = dict.fromkeys(config["process"]["parameters"], 0.0)
-    if config["process"]["name"] != "external":
+    if config["process"]["name"] == "madgraph":
+        _check_madgraph(config)
+    elif config["process"]["name"] != "external":
         process = _process(config)
         # θ vectors follow the process's order, whatever the order in the file.
         config["process"]["parameters"] = {name: config["process"]["parameters"][name]

@@ -29,6 +29,7 @@ from goldmine.physics.parameters import ParameterSpace, build_finite_difference_
 from goldmine.physics.processes import get_process
 
 __all__ = [
+    "cards",
     "coverage",
     "design_evaluate",
     "design_propose",
@@ -43,6 +44,7 @@ __all__ = [
     "publish",
     "setup",
     "shower",
+    "signal_patches",
     "summarise",
     "train",
     "write_json",
@@ -67,15 +69,24 @@ def setup(config: Mapping[str, Any], output: str | Path) -> ParameterSpace:
         events.write_parameter_space(output, space)
         log.info("benchmarks of the external sample: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
         return space
-    process = get_process(config["process"])
-    if process.morphs:
+    if config["process"]["name"] == "madgraph":
+        # MadGraph's |M|² is known only through its cards: its powers are the configuration's.
+        names = tuple(config["process"]["parameters"])
+        max_powers = tuple(int(config["process"].get("max_power", {}).get(name, 2)) for name in names)
         space = build_parameter_space(
-            process.parameter_names, config["process"]["parameters"], process.max_powers, process.max_overall_power,
+            names, config["process"]["parameters"], max_powers, max(max_powers),
             n_trials=config["morphing"]["n_trials"], seed=config["morphing"]["seed"],
         )
     else:
-        space = build_finite_difference_space(process.parameter_names, config["process"]["parameters"],
-                                              process.standard_model, config["finite_differences"]["epsilon"])
+        process = get_process(config["process"])
+        if process.morphs:
+            space = build_parameter_space(
+                process.parameter_names, config["process"]["parameters"], process.max_powers,
+                process.max_overall_power, n_trials=config["morphing"]["n_trials"], seed=config["morphing"]["seed"],
+            )
+        else:
+            space = build_finite_difference_space(process.parameter_names, config["process"]["parameters"],
+                                                  process.standard_model, config["finite_differences"]["epsilon"])
     events.write_parameter_space(output, space)
     log.info("benchmarks: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
     return space
@@ -116,6 +127,54 @@ def generate(config: Mapping[str, Any], setup_file: str | Path, chunk: int, outp
     space = _space_for(config, setup_file)
     generate_lhe(output, get_process(config["process"]), space, generation["events_per_chunk"],
                  seed=generation["seed"] + chunk, sampling_benchmark=generation["sampling_benchmark"])
+
+
+def cards(config: Mapping[str, Any], setup_file: str | Path, chunk: int, output: str | Path) -> list[Path]:
+    """Write the MadGraph cards and command script of generation job ``chunk`` (seed = generation.seed + chunk)
+    into the folder ``output``, for the benchmarks of the setup file."""
+    from goldmine import madgraph
+
+    space = _space_for(config, setup_file)
+    benchmarks = {name: dict(zip(space.names, map(float, point)))
+                  for name, point in zip(space.benchmark_names, space.benchmarks)}
+    return madgraph.write_cards(config, benchmarks, chunk, output)
+
+
+def signal_patches(config: Mapping[str, Any], event_file: str | Path, background_file: str | Path,
+                   output: str | Path, step_size: int = 200_000) -> int:
+    """Write the pyhf patchset of the configured signal in a published background-only workspace:
+    one patch per point of a θ grid (``reinterpret.grid_points`` per parameter over its range).
+
+    Returns:
+        The number of patches.
+
+    Raises:
+        ConfigError: an observable the event file lacks.
+    """
+    from goldmine.inference.grid import Grid
+    from goldmine.publish.reinterpret import read_json
+    from goldmine.publish.signal import BinMap, patchset, signal_yields
+
+    section = config["reinterpret"]
+    space = _space_for(config, event_file)
+    names = events.read_observable_names(event_file)
+    if section["observable"] not in names:
+        raise ConfigError(f"config key 'reinterpret.observable': {event_file} has no observable "
+                          f"{section['observable']!r}; it has {list(names)}")
+    column = names.index(section["observable"])
+    background = read_json(Path(background_file))
+    bins = BinMap(section["bins"])
+    thetas = Grid(space.names, tuple(np.linspace(low, high, section["grid_points"]) for low, high in space.ranges),
+                  space.benchmark(config["mining"]["reference_benchmark"])).points
+    yields, squares = 0.0, 0.0
+    for block in events.iterate(event_file, step_size=step_size):
+        block_yields, block_errors = signal_yields(block.observations[:, column], block.weights, space.morphing, bins,
+                                                   section["luminosity"], thetas)
+        yields, squares = yields + block_yields, squares + block_errors**2
+    document = patchset(background, bins, thetas, yields, np.sqrt(squares), space.names,
+                        f"goldmine analysis {config['name']!r} in {Path(background_file).name}", section["hepdata"])
+    write_json(output, document)
+    return len(document["patches"])
 
 
 def shower(config: Mapping[str, Any], lhe_file: str | Path, chunk: int, output: str | Path) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from goldmine.ml import MORPHING_AWARE_PREFIX
@@ -137,6 +138,12 @@ def _method_name(method: str) -> str:
 def _process_title(config: Mapping[str, Any]) -> str:
     from goldmine.physics.processes import get_process
 
+    if config["process"]["name"] == "madgraph":
+        # The process card says what MadGraph generates; its beams (the energy) are in the run card.
+        lines = (Path(config["process"]["cards"]) / "proc_card.dat").read_text().splitlines()
+        generated = next((line.split(None, 1)[1] for line in lines if line.startswith("generate ")), "?")
+        return f"MadGraph5_aMC@NLO, ``{generated}`` (cards {config['process']['cards']})"
+
     process = get_process(config["process"])
     # The process module's first docstring line is its one-line physics description.
     return import_module(type(process).__module__).__doc__.splitlines()[0].rstrip(".")
@@ -177,8 +184,9 @@ def describe_run(config: Mapping[str, Any]) -> str:
     ensemble = training["ensemble"]
     members = f", an ensemble of {ensemble} networks each" if ensemble > 1 else ""
     inference = config["inference"]
+    energy = "" if process["name"] == "madgraph" else f", at √s = {process['sqrt_s']:g} GeV"
     return (
-        f"Analysis ``{config['name']}``: {_process_title(config)}, at √s = {process['sqrt_s']:g} GeV, "
+        f"Analysis ``{config['name']}``: {_process_title(config)}{energy}, "
         f"with {ranges}. {generation['chunks'] * generation['events_per_chunk']} parton-level events in "
         f"{generation['chunks']} chunks, one weight per benchmark (morphing gives every other point), "
         f"{shower}, passed through {_detector_text(config)}; observables: {', '.join(_observable_names(config))}. "

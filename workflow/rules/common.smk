@@ -69,6 +69,13 @@ _card = config["detector"].get("card")
 if _card is not None and not os.path.exists(_card):
     config["detector"]["card"] = os.path.join(workflow.basedir, _card)
 
+# MadGraph's cards, like the detector card, are found from any working directory. With a Delphes card
+# MadGraph's job runs Pythia 8 and Delphes too, and the detector stage reads Delphes's file.
+MADGRAPH = config["process"]["name"] == "madgraph"
+if MADGRAPH and not os.path.exists(config["process"].get("cards", "")):
+    config["process"]["cards"] = os.path.join(workflow.basedir, config["process"].get("cards", ""))
+MADGRAPH_DELPHES = MADGRAPH and os.path.exists(os.path.join(config["process"]["cards"], "delphes_card.dat"))
+
 # The files of an external sample, like the card, are found from any working directory.
 if "external" in config:
     config["external"]["files"] = [
@@ -142,7 +149,10 @@ def parton_events(wildcards):
 
 
 def detector_events(wildcards):
-    """Showered particles when the shower is on, else the parton-level events (or the external Delphes file)."""
+    """Showered particles when the shower is on, else the parton-level events (or the external Delphes file,
+    or that of MadGraph's job with a Delphes card)."""
+    if MADGRAPH_DELPHES:
+        return f"{RESULTS}/delphes/{wildcards.scatteritem}.root"
     if config["shower"]["enabled"]:
         return f"{RESULTS}/shower/{wildcards.scatteritem}.h5"
     return parton_events(wildcards)

@@ -5,6 +5,7 @@
 - :mod:`~goldmine.publish.fits`: converged fits (two minimisers) and pyhf's asymptotic q̃_μ CLs, upper limits
 - :mod:`~goldmine.publish.reinterpret`: patches (JSON patch or patchset member), every patch in parallel
 - :mod:`~goldmine.publish.contour`: the exclusion contour over the mass plane
+- :mod:`~goldmine.publish.signal`: a goldmine signal in a published workspace, one patch per θ
 """
 
 from goldmine.publish.reinterpret import load_patches, reinterpret

@@ -23,7 +23,8 @@ from threadpoolctl import threadpool_limits
 
 from goldmine.exceptions import ReinterpretError
 
-__all__ = ["Patch", "load_patches", "read_json", "masses", "reinterpret", "reinterpret_many", "reinterpret_one"]
+__all__ = ["Patch", "load_patches", "merge_results", "read_json", "masses", "reinterpret", "reinterpret_many",
+           "reinterpret_one"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,34 @@ def load_patches(references: Sequence[str]) -> list[Patch]:
             raise ReinterpretError(f"{path}: patchset has no patch {member!r}; it has {names}")
         patches.extend(chosen)
     return patches
+
+
+def merge_results(blocks: Sequence[dict[str, dict]], sources: Sequence[str] | None = None) -> dict[str, dict]:
+    """One result of the blocks of a patchset, each reinterpreted on its own (a job per block).
+
+    Args:
+        blocks: results of :func:`reinterpret` (or ``goldmine reinterpret -o``), in order.
+        sources: each block's file, for errors.
+
+    Returns:
+        Every block's results, keyed by patch name, in the order of the blocks.
+
+    Raises:
+        ReinterpretError: a patch name in two blocks (naming both).
+
+    Example:
+        >>> merge_results([{"a": {"CLs_obs": 0.1}}, {"b": {"CLs_obs": 0.2}}])
+        {'a': {'CLs_obs': 0.1}, 'b': {'CLs_obs': 0.2}}
+    """
+    sources = list(sources or (f"block {k}" for k in range(len(blocks))))
+    merged: dict[str, dict] = {}
+    origin: dict[str, str] = {}
+    for source, block in zip(sources, blocks):
+        for name, result in block.items():
+            if name in merged:
+                raise ReinterpretError(f"{source}: patch {name!r} is also in {origin[name]}")
+            merged[name], origin[name] = result, source
+    return merged
 
 
 def masses(patch: Patch) -> tuple[float, ...]:

@@ -1,0 +1,93 @@
+"""workflow/reinterpret.smk: blocks of patches as jobs, merged, equal one `goldmine reinterpret` call."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from goldmine.cli import main
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+ARCHIVE = "published/atlas-susy-2018-31-sbottom-ins1748602.tar.gz"
+# Three RegionA points (one compiled likelihood shape) in two blocks: each job starts a process that
+# imports JAX and compiles once, which costs more than the fits of a few patches.
+NAMES = ["sbottom_600_180_50", "sbottom_1000_205_60", "sbottom_1300_850_60"]
+
+
+@pytest.fixture(scope="module")
+def region_a(shared_data, tmp_path_factory):
+    archive = shared_data / ARCHIVE
+    if not archive.is_file():
+        pytest.skip(f"{archive} not found (the ATLAS SUSY-2018-31 sbottom likelihoods)")
+    folder = tmp_path_factory.mktemp("sbottom")
+    with tarfile.open(archive) as tar:
+        members = ["RegionA/BkgOnly.json", *(f"RegionA/patch.{name}.json" for name in NAMES)]
+        tar.extractall(folder, members=[tar.getmember(name) for name in members], filter="data")
+    return folder / "RegionA"
+
+
+def test_blocks_merged_by_the_workflow_equal_one_reinterpret_call(region_a, tmp_path):
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(
+        {"name": "sbottom", "background": str(region_a / "BkgOnly.json"), "patches": [str(region_a)], "blocks": 2}))
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPOSITORY / "workflow" / "reinterpret.smk"), "--directory",
+         str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--cores", "2"],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"),
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results" / "reinterpret" / "sbottom"
+    blocks = [json.loads((results / "blocks" / f"{k}.json").read_text()) for k in range(2)]
+    assert [len(block) for block in blocks] == [1, 2]  # one job per block, not one for all
+    merged = json.loads((results / "results.json").read_text())
+    assert (results / "exclusion.png").stat().st_size > 0
+    patches = sorted(str(path) for path in region_a.glob("patch.*.json"))
+    direct = CliRunner().invoke(main, ["reinterpret", str(region_a / "BkgOnly.json"), *patches, "--json", "-j", "1",
+                                       "--no-progress"])
+    assert direct.exit_code == 0, direct.output
+    # The same fits on the same patches in another process: the same numbers to round-off.
+    expected = json.loads(direct.output)
+    assert list(merged) == list(expected) == sorted(NAMES)
+    for name, result in expected.items():
+        assert merged[name]["status"] == result["status"] == "ok"
+        assert merged[name]["CLs_obs"] == pytest.approx(result["CLs_obs"], rel=1e-9)
+        assert merged[name]["CLs_exp"] == pytest.approx(result["CLs_exp"], rel=1e-9)
+        assert merged[name]["masses"] == result["masses"]
+
+
+def test_a_patch_in_two_blocks_is_an_error(tmp_path):
+    for k in range(2):
+        (tmp_path / f"{k}.json").write_text(json.dumps({"sbottom_600_180_50": {"CLs_obs": 0.5}}))
+    merged = CliRunner().invoke(main, ["reinterpret-merge", str(tmp_path / "0.json"), str(tmp_path / "1.json"),
+                                       "-o", str(tmp_path / "out.json")])
+    assert merged.exit_code == 1 and "1.json: patch 'sbottom_600_180_50' is also in" in merged.output
+    assert not (tmp_path / "out.json").exists()
+
+
+def _assignment(text: str, name: str):
+    """The literal value of a top-level assignment in Python source."""
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and [target.id for target in node.targets] == [name]:
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{name} is not assigned")
+
+
+def test_the_workflow_uses_the_software_of_the_analysis_workflow():
+    # reinterpret.smk parses without an analysis's configuration, so it keeps a copy of common.smk's
+    # names; the part above its first rule is Python, as common.smk is.
+    workflow, rules = REPOSITORY / "workflow", REPOSITORY / "workflow" / "rules"
+    copy = (workflow / "reinterpret.smk").read_text().split("\nrule ")[0]
+    common = (rules / "common.smk").read_text()
+    assert _assignment(copy, "GOLDMINE_IMAGE") == _assignment(common, "GOLDMINE_IMAGE")
+    # Conda environments are relative to the file of the rule.
+    assert ((workflow / _assignment(copy, "GOLDMINE_ENV")).resolve()
+            == (rules / _assignment(common, "GOLDMINE_ENV")).resolve())
