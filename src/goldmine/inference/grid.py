@@ -130,10 +130,23 @@ def refined_scan(evaluate: Callable[[np.ndarray], np.ndarray], grid: Grid, exact
         if np.any(where):
             values[where] = evaluate(flat[where])
 
+    def region(coarse_points: list[np.ndarray], coarse_values: np.ndarray) -> np.ndarray:
+        # from a linear interpolation, which unlike a spline invents no minimum between the coarse points
+        linear = RegularGridInterpolator(coarse_points, coarse_values)(grid.points).reshape(shape)
+        return linear - np.nanmin(values) < exact_below
+
+    coarse_points: list[np.ndarray] = []
+    coarse_values = np.empty(0)
     for step in coarse_steps:
         coarse_axes = [_coarse_indices(n, step) for n in shape]
         coarse = np.zeros(shape, dtype=bool)
         coarse[np.ix_(*coarse_axes)] = True
+        if coarse_points:
+            # q narrower than the last sub-grid could describe: refine its region directly when that is cheaper
+            todo = binary_dilation(region(coarse_points, coarse_values), structure=np.ones((3,) * len(shape),
+                                                                                          dtype=bool))
+            if np.count_nonzero(todo & np.isnan(values)) < np.count_nonzero(coarse & np.isnan(values)):
+                break
         fill(coarse)
         if np.all(coarse):
             return Scan(values - values.min(), exact_below, None)
@@ -160,16 +173,15 @@ def refined_scan(evaluate: Callable[[np.ndarray], np.ndarray], grid: Grid, exact
             if error <= tolerance:
                 q = np.where(coarse | checks, values, estimate)
                 return Scan(q - q.min(), None, error)
-    # the region to evaluate from a linear interpolation, which unlike a spline invents no minimum
-    # between the coarse points; the values left above the cutoff from the spline where there is one
-    todo = RegularGridInterpolator(coarse_points, coarse_values)(grid.points).reshape(shape) - np.nanmin(
-        values) < exact_below
+    todo = region(coarse_points, coarse_values)
+    # the values left above the cutoff: the spline where there is one
     estimate = RegularGridInterpolator(coarse_points, coarse_values, method="cubic" if all(
         len(a) >= 4 for a in coarse_axes) else "linear")(grid.points).reshape(shape)
     while np.any(todo & np.isnan(values)):
         fill(todo)
         low = values - np.nanmin(values) < exact_below  # NaN compares False
-        todo = binary_dilation(low, structure=np.ones((3,) * len(shape), dtype=bool))
+        # two rings: the cubic crossing of an interval end also reads the points beyond the cell
+        todo = binary_dilation(low, structure=np.ones((3,) * len(shape), dtype=bool), iterations=2)
     minimum = np.nanmin(values)
     values = np.where(np.isnan(values), np.maximum(estimate, minimum + exact_below), values)
     return Scan(values - minimum, exact_below, None)

@@ -169,14 +169,14 @@ class _Spline(MonotonicRQSTransform):
     def __init__(self, widths: torch.Tensor, heights: torch.Tensor, derivatives: torch.Tensor, bound: float = 5.0,
                  slope: float = 1e-3) -> None:
         super(MonotonicRQSTransform, self).__init__()
-        log_slope = math.log(slope)
+        inverse_log_slope = 1 / math.log(slope)
         knots = []
         for logits in (widths, heights):
-            bins = torch.exp(logits / (1 + torch.abs(2 * logits / log_slope)))
-            cumulative = torch.cumsum(bins, dim=-1) / bins.sum(dim=-1, keepdim=True)
+            bins = torch.exp(logits / (1 + torch.abs(logits * (2 * inverse_log_slope))))
+            cumulative = torch.cumsum(bins, dim=-1) * (1 / bins.sum(dim=-1, keepdim=True))
             knots.append(bound * torch.nn.functional.pad(2 * cumulative - 1, (1, 0), value=-1.0))
         self.horizontal, self.vertical = knots
-        derivatives = derivatives / (1 + torch.abs(derivatives / log_slope))
+        derivatives = derivatives / (1 + torch.abs(derivatives * inverse_log_slope))
         self.derivatives = torch.exp(torch.nn.functional.pad(derivatives, (1, 1), value=0))
 
 
