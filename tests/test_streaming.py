@@ -3,6 +3,7 @@ streams its sample from the file, learns as well as in memory, reproducibly and 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 
@@ -64,7 +65,8 @@ def test_drawn_events_follow_the_weights(pools):
 
 def test_mining_stage_streams_without_reading_the_events_whole(analysis, tmp_path):
     """The stage mines from the file: its samples equal those of an in-memory pool of the train part."""
-    config = analysis.config
+    config = copy.deepcopy(analysis.config)
+    config["mining"].update(n_thetas=20, samples={"local_score": 2000, "ratio": 4000})
     paths = stages.mine(config, analysis.events, tmp_path / "l.h5", tmp_path / "r.h5", tmp_path / "t.h5")
     train_part, _ = mining.split_indices(events.count(analysis.events), config["mining"]["test_fraction"])
     part = events.read(analysis.events, train_part.start, train_part.stop)
