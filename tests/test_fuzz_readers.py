@@ -2,7 +2,7 @@
 
 On any malformed input the only exception allowed is goldmine's own (a ``GoldmineError``
 subclass) naming the file, and a reader never returns fewer events than the file holds
-without an error. Example counts are set so that the file takes about 10 s on the loaded
+without an error. Example counts are set so that the file takes about 7 s on the loaded
 2-core machine (each example reads a 12-event file or validates one configuration, a few
 milliseconds); hypothesis shrinks any failure it finds to a minimal input.
 """
@@ -30,7 +30,7 @@ WEIGHT_IDS = ("sm", "b1", "b2")
 #: examples per LHE property: 100 for the mutations that hit many code paths (truncation, byte
 #: corruption, numbers), 40 for the targeted ones (a few ms each). The config properties run
 #: fewer (30, 6 for deep nesting): a validation takes about 50 ms. In all 600 examples, about
-#: 10 s on the 2-core machine.
+#: 7 s on the 2-core machine.
 MANY, FEW = 100, 40
 #: a NaN or an out-of-range number cast to an integer field would be silently wrong: numpy's
 #: warning about it fails the test.
@@ -248,7 +248,8 @@ def test_a_random_overlay_is_valid_or_a_config_error(tmp_path, section, key, val
 
 
 @settings(FUZZ, max_examples=6)
-@given(depth=st.sampled_from([60, 400, 3000]), kind=st.sampled_from(["[", "{a: "]), where=st.sampled_from(["top", "value"]))
+@given(depth=st.sampled_from([60, 400, 3000]), kind=st.sampled_from(["[", "{a: "]),
+       where=st.sampled_from(["top", "value"]))
 def test_deep_nesting_is_a_config_error(tmp_path, depth, kind, where):
     closing = "]" if kind == "[" else "}"
     nested = kind * depth + "1" + closing * depth
