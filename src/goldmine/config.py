@@ -10,6 +10,7 @@ Snakemake merges ``--configfile`` files into the workflow's ``configfile:`` (:fu
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -25,7 +26,13 @@ __all__ = ["NEEDS_MORPHING", "load", "merge", "schema", "validate"]
 
 
 def schema() -> dict[str, Any]:
-    """The JSON schema of the configuration, as a dict."""
+    """The JSON schema of the configuration, as a dict (a fresh copy)."""
+    return copy.deepcopy(_parsed_schema())
+
+
+@functools.cache
+def _parsed_schema() -> dict[str, Any]:
+    # Parsed once per process: YAML parsing was most of a validation's time.
     text = resources.files("goldmine").joinpath("schemas/config.schema.yaml").read_text()
     return _inline_references(yaml.safe_load(text))
 
@@ -318,11 +325,13 @@ def merge(base: Mapping[str, Any], overlay: Mapping[str, Any], _path: tuple[str,
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
         raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+    except RecursionError:  # PyYAML composes nested collections recursively
+        raise ConfigError(f"config file {path} nests collections too deeply to be a configuration") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
     return raw

@@ -350,8 +350,8 @@ def mine(config: Mapping[str, Any], event_file: str | Path, local_score: str | P
     names = events.read_observable_names(event_file)
     n_events = events.count(event_file)
     train_part, test_part = mining.split_indices(n_events, settings["test_fraction"])
-    train_events = events.read(event_file, train_part.start, train_part.stop)
-    pool = mining.EventPool(space, train_events.observations, train_events.weights, source=str(event_file))
+    # Streamed from the file: memory holds the drawn samples, not the events.
+    pool = mining.EventPool.from_file(event_file, train_part.start, train_part.stop)
     rng = np.random.default_rng(settings["seed"])
     reference = space.benchmark(settings["reference_benchmark"])
     provenance = {"events": str(event_file), "seed": settings["seed"], "reference": json.dumps(reference.tolist()),
@@ -397,7 +397,7 @@ def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup
     settings = dict(config["training"][family_of(method)])
     settings["seed"] += member
     space = events.read_parameter_space(setup_file)
-    sample = samples.read_training_sample(sample_file)
+    streaming = _streams(config["training"]["streaming"], method, sample_file)
     with h5py.File(sample_file, "r") as handle:
         attributes = {key: json.loads(handle.attrs[key]) for key in ("observables", "reference")}
         if "benchmark_cross_sections" in handle.attrs:
@@ -410,14 +410,39 @@ def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup
                     "reference_index": reference_index}
     output = Path(output)
     checkpoint = output.with_suffix(".checkpoint")
-    model, history = train_estimator(method, sample, space.ranges, settings, checkpoint=checkpoint,
-                                     progress=progress, morphing=morphing)
+    if streaming:
+        log.info("%s: streaming the training sample in blocks", sample_file)
+    opened = samples.open_training_sample(sample_file) if streaming else \
+        contextlib.nullcontext(samples.read_training_sample(sample_file))
+    with opened as sample:
+        model, history = train_estimator(method, sample, space.ranges, settings, checkpoint=checkpoint,
+                                         progress=progress, morphing=morphing, streaming=streaming)
     metadata = model_metadata(method, model, settings, space.names, space.ranges, attributes["observables"],
                               history, attributes["reference"])
     metadata["member"] = member
     save_model(output, model, metadata)
     checkpoint.unlink(missing_ok=True)
     return metadata
+
+
+#: ``training.streaming: auto`` streams samples whose fields take more than this as float32.
+STREAMING_BYTES = 2 * 1024**3
+
+
+def _streams(setting: str | bool, method: str, sample_file: str | Path) -> bool:
+    """Whether to stream the training sample (``training.streaming``).
+
+    Raises:
+        ConfigError: for streaming ``true`` with a density method.
+    """
+    from goldmine.ml import DENSITY_METHODS
+
+    if method in DENSITY_METHODS:
+        if setting is True:
+            raise ConfigError(f"config key 'training.streaming': true, but {method} cannot stream its sample "
+                              f"(it trains on the samples drawn at theta0); use auto or false")
+        return False
+    return setting is True or (setting == "auto" and samples.sample_bytes(sample_file) > STREAMING_BYTES)
 
 
 def models_by_method(config: Mapping[str, Any], models: Sequence[str | Path]) -> dict[str, list[Path]]:

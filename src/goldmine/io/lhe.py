@@ -527,6 +527,11 @@ class _Problems:
             raise _BlockError(*min(self.found, key=lambda item: item[0]))
 
 
+def _integral(values: np.ndarray) -> np.ndarray:
+    """Which values are integers that int64 holds exactly (not NaN, ±inf, fractions or beyond 2⁵³)."""
+    return (values == np.round(values)) & (np.abs(values) <= 2.0**53)
+
+
 def _parse_block(
     block: bytes, weight_ids: tuple[str, ...], adopt_ids: bool = False
 ) -> tuple[dict[str, np.ndarray], tuple[str, ...]]:
@@ -644,7 +649,8 @@ def _parse_block(
         problems.raise_first()
     header = values[first[:, None] + np.arange(6)]
     n_particles = header[:, 0]
-    expected = 6 + 13 * n_particles
+    with np.errstate(over="ignore"):  # an absurd NUP overflows to inf, which the check below reports
+        expected = 6 + 13 * n_particles
     wrong = np.flatnonzero((count != expected) | (n_particles < 0) | (n_particles != np.round(n_particles)))
     if len(wrong):
         i = wrong[0]
@@ -659,14 +665,16 @@ def _parse_block(
     for j, field in enumerate(_PARTICLE_FIELDS):
         column = np.ascontiguousarray(table[:, j])
         if field in _INT_FIELDS:
-            fractional = np.flatnonzero(column != np.round(column))
+            integral = _integral(column)
+            fractional = np.flatnonzero(~integral)
             if len(fractional):
                 event = np.searchsorted(np.cumsum(counts), fractional[0], side="right")
                 problems.add(event, f"particle {field} is not an integer: {column[fractional[0]]!r}")
+                column = np.where(integral, column, 0)  # reported: only the cast must not fail first
             column = column.astype(np.int64)
         columns[field] = column
     process_id = header[:, 1]
-    fractional = np.flatnonzero(process_id != np.round(process_id))
+    fractional = np.flatnonzero(~_integral(process_id))
     if len(fractional):
         problems.add(fractional[0], f"IDPRUP is not an integer: {process_id[fractional[0]]!r}")
     problems.raise_first()

@@ -18,7 +18,7 @@ from goldmine.io.samples import TrainingSample
 from goldmine.ml import DENSITY_METHODS, METHODS, MORPHING_AWARE_PREFIX, RATIO_METHODS, SCORE_METHODS, family_of
 from goldmine.ml.losses import RATIO_LOSSES, density_loss, local_score_loss, ratio_loss
 from goldmine.ml.models import DensityModel, MorphingAwareRatioModel, RatioModel, ScoreModel
-from goldmine.ml.trainer import TrainingHistory, train
+from goldmine.ml.trainer import BLOCK_ROWS, TrainingHistory, train
 
 __all__ = [
     "evaluate_log_ratio",
@@ -58,7 +58,8 @@ def model_metadata(method: str, model: torch.nn.Module, settings: Mapping[str, A
 def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.ndarray,
                     settings: Mapping[str, Any], checkpoint: str | Path | None = None,
                     progress: bool = True, morphing: Mapping[str, Any] | None = None,
-                    device: torch.device | None = None,
+                    device: torch.device | None = None, streaming: bool = False,
+                    block_rows: int = BLOCK_ROWS,
                     ) -> tuple[ScoreModel | RatioModel | MorphingAwareRatioModel | DensityModel, TrainingHistory]:
     """Train one estimator.
 
@@ -74,6 +75,11 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
         morphing: for the morphing-aware methods: "components", "matrix",
             "benchmark_cross_sections" and "reference_index" (the benchmark θ_ref).
         device: where to train (CUDA when present, by default).
+        streaming: the sample's fields are array-likes read in blocks (the datasets of an open
+            sample file, :func:`goldmine.io.samples.open_training_sample`), not arrays; see
+            :func:`goldmine.ml.trainer.train`. Not for the density methods, which train on the
+            part of the sample drawn at θ₀.
+        block_rows: rows per block when streaming.
 
     Returns:
         (model, history).
@@ -110,6 +116,8 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
 
         data = {"x": sample.x, "theta0": sample.theta0, "y": sample.y, "r_xz": sample.r_xz, "t_xz": sample.t_xz}
     elif method in DENSITY_METHODS:
+        if streaming:
+            raise ValueError(f"{method} cannot stream its sample (it trains on the samples drawn at theta0)")
         model = DensityModel(sample.x.shape[1], sample.theta0.shape[1], settings["hidden"], settings["activation"],
                              settings["transforms"])
         model.set_scaling(sample.x, parameter_ranges)
@@ -131,7 +139,8 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
                 "t_xz": sample.t_xz[drawn_at_theta0]}
     else:
         raise ValueError(f"unknown method {method!r}; methods are {list(METHODS)}")
-    history = train(model, loss, data, checkpoint=checkpoint, progress=progress, device=device, **options)
+    history = train(model, loss, data, checkpoint=checkpoint, progress=progress, device=device, streaming=streaming,
+                    block_rows=block_rows, **options)
     return model, history
 
 

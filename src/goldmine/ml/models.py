@@ -45,6 +45,17 @@ def _mlp(n_inputs: int, hidden: Sequence[int], n_outputs: int, activation: str) 
     return nn.Sequential(*layers)
 
 
+def _moments(x, block_rows: int = 2**18) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of the columns of x; read in blocks (two passes) unless x is an array."""
+    if isinstance(x, np.ndarray):
+        return x.mean(axis=0), x.std(axis=0)
+    n = len(x)
+    mean = sum(np.asarray(x[i : i + block_rows], dtype=float).sum(axis=0) for i in range(0, n, block_rows)) / n
+    variance = sum(((np.asarray(x[i : i + block_rows], dtype=float) - mean) ** 2).sum(axis=0)
+                   for i in range(0, n, block_rows)) / n
+    return mean, np.sqrt(variance)
+
+
 class _Standardised(nn.Module):
     """Holds the input scaling as buffers, so that it travels with the state_dict."""
 
@@ -56,9 +67,14 @@ class _Standardised(nn.Module):
         self.register_buffer("theta_scale", torch.ones(n_parameters, dtype=torch.float64))
 
     def set_scaling(self, x: np.ndarray, theta_ranges: np.ndarray) -> None:
-        """Standardise x to zero mean and unit variance, θ to [-1, 1] over its range."""
-        std = x.std(axis=0)
-        self.x_mean.copy_(torch.as_tensor(x.mean(axis=0)))
+        """Standardise x to zero mean and unit variance, θ to [-1, 1] over its range.
+
+        Args:
+            x: the observations, an array or (a streamed sample) an array-like read in blocks.
+            theta_ranges: shape (p, 2).
+        """
+        mean, std = _moments(x)
+        self.x_mean.copy_(torch.as_tensor(mean))
         self.x_scale.copy_(torch.as_tensor(np.where(std > 0, std, 1.0)))
         ranges = np.asarray(theta_ranges, dtype=float)
         self.theta_center.copy_(torch.as_tensor(ranges.mean(axis=1)))

@@ -2,7 +2,10 @@
 
 No per-sample Python loop and no DataLoader: the whole sample sits in one tensor per
 field on the device and batches are slices of a seeded permutation, so a fixed seed
-gives the same model bit for bit on CPU. With a checkpoint file, the full training
+gives the same model bit for bit on CPU. A sample larger than memory is streamed instead
+(``streaming``): its fields stay in the HDF5 file, each epoch visits the blocks of the
+training part in a seeded random order and shuffles the rows within each block, so memory
+holds one block, and a fixed seed still gives the same model bit for bit. With a checkpoint file, the full training
 state (weights, optimiser, schedule, random generator, history) is written atomically
 after every epoch and a killed training resumes where it stopped, to the same model.
 A checkpoint is resumed only when it was made by the same training: the same network,
@@ -20,7 +23,7 @@ import hashlib
 import logging
 import os
 import pickle
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -31,11 +34,16 @@ from tqdm.auto import tqdm
 
 from goldmine.io.atomic import atomic_output
 
-__all__ = ["TrainingHistory", "choose_device", "train"]
+__all__ = ["BLOCK_ROWS", "TrainingHistory", "choose_device", "train"]
+
+#: rows read from the sample file at a time when streaming (rounded down to whole batches).
+BLOCK_ROWS = 2**18
 
 log = logging.getLogger(__name__)
 
 LossFunction = Callable[[nn.Module, Mapping[str, torch.Tensor]], torch.Tensor]
+#: a field of the sample: an array, or (streaming) anything sliced like one, e.g. an ``h5py.Dataset``.
+Field = np.ndarray | Sequence
 
 
 @dataclass
@@ -69,13 +77,16 @@ def train(
     device: torch.device | None = None,
     checkpoint: str | os.PathLike | None = None,
     progress: bool = True,
+    streaming: bool = False,
+    block_rows: int = BLOCK_ROWS,
 ) -> TrainingHistory:
     """Train ``model`` with Adam; keep the weights of the epoch with the lowest validation loss.
 
     Args:
         model: the network (moved to ``device`` and float32).
         loss_function: (model, batch of tensors) → scalar loss.
-        data: field name → array, all with the same first dimension.
+        data: field name → array, all with the same first dimension (with ``streaming``:
+            array-likes read by slices, e.g. the datasets of an open HDF5 sample file).
         epochs: maximum number of epochs.
         batch_size: samples per step.
         learning_rate: Adam's step size (decays by cosine annealing to 1% over the epochs).
@@ -85,6 +96,10 @@ def train(
         device: where to train; :func:`choose_device` by default.
         checkpoint: file for the training state; resumed from when it exists.
         progress: show a progress bar.
+        streaming: read the data block by block instead of holding it (see the module
+            docstring); the first ``validation_fraction`` of the rows is then the validation
+            part (mining shuffles its samples), and the training differs from the in-memory one.
+        block_rows: rows per block when streaming.
 
     Returns:
         TrainingHistory.
@@ -98,13 +113,18 @@ def train(
     model.to(device=device, dtype=torch.float32)
 
     n = len(next(iter(data.values())))
-    order = torch.randperm(n, generator=generator)
     n_validation = max(1, int(round(n * validation_fraction)))
-    tensors = {key: torch.as_tensor(np.asarray(value), dtype=torch.float32)[order].to(device)
-               for key, value in data.items()}
-    train_part = {key: value[n_validation:] for key, value in tensors.items()}
-    validation_part = {key: value[:n_validation] for key, value in tensors.items()}
     n_train = n - n_validation
+    if streaming:
+        block_rows = max(1, block_rows // batch_size) * batch_size  # whole batches, but for the last block
+        train_part = _Streamed(data, n_validation, n, block_rows, device)
+        validation_part = _Streamed(data, 0, n_validation, block_rows, device)
+    else:
+        order = torch.randperm(n, generator=generator)
+        tensors = {key: torch.as_tensor(np.asarray(value), dtype=torch.float32)[order].to(device)
+                   for key, value in data.items()}
+        train_part = {key: value[n_validation:] for key, value in tensors.items()}
+        validation_part = {key: value[:n_validation] for key, value in tensors.items()}
 
     # The fused Adam kernel updates every parameter in one call (a third of a small network's step time).
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, fused=True)
@@ -112,7 +132,8 @@ def train(
     state = {"history": TrainingHistory(), "best_state": copy.deepcopy(model.state_dict()), "best_loss": np.inf,
              "stale": 0, "epoch": -1}
     fingerprint = _fingerprint(model, data, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                               validation_fraction=validation_fraction, patience=patience, seed=seed)
+                               validation_fraction=validation_fraction, patience=patience, seed=seed,
+                               streaming=streaming, block_rows=block_rows if streaming else None)
     saved = _resumable_checkpoint(checkpoint, fingerprint, device) if checkpoint is not None else None
     if saved is not None:
         model.load_state_dict(saved["model"])
@@ -132,20 +153,16 @@ def train(
         if finished:
             break
         model.train()
-        permutation = torch.randperm(n_train, generator=generator).to(device)
-        # One gather per epoch; the batches are then contiguous views.
-        shuffled = {key: value[permutation] for key, value in train_part.items()}
-        batch_losses = []
-        for start in range(0, n_train, batch_size):
-            batch = {key: value[start : start + batch_size] for key, value in shuffled.items()}
+        batch_losses, sizes = [], []
+        for batch in _shuffled_batches(train_part, batch_size, generator, device):
             with autocast:
                 loss = loss_function(model, batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             batch_losses.append(loss.detach())
-        sizes = torch.diff(torch.arange(0, n_train + batch_size, batch_size).clamp(max=n_train)).to(device)
-        total = (torch.stack(batch_losses).float() * sizes).sum()
+            sizes.append(len(next(iter(batch.values()))))
+        total = (torch.stack(batch_losses).float() * torch.tensor(sizes, device=device)).sum()
         scheduler.step()
         model.eval()
         with autocast:
@@ -168,14 +185,53 @@ def train(
     return state["history"]
 
 
-def _fingerprint(model: nn.Module, data: Mapping[str, np.ndarray], **settings) -> str:
-    """A digest of what determines the training: the network's structure, the settings and the data."""
+class _Streamed:
+    """The rows ``start`` to ``stop`` of the data, read as float32 tensors in blocks of ``block_rows``."""
+
+    def __init__(self, data: Mapping[str, Field], start: int, stop: int, block_rows: int,
+                 device: torch.device) -> None:
+        self.data, self.start, self.stop, self.block_rows, self.device = data, start, stop, block_rows, device
+
+    def __len__(self) -> int:
+        return -(-(self.stop - self.start) // self.block_rows)
+
+    def block(self, index: int) -> dict[str, torch.Tensor]:
+        begin = self.start + index * self.block_rows
+        end = min(begin + self.block_rows, self.stop)
+        return {key: torch.as_tensor(np.asarray(value[begin:end]), dtype=torch.float32).to(self.device)
+                for key, value in self.data.items()}
+
+    def blocks(self) -> Iterator[dict[str, torch.Tensor]]:
+        return (self.block(index) for index in range(len(self)))
+
+
+def _shuffled_batches(data: Mapping[str, torch.Tensor] | _Streamed, batch_size: int,
+                      generator: torch.Generator, device: torch.device) -> Iterator[dict[str, torch.Tensor]]:
+    """One epoch of mini-batches: a seeded permutation of all rows in memory; when streaming, the
+    blocks in a seeded random order and a seeded permutation of the rows within each block."""
+    if isinstance(data, _Streamed):
+        parts = (data.block(int(index)) for index in torch.randperm(len(data), generator=generator))
+    else:
+        parts = iter([data])
+    for part in parts:
+        rows = len(next(iter(part.values())))
+        permutation = torch.randperm(rows, generator=generator).to(device)
+        # One gather per block; the batches are then contiguous views.
+        shuffled = {key: value[permutation] for key, value in part.items()}
+        for start in range(0, rows, batch_size):
+            yield {key: value[start : start + batch_size] for key, value in shuffled.items()}
+
+
+def _fingerprint(model: nn.Module, data: Mapping[str, Field], **settings) -> str:
+    """A digest of what determines the training: the network's structure, the settings and the data
+    (read in blocks, so that a streamed sample is never held whole)."""
     digest = hashlib.sha256(repr(model).encode())
     digest.update(repr(sorted(settings.items())).encode())
     for key in sorted(data):
-        values = np.ascontiguousarray(data[key])
-        digest.update(f"{key}{values.dtype}{values.shape}".encode())
-        digest.update(values.data)
+        values = data[key]
+        digest.update(f"{key}{np.dtype(values.dtype)}{tuple(values.shape)}".encode())
+        for start in range(0, len(values), BLOCK_ROWS):
+            digest.update(np.ascontiguousarray(values[start : start + BLOCK_ROWS]).data)
     return digest.hexdigest()
 
 
@@ -206,11 +262,13 @@ def _save_checkpoint(path, fingerprint, model, optimizer, scheduler, generator, 
                    temporary)
 
 
-def _evaluate(model: nn.Module, loss_function: LossFunction, data: Mapping[str, torch.Tensor],
+def _evaluate(model: nn.Module, loss_function: LossFunction, data: Mapping[str, torch.Tensor] | _Streamed,
               batch_size: int) -> float:
-    n = len(next(iter(data.values())))
-    total = 0.0
-    for start in range(0, n, batch_size):
-        batch = {key: value[start : start + batch_size] for key, value in data.items()}
-        total += float(loss_function(model, batch).detach()) * len(next(iter(batch.values())))
+    total, n = 0.0, 0
+    for part in data.blocks() if isinstance(data, _Streamed) else [data]:
+        rows = len(next(iter(part.values())))
+        for start in range(0, rows, batch_size):
+            batch = {key: value[start : start + batch_size] for key, value in part.items()}
+            total += float(loss_function(model, batch).detach()) * len(next(iter(batch.values())))
+        n += rows
     return total / n
