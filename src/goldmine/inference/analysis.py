@@ -11,13 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from goldmine.detection.detector import MuonDetector
 from goldmine.inference import calibration, diagnostics, limits, methods, toys
-from goldmine.inference.exact import ExactLikelihood, unavailable_because
+from goldmine.inference import exact as exact_module
 from goldmine.inference.grid import analysis_grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
 from goldmine.io import events
-from goldmine.physics.processes import get_process
 
 __all__ = ["run_inference"]
 
@@ -67,11 +65,11 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     bins: dict[str, tuple[np.ndarray, int]] = {}
 
     exact = None
-    reason = unavailable_because(config)
+    reason = exact_module.unavailable_because(config)
     if reason is not None:
         log.info("no exact likelihood: %s", reason)
     else:
-        exact = ExactLikelihood(get_process(config["process"]), MuonDetector.from_config(config["detector"]), names)
+        exact = exact_module.from_config(config, names)
     # The control variate every method shares: normalised to the model's σ(θ) where it is known, the
     # events' mean joint score is the sample's fluctuation; otherwise it is zero identically.
     joint_scores = methods.joint_score(morphed, reference, None if exact is None else exact.fiducial_cross_section)

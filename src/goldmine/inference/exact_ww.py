@@ -148,4 +148,5 @@ class ExactWW:
         shifts = _STEP * np.eye(len(theta))
         sigma_gradient = (self.fiducial_cross_section(theta + shifts)
                           - self.fiducial_cross_section(theta - shifts)) / (2.0 * _STEP)
-        return gradient / self.density(x, theta, integrals)[:, None] - sigma_gradient / self.fiducial_cross_section(theta)
+        log_sigma_gradient = sigma_gradient / self.fiducial_cross_section(theta)
+        return gradient / self.density(x, theta, integrals)[:, None] - log_sigma_gradient
