@@ -242,24 +242,34 @@ def ww_observable(name: str) -> _Function:
         raise KeyError(f"unknown W-pair observable {name!r}; known ones are {sorted(WW_OBSERVABLES)}")
 
     def evaluate(event: ReconstructedMuons) -> np.ndarray:
-        n = len(event.mu_minus)
-        leptons = event.collections.get("leptons", _empty_collection(n))
-        lepton = leading(leptons, 0)
-        neutrino = leading(event.collections.get("neutrinos", _empty_collection(n)), 0)
-        jets = event.collections.get("jets", _empty_collection(n))
-        first, second = leading(jets, 0), leading(jets, 1)
-        if name == "m_lnu":
-            return (lepton + neutrino).mass
-        if name == "m_jj":
-            return (first + second).mass
-        charge = ak.to_numpy(ak.fill_none(ak.firsts(leptons.charge), np.nan)) if n and "charge" in leptons.fields \
-            else np.full(n, np.nan)
-        with np.errstate(invalid="ignore", divide="ignore"):  # NaN for events without the four objects
-            angles = ww_angles(_four_momenta(lepton), _four_momenta(neutrino), _four_momenta(first),
-                               _four_momenta(second), charge)
-        return np.where(np.isnan(charge), np.nan, angles[name])
+        return _ww_quantities(event)[name]
 
     return evaluate
+
+
+# The last event record's W-pair observables: the seven observables of one block share one computation.
+_LAST_WW: list[tuple[ReconstructedMuons, dict[str, np.ndarray]]] = []
+
+
+def _ww_quantities(event: ReconstructedMuons) -> dict[str, np.ndarray]:
+    """All of :data:`WW_OBSERVABLES` of an event record (NaN for events without the four objects)."""
+    if _LAST_WW and _LAST_WW[0][0] is event:
+        return _LAST_WW[0][1]
+    n = len(event.mu_minus)
+    leptons = event.collections.get("leptons", _empty_collection(n))
+    lepton = leading(leptons, 0)
+    neutrino = leading(event.collections.get("neutrinos", _empty_collection(n)), 0)
+    jets = event.collections.get("jets", _empty_collection(n))
+    first, second = leading(jets, 0), leading(jets, 1)
+    charge = (ak.to_numpy(ak.fill_none(ak.firsts(leptons.charge), np.nan)).astype(float)
+              if n and "charge" in leptons.fields else np.full(n, np.nan))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        angles = ww_angles(_four_momenta(lepton), _four_momenta(neutrino), _four_momenta(first),
+                           _four_momenta(second), charge)
+    quantities = {name: np.where(np.isnan(charge), np.nan, value) for name, value in angles.items()}
+    quantities["m_lnu"], quantities["m_jj"] = (lepton + neutrino).mass, (first + second).mass
+    _LAST_WW[:] = [(event, quantities)]
+    return quantities
 
 
 def _described(text: str, unit: str | None) -> str:

@@ -61,9 +61,9 @@ class ExactWW:
         >>> process = EEWW(sqrt_s=189.0)
         >>> x = np.array([[0.8, -0.5, 1.0, 0.3, -2.0, 80.0, 80.5]])
         >>> exact = ExactWW(process, REQUIRED)
-        >>> log_r = exact.log_likelihood_ratio(x, np.array([[0.0, 0.0, 0.0], [0.1, 0.0, 0.0]]), np.zeros(3))
-        >>> float(log_r[0, 0]), bool(np.isfinite(log_r[1, 0]))
-        (0.0, True)
+        >>> density = exact.density(x, np.array([[0.0, 0.0, 0.0], [0.1, 0.0, 0.0]]))  # pb per unit of x
+        >>> density.shape, bool(np.all(density > 0))
+        ((2, 1), True)
     """
 
     process: EEWW
