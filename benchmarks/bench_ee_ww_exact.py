@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from goldmine import api
+from goldmine.io import events
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,7 @@ def _timed(label: str, times: dict[str, float], function, *arguments, **keywords
     return result
 
 
-def run(directory: Path, events_per_chunk: int, epochs: int) -> tuple[dict, dict[str, float]]:
+def run(directory: Path, events_per_chunk: int, epochs: int) -> tuple[dict, dict[str, float], float]:
     config = api.load_config(REPOSITORY / "config" / "ee_ww_parton.yaml")
     config["generation"]["events_per_chunk"] = events_per_chunk
     for family in ("local_score", "ratio"):
@@ -53,7 +54,11 @@ def run(directory: Path, events_per_chunk: int, epochs: int) -> tuple[dict, dict
         models.append(directory / "models" / f"{method}_0.pt")
         _timed(f"train {method}", times, api.train, config, method, samples[family], setup, models[-1])
     result = _timed("infer", times, api.infer, config, samples["test"], models, directory / "results")
-    return result, times
+    test = events.read(samples["test"])
+    reference = events.read_parameter_space(samples["test"]).benchmark(config["mining"]["reference_benchmark"])
+    space = events.read_parameter_space(samples["test"])
+    expected = config["inference"]["luminosity"] * float(space.morphing.morph(test.weights).total(reference))
+    return result, times, expected
 
 
 def _f(entry: dict, key: str) -> str:
@@ -64,7 +69,7 @@ def _f(entry: dict, key: str) -> str:
     return f"{value:+.4f}" + ("" if error is None else f" ± {error:.4f}")
 
 
-def report(result: dict, times: dict[str, float]) -> None:
+def report(result: dict, times: dict[str, float], expected: float) -> None:
     fisher = result["fisher"]["methods"]
     exact = np.array(fisher["exact"]["matrix"])
     print("Fisher information relative to exact (eigenvalues of I_exact^-1 I; diagonal ratios):")
@@ -73,6 +78,9 @@ def report(result: dict, times: dict[str, float]) -> None:
         eigenvalues = np.sort(np.linalg.eigvals(np.linalg.solve(exact, information)).real)
         diagonal = np.diag(information) / np.diag(exact)
         print(f"  {method:32s} eig {np.round(eigenvalues, 3).tolist()}  diag {np.round(diagonal, 3).tolist()}")
+    print("profiled 68% Fisher half-widths of exact, sqrt(diag(I_exact^-1)):",
+          np.round(np.sqrt(np.diag(np.linalg.inv(exact))), 4).tolist())
+    print("expected events L sigma(SM):", round(expected, 1))
     print("Intervals against exact (low, high; width ratio ± bootstrap error):")
     for method, levels in result["validation"]["intervals_against_exact"].items():
         for level, parameters in levels.items():

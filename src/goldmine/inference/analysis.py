@@ -76,7 +76,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     # the events' mean exact score t(x|θ_ref) = E[t(x,z)|x], the sample's fluctuation as the observables
     # see it (the joint score adds the latent part no method sees: on ee_ww at parton level, where the jet
     # fold hides half of the joint information, its linear term pulled the exact q's minimum to the edge
-    # of the grid, 4.5 below q(SM)); otherwise the mean joint score, zero identically.
+    # of the grid); otherwise the mean joint score, zero identically.
     joint_scores = exact_scores if exact is not None else methods.joint_score(morphed, reference)
     control = weights_ref @ joint_scores / weights_ref.sum()
     validation["control_variate_mean_joint_score"] = control.tolist()
