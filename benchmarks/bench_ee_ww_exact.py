@@ -88,7 +88,14 @@ def report(result: dict, times: dict[str, float], expected: float) -> None:
                 print(f"  {method:10s} {level}% {name:18s} exact [{_f(entry, 'exact_low')}, {_f(entry, 'exact_high')}]"
                       f"  method [{_f(entry, 'low')}, {_f(entry, 'high')}]  width ratio {_f(entry, 'width_ratio')}"
                       f"  shift {_f(entry, 'shift')} half-widths")
-    print("failed:", json.dumps(result["validation"]["failed"]))
+    validation = result["validation"]
+    for key, value in validation.items():
+        if key.endswith("_log_r_mse"):
+            print(f"{key} / exact log r variance: {value / validation['exact_log_r_variance']:.3f}")
+        elif key.endswith("_score_mse"):
+            ratio = np.array(value) / np.array(validation["exact_score_variance"])
+            print(f"{key} / exact score variance: {np.round(ratio, 3).tolist()}")
+    print("failed:", json.dumps(validation["failed"]))
     print("wall time per stage (s):", {key: round(value, 1) for key, value in times.items()})
 
 
