@@ -107,8 +107,8 @@ class ExactWW:
                 components = self.process.amplitude_components(assignment)  # (4, n, 2)
                 total = total + np.real(np.einsum("anx,bnx->nab", components, components.conj()))
             masses = points[0, block, 0] * points[0, block, 1]
-            with np.errstate(invalid="ignore"):  # outside the phase space the amplitudes are NaN: zero density
-                inside = np.isfinite(total).all(axis=(1, 2))
+            # a point outside the phase space (m_ℓν + m_jj > √s) has no density; its frames may be NaN
+            inside = np.isfinite(total).all(axis=(1, 2))
             matrices[block] = np.where(inside[:, None, None], total, 0.0) * (
                 _CHANNELS * 2.0 * np.pi * 4.0 * masses)[:, None, None]
         return matrices
