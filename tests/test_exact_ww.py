@@ -11,7 +11,7 @@ from goldmine.config import ConfigError, load, validate
 from goldmine.inference.exact import from_config, unavailable_because
 from goldmine.inference.exact_ww import REQUIRED, ExactWW
 from goldmine.io import events
-from goldmine.physics.processes import EEWW
+from goldmine.physics.processes import EEWW, get_process
 from goldmine.physics.ww_angles import ww_angles
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -24,8 +24,9 @@ def _mass(momenta: np.ndarray) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def process():
-    """The process at 189 GeV (its σ(θ) quadrature, ≈ 1 s, done once for the module)."""
-    return EEWW(sqrt_s=189.0)
+    """The process of config/ee_ww_parton.yaml (189 GeV): its σ(θ) quadrature, ≈ 1 s, is shared by
+    equal processes, the stages' included."""
+    return get_process(_parton_config()["process"])
 
 
 @pytest.fixture(scope="module")
