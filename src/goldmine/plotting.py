@@ -67,6 +67,8 @@ _REFERENCE_STYLES = {
 #: a built-in observable by its place in DEFINITIONS, a user's by a hash of its name (the
 #: same in every run).
 _HISTOGRAM_1D_COLOURS = ("#1b9e77", "#66a61e", "#006d2c", "#74c476", "#00441b", "#41ab5d", "#99d8c9", "#4d9221")
+#: beyond the colours (more built-in observables than colours), the next dash pattern.
+_HISTOGRAM_1D_DASHES = ((0, (3, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 #: anything else (a method added later): never black, which is the exact likelihood's.
 _OTHER_COLOURS = ("#e7298a", "#7570b3", "#d95f02", "#666600", "#1f78b4", "#b15928")
 #: benchmarks and ensemble members: Petroff's ten colours.
@@ -120,7 +122,9 @@ def method_style(method: str) -> dict[str, Any]:
         observable = method.partition(":")[2]
         built_in = list(DEFINITIONS)
         index = built_in.index(observable) if observable in built_in else zlib.crc32(observable.encode())
-        return dict(color=_HISTOGRAM_1D_COLOURS[index % len(_HISTOGRAM_1D_COLOURS)], linestyle=(0, (3, 1, 1, 1)),
+        colours = len(_HISTOGRAM_1D_COLOURS)
+        return dict(color=_HISTOGRAM_1D_COLOURS[index % colours],
+                    linestyle=_HISTOGRAM_1D_DASHES[index // colours % len(_HISTOGRAM_1D_DASHES)],
                     linewidth=1.5, label=f"histogram of {observable}")
     return dict(color=_OTHER_COLOURS[zlib.crc32(method.encode()) % len(_OTHER_COLOURS)], linestyle=(0, (5, 1)),
                 linewidth=_LINEWIDTH, label=method)

@@ -205,7 +205,12 @@ def _stdout_to_stderr() -> Iterator[None]:
 
 
 def detector_from_config(detector_config: Mapping[str, Any]):
-    """The card detector when ``detector.card`` names a card, else the parametrised muon detector."""
+    """The card detector when ``detector.card`` names a card, the true final state with
+    ``detector.parton``, else the parametrised muon detector."""
+    if detector_config.get("parton", False):
+        from goldmine.detection.parton import PartonLevel
+
+        return PartonLevel()
     if "card" in detector_config:
         from goldmine.detection.cards import load_card
 
