@@ -1,0 +1,281 @@
+"""Reconstruction of semileptonic e⁺e⁻ → W⁺W⁻ → ℓνqq̄ events after the shower.
+
+Per event, on the final-state particles of :mod:`goldmine.shower`:
+
+1. **Lepton**: the e± or μ± candidates above ``lepton_min_energy`` whose cone of half-angle
+   ``isolation_angle`` holds less than ``isolation_fraction`` of their energy in other visible
+   particles. Exactly one isolated lepton is required; it passes the card's electron or muon
+   efficiency and is smeared with its resolution. Its charge is the true one (LEP trackers
+   measured the charge of a 20–70 GeV lepton essentially without error).
+2. **Jets**: every other visible particle, clustered by the Durham algorithm exclusively into
+   two jets (:func:`goldmine.detection.jets.cluster`), which pass the card's jet efficiency
+   (its acceptance) and are smeared with its resolution, as massless jets.
+3. **Neutrino with the W-mass constraint**: with √s known and no beam radiation, the missing
+   four-momentum P − ℓ − j₁ − j₂ is the neutrino's, but jet energies are measured worst (the
+   LEP-like card: σ(E)/E ≈ 0.6/√E + 5%, against 0.5% for the lepton and 0.02 rad for the jet
+   directions). So, as the constrained kinematic fits of the LEP experiments did, the jet
+   energies absorb the constraints: goldmine keeps the lepton and the jet directions and solves
+   for the two jet-energy scale factors a₁, a₂ for which the neutrino ν = P − ℓ − a₁j₁ − a₂j₂ is
+   massless and the leptonic W has the W mass, m(ℓν) = m_W (two equations, two unknowns: a
+   zero-constraint solve, in closed form — see :func:`neutrino_with_w_mass`). Events without a
+   solution with both scale factors in ``scale_range`` are rejected (the analogue of a cut on
+   the fit probability).
+
+The selected events carry the lepton, the neutrino, the two rescaled jets and the lepton's
+charge; the five LEP angles come from :func:`goldmine.physics.ww_angles.ww_angles` on them
+(:func:`observable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import awkward as ak
+import numpy as np
+import vector
+
+from goldmine.detection import jets as jets_module
+from goldmine.detection.cards import CardDetector, kinematics
+from goldmine.detection.detector import smear
+from goldmine.exceptions import DetectorError
+
+__all__ = ["OBSERVABLES", "ReconstructedWW", "SemileptonicWW", "neutrino_with_w_mass", "observable"]
+
+_ELECTRON_MASS, _MUON_MASS = 0.000511, 0.1056584
+
+
+@dataclass(frozen=True, eq=False)
+class ReconstructedWW:
+    """The selected semileptonic WW events: one row per accepted event.
+
+    Args:
+        lepton: the isolated lepton, smeared.
+        neutrino: the neutrino from the missing momentum with the W-mass constraint.
+        jet_1: the more energetic Durham jet after the fit's rescaling.
+        jet_2: the other jet.
+        lepton_charge: −1 or +1.
+        accepted: boolean mask over the input events.
+        recoil: P − j₁ − j₂ with the measured (not rescaled) jets: the leptonic W before the fit.
+    """
+
+    lepton: vector.MomentumNumpy4D
+    neutrino: vector.MomentumNumpy4D
+    jet_1: vector.MomentumNumpy4D
+    jet_2: vector.MomentumNumpy4D
+    lepton_charge: np.ndarray
+    accepted: np.ndarray
+    recoil: vector.MomentumNumpy4D = field(repr=False, default=None)
+
+    @cached_property
+    def angles(self) -> dict[str, np.ndarray]:
+        """The five LEP angles of :func:`goldmine.physics.ww_angles.ww_angles`, computed once."""
+        from goldmine.physics.ww_angles import ww_angles
+
+        return ww_angles(self.lepton, self.neutrino, self.jet_1, self.jet_2, self.lepton_charge)
+
+
+#: observable name → (description ending in its unit, function of a :class:`ReconstructedWW`).
+OBSERVABLES: dict[str, tuple[str, Any]] = {
+    "cos_theta_w": ("cos of the W- polar angle to the e- beam", lambda e: e.angles["cos_theta_w"]),
+    "cos_theta_l": ("cos of the lepton's polar angle in its W's rest frame", lambda e: e.angles["cos_theta_l"]),
+    "phi_l": ("azimuth of the lepton in its W's rest frame [rad]", lambda e: e.angles["phi_l"]),
+    "cos_theta_j": ("cos of the quark's polar angle in its W's rest frame, folded", lambda e: e.angles["cos_theta_j"]),
+    "phi_j": ("azimuth of the quark in its W's rest frame, folded [rad]", lambda e: e.angles["phi_j"]),
+    "e_lepton": ("energy of the lepton [GeV]", lambda e: e.lepton.E),
+    "m_jj": ("mass of the two jets after the fit [GeV]", lambda e: (e.jet_1 + e.jet_2).mass),
+    "m_lnu": ("mass of the lepton and the missing momentum before the fit [GeV]", lambda e: e.recoil.mass),
+}
+
+
+def observable(name: str) -> Any:
+    """The function of a reconstructed WW event that computes observable ``name`` (:data:`OBSERVABLES`).
+
+    Raises:
+        KeyError: naming the unknown observable and the known ones.
+    """
+    try:
+        return OBSERVABLES[name][1]
+    except KeyError:
+        raise KeyError(f"unknown WW observable {name!r}; known: {sorted(OBSERVABLES)}") from None
+
+
+def neutrino_with_w_mass(sqrt_s: float, lepton: vector.MomentumNumpy4D, jet_1: vector.MomentumNumpy4D,
+                         jet_2: vector.MomentumNumpy4D, w_mass: float) -> tuple[np.ndarray, np.ndarray]:
+    """Jet-energy scale factors (a₁, a₂) for which ν = P − ℓ − a₁j₁ − a₂j₂ is massless and m(ℓν) = m_W.
+
+    With massless jets both conditions are bilinear in (a₁, a₂): their difference is linear,
+    2a₁ ℓ·j₁ + 2a₂ ℓ·j₂ = s − m_W² − (P − ℓ)², which leaves one quadratic. Of its roots the one
+    closest to (1, 1) is returned; NaN where there is no real root.
+
+    Args:
+        sqrt_s: the collision energy in GeV (P = (√s, 0, 0, 0)).
+        lepton: the measured lepton.
+        jet_1: the measured jets, massless.
+        jet_2: the measured jets, massless.
+        w_mass: the mass of the leptonic W in GeV.
+
+    Returns:
+        a₁, a₂ per event.
+
+    Example:
+        >>> make = lambda px, py, pz, e: vector.array({"px": [px], "py": [py], "pz": [pz], "E": [e]})
+        >>> lepton, nu = make(30.0, 0, 0, 30.0), make(0.0, 50.0, 0, 50.0)   # m(l nu) = 54.8 GeV
+        >>> jet_1, jet_2 = make(-30.0, -25.0, 40.0, 56.0), make(0.0, -25.0, -40.0, 47.2)
+        >>> a1, a2 = neutrino_with_w_mass(183.2, lepton, 0.9 * jet_1, 1.1 * jet_2, w_mass=54.77)
+        >>> np.round(a1 * 0.9, 2).tolist(), np.round(a2 * 1.1, 2).tolist()
+        ([1.0], [1.0])
+    """
+    s = sqrt_s**2
+
+    def dot(a, b):
+        return a.E * b.E - a.px * b.px - a.py * b.py - a.pz * b.pz
+
+    q_squared = s - 2.0 * sqrt_s * lepton.E + lepton.mass**2  # (P − ℓ)²
+    l1, l2 = dot(lepton, jet_1), dot(lepton, jet_2)
+    d1, d2, c = sqrt_s * jet_1.E, sqrt_s * jet_2.E, dot(jet_1, jet_2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha, beta = (s - w_mass**2 - q_squared) / (2.0 * l2), -l1 / l2  # a₂ = α + β a₁
+        # m(ℓν)² = (P − a₁j₁ − a₂j₂)² = s − 2a₁d₁ − 2a₂d₂ + 2a₁a₂c = m_W², with a₂ = α + β a₁:
+        quadratic, linear, constant = 2.0 * c * beta, 2.0 * (c * alpha - d1 - d2 * beta), s - w_mass**2 - 2.0 * d2 * alpha
+        root = np.sqrt(linear**2 - 4.0 * quadratic * constant)
+        roots = np.stack([(-linear + root) / (2.0 * quadratic), (-linear - root) / (2.0 * quadratic)])
+    partners = alpha + beta * roots
+    distance = (roots - 1.0) ** 2 + (partners - 1.0) ** 2
+    choice = np.argmin(np.where(np.isnan(distance), np.inf, distance), axis=0)
+    pick = np.arange(len(choice))
+    return roots[choice, pick], partners[choice, pick]
+
+
+def _where(condition: np.ndarray, if_true: vector.MomentumNumpy4D,
+           if_false: vector.MomentumNumpy4D) -> vector.MomentumNumpy4D:
+    return vector.array({component: np.where(condition, getattr(if_true, component), getattr(if_false, component))
+                         for component in ("px", "py", "pz", "E")})
+
+
+def _scaled(momenta: vector.MomentumNumpy4D, factor: np.ndarray) -> vector.MomentumNumpy4D:
+    return vector.array({"px": momenta.px * factor, "py": momenta.py * factor, "pz": momenta.pz * factor,
+                         "E": momenta.E * factor})
+
+
+@dataclass(frozen=True)
+class SemileptonicWW:
+    """The semileptonic WW selection and reconstruction on a LEP-like detector card.
+
+    Args:
+        card: the detector card (its electron, muon and jet entries; ``jet.clustering`` must be Durham, two jets).
+        sqrt_s: the collision energy in GeV.
+        w_mass: the W mass of the constraint, GeV.
+        lepton_min_energy: lepton candidates need more energy than this, GeV.
+        isolation_angle: half-angle of the isolation cone around a lepton, rad.
+        isolation_fraction: an isolated lepton has less than this fraction of its energy in the
+            other visible particles within the cone.
+        scale_range: the accepted range of both jet-energy scale factors of the fit.
+
+    Raises:
+        DetectorError: when the card lacks an electron, muon or jet entry or Durham two-jet clustering.
+    """
+
+    card: CardDetector
+    sqrt_s: float
+    w_mass: float = 80.385
+    lepton_min_energy: float = 10.0
+    isolation_angle: float = 0.175  # 10°
+    isolation_fraction: float = 0.2
+    scale_range: tuple[float, float] = (0.5, 2.0)
+
+    def __post_init__(self) -> None:
+        missing = sorted({"electron", "muon", "jet"} - set(self.card.objects))
+        if missing:
+            raise DetectorError(f"detector card {self.card.name!r}: the WW reconstruction needs its {missing} entries")
+        if dict(self.card.jets or {}) != {"algorithm": "durham", "n_jets": 2}:
+            raise DetectorError(f"detector card {self.card.name!r}: the WW reconstruction needs "
+                                f"jet.clustering {{algorithm: durham, n_jets: 2}}, not {self.card.jets}")
+
+    @classmethod
+    def from_config(cls, card: CardDetector, settings: Mapping[str, Any], sqrt_s: float) -> SemileptonicWW:
+        """From the config's ``detector.semileptonic_ww`` settings (keys as the fields)."""
+        options = dict(settings)
+        if "scale_range" in options:
+            options["scale_range"] = tuple(options["scale_range"])
+        return cls(card, sqrt_s, **options)
+
+    def _isolated_leptons(self, visible: ak.Array) -> ak.Array:
+        """Per event, the positions in ``visible`` of the isolated lepton candidates."""
+        flavour = abs(visible.pdgid)
+        is_candidate = ((flavour == 11) | (flavour == 13)) & (visible.energy > self.lepton_min_energy)
+        candidates = visible[is_candidate]
+
+        def unit(records):
+            norm = np.sqrt(records.px**2 + records.py**2 + records.pz**2)
+            return records.px / norm, records.py / norm, records.pz / norm
+
+        one, other = ak.unzip(ak.cartesian([candidates, visible], nested=True))
+        (x1, y1, z1), (x2, y2, z2) = unit(one), unit(other)
+        # The cone includes the candidate itself: its own energy is subtracted.
+        cone = ak.sum(other.energy * (x1 * x2 + y1 * y2 + z1 * z2 > np.cos(self.isolation_angle)), axis=2)
+        isolated = cone - candidates.energy < self.isolation_fraction * candidates.energy
+        return ak.local_index(visible)[is_candidate][isolated]
+
+    def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedWW:
+        """Select and reconstruct the events of one block.
+
+        Args:
+            particles: showered final-state particles (fields pdgid, status, px, py, pz, energy), one list per event.
+            rng: random generator for efficiencies and smearing.
+            first_event: index of the first event (unused: no event is an error, only rejected).
+
+        Returns:
+            the accepted events.
+        """
+        n = len(particles)
+        visible = jets_module.visible(particles)
+        isolated = self._isolated_leptons(visible)
+        accepted = ak.to_numpy(ak.num(isolated)) == 1
+        position = ak.to_numpy(ak.fill_none(ak.firsts(isolated), -1))
+        record = ak.firsts(visible[ak.local_index(visible) == position])
+        # Rejected events get a placeholder lepton, so that every array keeps one row per event.
+        true_lepton = vector.array({component: ak.to_numpy(ak.fill_none(record[source], default)).astype(float)
+                                    for component, source, default in (("px", "px", 0.0), ("py", "py", 0.0),
+                                                                       ("pz", "pz", 1.0), ("E", "energy", 1.0))})
+        pdgid = ak.to_numpy(ak.fill_none(record.pdgid, 11))
+        is_muon = np.abs(pdgid) == 13
+        variables = kinematics(true_lepton)
+        muon_card, electron_card = self.card.objects["muon"], self.card.objects["electron"]
+        efficiency = np.where(is_muon, muon_card.efficiency(**variables), electron_card.efficiency(**variables))
+        accepted &= rng.random(n) < efficiency
+        smeared = smear(true_lepton, np.where(is_muon, muon_card.angle_resolution(**variables),
+                                              electron_card.angle_resolution(**variables)),
+                        np.where(is_muon, muon_card.momentum_resolution(**variables),
+                                 electron_card.momentum_resolution(**variables)), 0.0, rng)
+        lepton = vector.array({"px": smeared.px, "py": smeared.py, "pz": smeared.pz,
+                               "M": np.where(is_muon, _MUON_MASS, _ELECTRON_MASS)})
+
+        # Everything visible but the lepton goes into the jets.
+        hadrons = visible[ak.local_index(visible) != position]
+        clustered = jets_module.cluster(hadrons, self.card.jets)
+        accepted &= ak.to_numpy(ak.num(clustered)) == 2
+        padded = ak.fill_none(ak.pad_none(clustered, 2, axis=1), {"px": 0.0, "py": 0.0, "pz": 1.0, "E": 1.0})
+        jet_card = self.card.objects["jet"]
+        measured = []
+        for index in (0, 1):
+            true_jet = vector.array({component: ak.to_numpy(padded[component][:, index]).astype(float)
+                                     for component in ("px", "py", "pz", "E")})
+            variables = kinematics(true_jet)
+            accepted &= rng.random(n) < jet_card.efficiency(**variables)
+            measured.append(smear(true_jet, jet_card.angle_resolution(**variables),
+                                  jet_card.momentum_resolution(**variables), 0.0, rng))
+
+        a1, a2 = neutrino_with_w_mass(self.sqrt_s, lepton, measured[0], measured[1], self.w_mass)
+        low, high = self.scale_range
+        accepted &= (a1 > low) & (a1 < high) & (a2 > low) & (a2 < high)  # NaN compares False
+        total = vector.array({"px": np.zeros(n), "py": np.zeros(n), "pz": np.zeros(n), "E": np.full(n, self.sqrt_s)})
+        jet_1, jet_2 = _scaled(measured[0], a1), _scaled(measured[1], a2)
+        neutrino = total - lepton - jet_1 - jet_2
+        recoil = total - measured[0] - measured[1]
+        first = jet_1.E >= jet_2.E
+        leading, trailing = _where(first, jet_1, jet_2), _where(first, jet_2, jet_1)
+        return ReconstructedWW(lepton[accepted], neutrino[accepted], leading[accepted], trailing[accepted],
+                               -np.sign(pdgid[accepted]).astype(float), accepted, recoil[accepted])
