@@ -1,3 +1,4 @@
 """The physics below every stage: ``parameters`` (the parameter space and its benchmarks),
 ``morphing`` (weights at any θ from weights at the benchmarks), ``processes`` (embedded
-generators' matrix elements) and ``objects`` (the reconstructed-event record)."""
+generators' matrix elements), ``objects`` (the reconstructed-event record) and
+``ww_angles`` (the five LEP angles of ℓνqq̄ events)."""
