@@ -24,6 +24,7 @@ import awkward as ak
 import numpy as np
 import vector
 
+from goldmine.detection import ww
 from goldmine.detection.expressions import Expression
 from goldmine.io.events import NO_EXPRESSION
 from goldmine.physics.objects import ReconstructedMuons
@@ -231,8 +232,12 @@ def resolve(entries: Sequence[str | Mapping[str, Any]]) -> list[Observable]:
         elif entry in _BUILT_IN:
             description, expression = _BUILT_IN[entry]
             observables.append(Observable(entry, expression, event_expression(expression), description))
+        elif entry in ww.OBSERVABLES:  # of the semileptonic WW reconstruction: functions, not expressions
+            description, function = ww.OBSERVABLES[entry]
+            observables.append(Observable(entry, NO_EXPRESSION, function, description))
         else:
-            raise KeyError(f"unknown observable {entry!r}; known observables are {sorted(_BUILT_IN)}")
+            raise KeyError(f"unknown observable {entry!r}; known observables are {sorted(_BUILT_IN)} and, "
+                           f"with detector.semileptonic_ww, {sorted(ww.OBSERVABLES)}")
     return observables
 
 
@@ -250,9 +255,14 @@ def compute(observables: Sequence[Observable | str], muons: ReconstructedMuons) 
     return np.stack([np.asarray(o.function(muons), dtype=float) for o in resolved], axis=1)
 
 
+def _accepted_count(event) -> int:
+    """The events of a reconstructed block (muons or a semileptonic WW selection): its accepted ones."""
+    return int(np.count_nonzero(event.accepted))
+
+
 def passes(cuts: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
     """Whether each event passes every cut (expressions over mu_minus and mu_plus)."""
-    keep = np.ones(len(muons.mu_minus), dtype=bool)
+    keep = np.ones(_accepted_count(muons), dtype=bool)
     for text in cuts:
         keep &= np.asarray(event_expression(text)(muons), dtype=float) > 0
     return keep
@@ -260,7 +270,7 @@ def passes(cuts: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
 
 def efficiency(efficiencies: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
     """The product of the efficiency expressions for each event (1 without any)."""
-    factor = np.ones(len(muons.mu_minus))
+    factor = np.ones(_accepted_count(muons))
     for text in efficiencies:
         factor = factor * np.asarray(event_expression(text)(muons), dtype=float)
     return factor

@@ -74,7 +74,11 @@ class ReconstructedWW:
         """The five LEP angles of :func:`goldmine.physics.ww_angles.ww_angles`, computed once."""
         from goldmine.physics.ww_angles import ww_angles
 
-        return ww_angles(self.lepton, self.neutrino, self.jet_1, self.jet_2, self.lepton_charge)
+        def rows(momenta):
+            return np.column_stack([momenta.E, momenta.px, momenta.py, momenta.pz])
+
+        return ww_angles(rows(self.lepton), rows(self.neutrino), rows(self.jet_1), rows(self.jet_2),
+                         self.lepton_charge)
 
 
 #: observable name → (description ending in its unit, function of a :class:`ReconstructedWW`).
