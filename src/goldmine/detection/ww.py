@@ -143,7 +143,8 @@ def neutrino_with_w_mass(sqrt_s: float, lepton: vector.MomentumNumpy4D, jet_1: v
     with np.errstate(divide="ignore", invalid="ignore"):
         alpha, beta = (s - w_mass**2 - q_squared) / (2.0 * l2), -l1 / l2  # a₂ = α + β a₁
         # m(ℓν)² = (P − a₁j₁ − a₂j₂)² = s − 2a₁d₁ − 2a₂d₂ + 2a₁a₂c = m_W², with a₂ = α + β a₁:
-        quadratic, linear, constant = 2.0 * c * beta, 2.0 * (c * alpha - d1 - d2 * beta), s - w_mass**2 - 2.0 * d2 * alpha
+        quadratic, linear = 2.0 * c * beta, 2.0 * (c * alpha - d1 - d2 * beta)
+        constant = s - w_mass**2 - 2.0 * d2 * alpha
         root = np.sqrt(linear**2 - 4.0 * quadratic * constant)
         roots = np.stack([(-linear + root) / (2.0 * quadratic), (-linear - root) / (2.0 * quadratic)])
     partners = alpha + beta * roots
