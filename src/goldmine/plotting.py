@@ -27,6 +27,7 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from scipy.stats import chi2  # noqa: E402
 
 from goldmine.detection.observables import DEFINITIONS, axis_label, unit_of  # noqa: E402
+from goldmine.detection.ww import OBSERVABLES as WW_OBSERVABLES  # noqa: E402
 from goldmine.io import events  # noqa: E402
 from goldmine.io.atomic import atomic_output  # noqa: E402
 
@@ -117,9 +118,11 @@ def method_style(method: str) -> dict[str, Any]:
         return dict(color=_FAMILY_COLOURS[family], linestyle="-", linewidth=_LINEWIDTH, label=label)
     if method.startswith("histogram_1d:"):
         observable = method.partition(":")[2]
-        built_in = list(DEFINITIONS)
+        built_in, linestyle = list(DEFINITIONS), (0, (3, 1, 1, 1))
+        if observable in WW_OBSERVABLES:  # the semileptonic WW ones: the same greens, dotted
+            built_in, linestyle = list(WW_OBSERVABLES), (0, (1, 1))
         index = built_in.index(observable) if observable in built_in else zlib.crc32(observable.encode())
-        return dict(color=_HISTOGRAM_1D_COLOURS[index % len(_HISTOGRAM_1D_COLOURS)], linestyle=(0, (3, 1, 1, 1)),
+        return dict(color=_HISTOGRAM_1D_COLOURS[index % len(_HISTOGRAM_1D_COLOURS)], linestyle=linestyle,
                     linewidth=1.5, label=f"histogram of {observable}")
     return dict(color=_OTHER_COLOURS[zlib.crc32(method.encode()) % len(_OTHER_COLOURS)], linestyle=(0, (5, 1)),
                 linewidth=_LINEWIDTH, label=method)
