@@ -146,12 +146,36 @@ def _check_consistency(config: dict[str, Any]) -> None:
         )
     if "card" in config["detector"]:
         _check_card(config["detector"]["card"])
+    _check_semileptonic_ww(config, names)
     from goldmine.detection.detector import MuonDetector
 
     try:
         MuonDetector.from_config(config["detector"])
     except DetectorError as error:
         raise ConfigError(f"config key 'detector.muon': {error}") from None
+
+
+def _check_semileptonic_ww(config: dict[str, Any], names: list[str]) -> None:
+    """The WW reconstruction's events carry a lepton, a neutrino and two jets, not muons: its
+    observables are its own, it needs a card, and cuts and efficiencies (expressions over muons)
+    do not apply; without it, its observables have nothing to read."""
+    from goldmine.detection.ww import OBSERVABLES
+
+    ww_names = [name for name in names if name in OBSERVABLES]
+    if "semileptonic_ww" not in config["detector"]:
+        if ww_names:
+            raise ConfigError(f"config key 'observables': {ww_names} need 'detector.semileptonic_ww'")
+        return
+    if "card" not in config["detector"]:
+        raise ConfigError("config key 'detector.semileptonic_ww' needs 'detector.card' (a card with electron, "
+                          "muon and jet entries, e.g. config/processes/detectors/lep.yaml)")
+    others = [name for name in names if name not in OBSERVABLES]
+    if others:
+        raise ConfigError(f"config key 'observables': with 'detector.semileptonic_ww' the observables are "
+                          f"{sorted(OBSERVABLES)}, not {others}")
+    if config["cuts"] or config["efficiencies"]:
+        raise ConfigError("config keys 'cuts' and 'efficiencies' are expressions over muons; "
+                          "'detector.semileptonic_ww' events have none")
 
 
 def _check_card(path: str) -> None:

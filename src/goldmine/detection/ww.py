@@ -23,7 +23,7 @@ Per event, on the final-state particles of :mod:`goldmine.shower`:
 
 The selected events carry the lepton, the neutrino, the two rescaled jets and the lepton's
 charge; the five LEP angles come from :func:`goldmine.physics.ww_angles.ww_angles` on them
-(:func:`observable`).
+(:data:`OBSERVABLES`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from goldmine.detection.cards import CardDetector, kinematics
 from goldmine.detection.detector import smear
 from goldmine.exceptions import DetectorError
 
-__all__ = ["OBSERVABLES", "ReconstructedWW", "SemileptonicWW", "neutrino_with_w_mass", "observable"]
+__all__ = ["OBSERVABLES", "ReconstructedWW", "SemileptonicWW", "neutrino_with_w_mass"]
 
 _ELECTRON_MASS, _MUON_MASS = 0.000511, 0.1056584
 
@@ -67,7 +67,7 @@ class ReconstructedWW:
     jet_2: vector.MomentumNumpy4D
     lepton_charge: np.ndarray
     accepted: np.ndarray
-    recoil: vector.MomentumNumpy4D = field(repr=False, default=None)
+    recoil: vector.MomentumNumpy4D = field(repr=False)
 
     @cached_property
     def angles(self) -> dict[str, np.ndarray]:
@@ -92,18 +92,6 @@ OBSERVABLES: dict[str, tuple[str, Any]] = {
     "m_jj": ("mass of the two jets after the fit [GeV]", lambda e: (e.jet_1 + e.jet_2).mass),
     "m_lnu": ("mass of the lepton and the missing momentum before the fit [GeV]", lambda e: e.recoil.mass),
 }
-
-
-def observable(name: str) -> Any:
-    """The function of a reconstructed WW event that computes observable ``name`` (:data:`OBSERVABLES`).
-
-    Raises:
-        KeyError: naming the unknown observable and the known ones.
-    """
-    try:
-        return OBSERVABLES[name][1]
-    except KeyError:
-        raise KeyError(f"unknown WW observable {name!r}; known: {sorted(OBSERVABLES)}") from None
 
 
 def neutrino_with_w_mass(sqrt_s: float, lepton: vector.MomentumNumpy4D, jet_1: vector.MomentumNumpy4D,
