@@ -146,7 +146,7 @@ def _check_consistency(config: dict[str, Any]) -> None:
         )
     if "card" in config["detector"]:
         _check_card(config["detector"]["card"])
-    _check_semileptonic_ww(config, names)
+    _check_semileptonic_ww(config)
     from goldmine.detection.detector import MuonDetector
 
     try:
@@ -155,21 +155,25 @@ def _check_consistency(config: dict[str, Any]) -> None:
         raise ConfigError(f"config key 'detector.muon': {error}") from None
 
 
-def _check_semileptonic_ww(config: dict[str, Any], names: list[str]) -> None:
+def _check_semileptonic_ww(config: dict[str, Any]) -> None:
     """The WW reconstruction's events carry a lepton, a neutrino and two jets, not muons: its
-    observables are its own, it needs a card, and cuts and efficiencies (expressions over muons)
-    do not apply; without it, its observables have nothing to read."""
+    named observables are its own (a user's function of the event may read it too), it needs a
+    card, and expressions (observables, cuts, efficiencies over muons) do not apply; without it,
+    its named observables have nothing to read."""
     from goldmine.detection.ww import OBSERVABLES
 
-    ww_names = [name for name in names if name in OBSERVABLES]
+    named = [entry for entry in config["observables"] if isinstance(entry, str)]
     if "semileptonic_ww" not in config["detector"]:
+        ww_names = [name for name in named if name in OBSERVABLES]
         if ww_names:
             raise ConfigError(f"config key 'observables': {ww_names} need 'detector.semileptonic_ww'")
         return
     if "card" not in config["detector"]:
         raise ConfigError("config key 'detector.semileptonic_ww' needs 'detector.card' (a card with electron, "
                           "muon and jet entries, e.g. config/processes/detectors/lep.yaml)")
-    others = [name for name in names if name not in OBSERVABLES]
+    others = [name for name in named if name not in OBSERVABLES] + [
+        name for entry in config["observables"] if not isinstance(entry, str) for name, definition in entry.items()
+        if not (isinstance(definition, dict) and "function" in definition)]
     if others:
         raise ConfigError(f"config key 'observables': with 'detector.semileptonic_ww' the observables are "
                           f"{sorted(OBSERVABLES)}, not {others}")
