@@ -11,6 +11,7 @@ The figures in docs/ee_ww.md ("Detector-level analysis") and the test bounds com
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 import vector
 
 from goldmine.detection.cards import load_card
+from goldmine.detection.observables import leading
 from goldmine.detection.ww import SemileptonicWW
 from goldmine.generation import generate_lhe
 from goldmine.io import lhe
@@ -58,44 +60,53 @@ def main() -> None:
         showered = time.perf_counter() - start
         truth = lhe.read(path).particles
     detector = SemileptonicWW(load_card("config/processes/detectors/lep.yaml"), sqrt_s=189.0)
-    rng = np.random.default_rng(103)
-    start = time.perf_counter()
-    events = [(block, detector.reconstruct(block.particles, rng)) for block in blocks]
-    reconstructed = time.perf_counter() - start
-    accepted = np.concatenate([event.accepted for _, event in events])
+    final_state = truth[truth.status == 1]
+
+    def run(chosen: SemileptonicWW):
+        rng = np.random.default_rng(103)
+        start = time.perf_counter()
+        events = [(block, chosen.reconstruct(block.particles, rng)) for block in blocks]
+        seconds = time.perf_counter() - start
+        accepted = np.concatenate([event.accepted for _, event in events])
+        index = np.concatenate([block.lhe_index[event.accepted] for block, event in events])
+
+        def stack(collection, position=0):
+            objects = [leading(event.collections[collection], position) for _, event in events]
+            return vector.array({c: np.concatenate([getattr(o, c) for o in objects]) for c in ("px", "py", "pz", "E")})
+
+        reconstructed = {"lepton": stack("leptons"), "neutrino": stack("neutrinos"), "jet_1": stack("jets"),
+                         "jet_2": stack("jets", 1),
+                         "charge": np.concatenate([ak.to_numpy(event.collections["leptons"].charge[:, 0])
+                                                   for _, event in events])}
+        final = final_state[index]
+        flavour = abs(final.pdgid)
+        true = {"neutrino": _momenta(final[(flavour == 12) | (flavour == 14)]),
+                "lepton": _momenta(final[(flavour == 11) | (flavour == 13)]),
+                "quarks": [_momenta(final[flavour < 6], i) for i in (0, 1)]}
+        return accepted, seconds, reconstructed, true
+
+    accepted, reconstruction_seconds, fitted, true = run(detector)
+    _, _, unfitted, true_unfitted = run(dataclasses.replace(detector, w_mass_constraint=False))
     efficiency = accepted.mean()
     print(f"{arguments.events} events: shower {arguments.events / showered:.0f} events/s, "
-          f"reconstruction {arguments.events / reconstructed:.0f} events/s")
+          f"reconstruction {arguments.events / reconstruction_seconds:.0f} events/s")
     print(f"selection efficiency {efficiency:.4f} ± {np.sqrt(efficiency * (1 - efficiency) / len(accepted)):.4f}")
-
-    def stack(name):
-        return vector.array({component: np.concatenate([getattr(getattr(event, name), component)
-                                                        for _, event in events])
-                             for component in ("px", "py", "pz", "E")})
-
-    lepton, neutrino, jet_1, jet_2, recoil = (stack(name)
-                                              for name in ("lepton", "neutrino", "jet_1", "jet_2", "recoil"))
-    charge = np.concatenate([event.lepton_charge for _, event in events])
-    index = np.concatenate([block.lhe_index[event.accepted] for block, event in events])
-    final = truth[truth.status == 1][index]
-    flavour = abs(final.pdgid)
-    true_neutrino = _momenta(final[(flavour == 12) | (flavour == 14)])
-    true_lepton = _momenta(final[(flavour == 11) | (flavour == 13)])
-    quarks = [_momenta(final[flavour < 6], i) for i in (0, 1)]
-    missing = recoil - lepton
+    lepton, neutrino, jet_1, jet_2 = (fitted[name] for name in ("lepton", "neutrino", "jet_1", "jet_2"))
+    true_neutrino, true_lepton, quarks = true["neutrino"], true["lepton"], true["quarks"]
+    missing, missing_truth = unfitted["neutrino"], true_unfitted["neutrino"]
     print(f"neutrino E − true, with the W-mass constraint: {_summary(neutrino.E - true_neutrino.E)} GeV")
-    print(f"neutrino E − true, missing momentum only:      {_summary(missing.E - true_neutrino.E)} GeV")
+    print(f"neutrino E − true, missing momentum only:      {_summary(missing.E - missing_truth.E)} GeV")
     print(f"neutrino px − true, with / without:            {_summary(neutrino.px - true_neutrino.px)} / "
-          f"{_summary(missing.px - true_neutrino.px)} GeV")
+          f"{_summary(missing.px - missing_truth.px)} GeV")
     print(f"neutrino angle to the true one, median:        {np.median(neutrino.deltaangle(true_neutrino)):.3f} / "
-          f"{np.median(missing.deltaangle(true_neutrino)):.3f} rad")
-    hadronic, leptonic = (quarks[0] + quarks[1]).mass, (true_lepton + true_neutrino).mass
+          f"{np.median(missing.deltaangle(missing_truth)):.3f} rad")
+    hadronic = (quarks[0] + quarks[1]).mass
     print(f"m_jj − m(qq̄):                                  {_summary((jet_1 + jet_2).mass - hadronic)} GeV")
-    print(f"m_lnu before the fit − m(ℓν) true:             {_summary(recoil.mass - leptonic)} GeV")
     straight = jet_1.deltaangle(quarks[0]) + jet_2.deltaangle(quarks[1])
     crossed = jet_1.deltaangle(quarks[1]) + jet_2.deltaangle(quarks[0])
     print(f"jets to quarks, summed angle of the better pairing, median: "
           f"{np.median(np.minimum(straight, crossed)):.3f} rad")
+    charge = fitted["charge"]
     reconstructed_angles = ww_angles(_rows(lepton), _rows(neutrino), _rows(jet_1), _rows(jet_2), charge)
     true_angles = ww_angles(_rows(true_lepton), _rows(true_neutrino), _rows(quarks[0]), _rows(quarks[1]), charge)
     for name, values in reconstructed_angles.items():

@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -148,3 +149,27 @@ def validation_analysis(tmp_path_factory) -> Analysis:
     config["generation"].update(chunks=2, events_per_chunk=80_000)
     config["morphing"]["n_trials"] = 200
     return _run_analysis(tmp_path_factory.mktemp("validation"), config_module.validate(config))
+
+
+def _ww_final_state(process, points: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(lepton, neutrino, quark, antiquark, lepton charge) of the generator's LHE record of ``points``."""
+    record = process.hard_process(points)
+    pdgid, momenta = record.pdgid, record.momenta
+    rows = np.arange(len(points))
+
+    def first(mask):
+        return momenta[rows, np.argmax(mask, axis=1)], pdgid[rows, np.argmax(mask, axis=1)]
+
+    final = record.status[None, :] == 1
+    lepton, lepton_id = first(final & np.isin(np.abs(pdgid), [11, 13]))
+    neutrino, _ = first(final & np.isin(np.abs(pdgid), [12, 14]))
+    quark, _ = first(final & (np.abs(pdgid) <= 4) & (pdgid > 0))
+    antiquark, _ = first(final & (np.abs(pdgid) <= 4) & (pdgid < 0))
+    return lepton, neutrino, quark, antiquark, -np.sign(lepton_id)
+
+
+@pytest.fixture(scope="session")
+def ww_final_state():
+    """``ww_final_state(process, points)``: (lepton, neutrino, quark, antiquark, lepton charge) of the
+    ee_ww generator's LHE record of its phase-space points."""
+    return _ww_final_state

@@ -78,18 +78,8 @@ def test_a_bad_detector_card_fails_validation(config, tmp_path, card, expected):
     assert "config key 'detector.card'" in str(error.value) and expected in str(error.value)
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        (lambda c: c["detector"].pop("card"), "'detector.semileptonic_ww' needs 'detector.card'"),
-        (lambda c: c["detector"].pop("semileptonic_ww"), "need 'detector.semileptonic_ww'"),
-        (lambda c: c["observables"].append("m_mumu"), "not ['m_mumu']"),
-        (lambda c: c.update(cuts=["mu_minus.pt > 10"]), "'detector.semileptonic_ww' events have none"),
-    ],
-)
-def test_the_ww_reconstruction_and_its_observables_go_together(change, expected):
+def test_the_ww_reconstruction_needs_a_card():
     config = load(DEFAULT, DEFAULT.parent / "ee_ww.yaml")
-    change(config)
-    with pytest.raises(ConfigError) as error:
+    config["detector"].pop("card")
+    with pytest.raises(ConfigError, match="'detector.semileptonic_ww' needs 'detector.card'"):
         validate(config)
-    assert expected in str(error.value)

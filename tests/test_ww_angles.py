@@ -15,28 +15,11 @@ def _wrap(phi):
     return np.pi - np.mod(np.pi - phi, 2 * np.pi)
 
 
-def final_state(process: EEWW, points: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(lepton, neutrino, quark, antiquark, lepton charge) of the generator's LHE record of ``points``."""
-    record = process.hard_process(points)
-    pdgid, momenta = record.pdgid, record.momenta
-    rows = np.arange(len(points))
-
-    def first(mask):
-        return momenta[rows, np.argmax(mask, axis=1)], pdgid[rows, np.argmax(mask, axis=1)]
-
-    final = record.status[None, :] == 1
-    lepton, lepton_id = first(final & np.isin(np.abs(pdgid), [11, 13]))
-    neutrino, _ = first(final & np.isin(np.abs(pdgid), [12, 14]))
-    quark, _ = first(final & (np.abs(pdgid) <= 4) & (pdgid > 0))
-    antiquark, _ = first(final & (np.abs(pdgid) <= 4) & (pdgid < 0))
-    return lepton, neutrino, quark, antiquark, -np.sign(lepton_id)
-
-
 @pytest.fixture(scope="module")
-def generated():
+def generated(ww_final_state):
     process = EEWW(sqrt_s=189.0)
     points, _ = process._candidates(3000, np.random.default_rng(1))
-    return process, points, final_state(process, points)
+    return process, points, ww_final_state(process, points)
 
 
 def test_known_configuration_at_rest_axes():
@@ -94,7 +77,7 @@ def test_quark_and_antiquark_are_one_measurement(generated):
         np.testing.assert_allclose(_wrap(one[name] - other[name]), 0.0, atol=ROUNDING)
 
 
-def test_both_charges_share_one_distribution(generated):
+def test_both_charges_share_one_distribution(generated, ww_final_state):
     """CP: an ℓ⁺ event with the same five angles (and W masses) as an ℓ⁻ event has the same |M|² at
     any θ, so the charges pool. Without the π − φ of ℓ⁺ events the densities differ by factors (tested
     to fail), with it they agree to rounding."""
@@ -109,7 +92,7 @@ def test_both_charges_share_one_distribution(generated):
     theta = np.random.default_rng(2).normal(0.0, 0.3, (4, 3))
     # the two events have the same angles
     np.testing.assert_allclose(
-        np.stack(list(ww_angles(*final_state(process, conjugate)).values())),
-        np.stack(list(ww_angles(*final_state(process, z)).values())), atol=1e-9)
+        np.stack(list(ww_angles(*ww_final_state(process, conjugate)).values())),
+        np.stack(list(ww_angles(*ww_final_state(process, z)).values())), atol=1e-9)
     np.testing.assert_allclose(process.phase_space_density(conjugate, theta), process.phase_space_density(z, theta),
                                rtol=1e-10)

@@ -156,30 +156,10 @@ def _check_consistency(config: dict[str, Any]) -> None:
 
 
 def _check_semileptonic_ww(config: dict[str, Any]) -> None:
-    """The WW reconstruction's events carry a lepton, a neutrino and two jets, not muons: its
-    named observables are its own (a user's function of the event may read it too), it needs a
-    card, and expressions (observables, cuts, efficiencies over muons) do not apply; without it,
-    its named observables have nothing to read."""
-    from goldmine.detection.ww import OBSERVABLES
-
-    named = [entry for entry in config["observables"] if isinstance(entry, str)]
-    if "semileptonic_ww" not in config["detector"]:
-        ww_names = [name for name in named if name in OBSERVABLES]
-        if ww_names:
-            raise ConfigError(f"config key 'observables': {ww_names} need 'detector.semileptonic_ww'")
-        return
-    if "card" not in config["detector"]:
+    """The WW reconstruction runs on a detector card (its electron, muon and jet entries)."""
+    if "semileptonic_ww" in config["detector"] and "card" not in config["detector"]:
         raise ConfigError("config key 'detector.semileptonic_ww' needs 'detector.card' (a card with electron, "
                           "muon and jet entries, e.g. config/processes/detectors/lep.yaml)")
-    others = [name for name in named if name not in OBSERVABLES] + [
-        name for entry in config["observables"] if not isinstance(entry, str) for name, definition in entry.items()
-        if not (isinstance(definition, dict) and "function" in definition)]
-    if others:
-        raise ConfigError(f"config key 'observables': with 'detector.semileptonic_ww' the observables are "
-                          f"{sorted(OBSERVABLES)}, not {others}")
-    if config["cuts"] or config["efficiencies"]:
-        raise ConfigError("config keys 'cuts' and 'efficiencies' are expressions over muons; "
-                          "'detector.semileptonic_ww' events have none")
 
 
 def _check_card(path: str) -> None:

@@ -27,7 +27,6 @@ from matplotlib.transforms import blended_transform_factory  # noqa: E402
 from scipy.stats import chi2  # noqa: E402
 
 from goldmine.detection.observables import DEFINITIONS, axis_label, unit_of  # noqa: E402
-from goldmine.detection.ww import OBSERVABLES as WW_OBSERVABLES  # noqa: E402
 from goldmine.io import events  # noqa: E402
 from goldmine.io.atomic import atomic_output  # noqa: E402
 
@@ -67,6 +66,8 @@ _REFERENCE_STYLES = {
 #: a built-in observable by its place in DEFINITIONS, a user's by a hash of its name (the
 #: same in every run).
 _HISTOGRAM_1D_COLOURS = ("#1b9e77", "#66a61e", "#006d2c", "#74c476", "#00441b", "#41ab5d", "#99d8c9", "#4d9221")
+#: beyond the colours (more built-in observables than colours), the next dash pattern.
+_HISTOGRAM_1D_DASHES = ((0, (3, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)))
 #: anything else (a method added later): never black, which is the exact likelihood's.
 _OTHER_COLOURS = ("#e7298a", "#7570b3", "#d95f02", "#666600", "#1f78b4", "#b15928")
 #: benchmarks and ensemble members: Petroff's ten colours.
@@ -118,11 +119,11 @@ def method_style(method: str) -> dict[str, Any]:
         return dict(color=_FAMILY_COLOURS[family], linestyle="-", linewidth=_LINEWIDTH, label=label)
     if method.startswith("histogram_1d:"):
         observable = method.partition(":")[2]
-        built_in, linestyle = list(DEFINITIONS), (0, (3, 1, 1, 1))
-        if observable in WW_OBSERVABLES:  # the semileptonic WW ones: the same greens, dotted
-            built_in, linestyle = list(WW_OBSERVABLES), (0, (1, 1))
+        built_in = list(DEFINITIONS)
         index = built_in.index(observable) if observable in built_in else zlib.crc32(observable.encode())
-        return dict(color=_HISTOGRAM_1D_COLOURS[index % len(_HISTOGRAM_1D_COLOURS)], linestyle=linestyle,
+        colours = len(_HISTOGRAM_1D_COLOURS)
+        return dict(color=_HISTOGRAM_1D_COLOURS[index % colours],
+                    linestyle=_HISTOGRAM_1D_DASHES[index // colours % len(_HISTOGRAM_1D_DASHES)],
                     linewidth=1.5, label=f"histogram of {observable}")
     return dict(color=_OTHER_COLOURS[zlib.crc32(method.encode()) % len(_OTHER_COLOURS)], linestyle=(0, (5, 1)),
                 linewidth=_LINEWIDTH, label=method)

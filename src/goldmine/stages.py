@@ -137,11 +137,15 @@ def _stdout_to_stderr() -> Iterator[None]:
 def detector_from_config(detector_config: Mapping[str, Any], sqrt_s: float | None = None):
     """The semileptonic WW reconstruction on the card when ``detector.semileptonic_ww`` is given
     (at the collision energy ``sqrt_s``), the card detector when ``detector.card`` names a card,
-    else the parametrised muon detector.
+    the true final state with ``detector.parton``, else the parametrised muon detector.
 
     Raises:
         ConfigError: for ``semileptonic_ww`` without a card or without ``sqrt_s``.
     """
+    if detector_config.get("parton", False):
+        from goldmine.detection.parton import PartonLevel
+
+        return PartonLevel()
     if "semileptonic_ww" in detector_config:
         from goldmine.detection.cards import load_card
         from goldmine.detection.ww import SemileptonicWW

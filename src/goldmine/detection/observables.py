@@ -10,6 +10,12 @@ such expressions too. Cuts are expressions that keep an event when true; efficie
 expressions that multiply its weights. Each observable's expression is stored in the event
 file as its definition, as MadMiner does (``"None"`` for a function), beside a description that
 ends in its unit, ``" [GeV]"``, where it has one (:func:`unit_of` reads it back for plots).
+
+The built-in observables of semi-leptonic W pairs (:data:`WW_OBSERVABLES`: the five LEP angles of
+:mod:`goldmine.physics.ww_angles` and the two W masses) are functions of the leading charged lepton
+of the collection ``leptons`` (with its ``charge``), the leading one of ``neutrinos`` and the two
+leading ``jets``, as :class:`~goldmine.detection.parton.PartonLevel` fills them; an event without
+them gets NaN. Their stored definition is ``"None"``, as for any function.
 """
 
 from __future__ import annotations
@@ -24,15 +30,16 @@ import awkward as ak
 import numpy as np
 import vector
 
-from goldmine.detection import ww
 from goldmine.detection.expressions import Expression
 from goldmine.io.events import NO_EXPRESSION
 from goldmine.physics.objects import ReconstructedMuons
+from goldmine.physics.ww_angles import ww_angles
 
 __all__ = [
     "DEFINITIONS",
     "DESCRIPTIONS",
     "LABELS",
+    "WW_OBSERVABLES",
     "Observable",
     "axis_label",
     "compute",
@@ -45,11 +52,12 @@ __all__ = [
     "transverse_momentum_sum",
     "unit_of",
     "user_function",
+    "ww_observable",
 ]
 
 #: what an expression may use of the muons (vector's momentum properties and methods).
 _OBJECTS = ("mu_minus", "mu_plus")
-_COLLECTIONS = ("electrons", "photons", "jets")
+_COLLECTIONS = ("electrons", "photons", "jets", "leptons", "neutrinos")
 _ATTRIBUTES = ("pt", "eta", "phi", "E", "p", "px", "py", "pz", "mass", "costheta", "theta", "rapidity",
                "deltaphi", "deltaR", "deltaeta", "dot")
 
@@ -72,11 +80,23 @@ _BUILT_IN: dict[str, tuple[str, str]] = {
     "cos_theta_star": ("(cos theta(mu-) - cos theta(mu+)) / 2", "0.5 * (mu_minus.costheta - mu_plus.costheta)"),
 }
 
+#: the built-in observables of ℓνqq̄ events (see the module docstring) → human-readable description.
+WW_OBSERVABLES: dict[str, str] = {
+    "cos_theta_w": "cos of the W- production angle to the e- beam",
+    "cos_theta_l": "cos of the charged lepton's polar angle in its W's helicity frame",
+    "phi_l": "azimuth of the charged lepton in its W's helicity frame (pi - phi for l+) [rad]",
+    "cos_theta_j": "cos of a jet's polar angle in the hadronic W's helicity frame, folded onto [0, 1]",
+    "phi_j": "azimuth of that jet in the hadronic W's helicity frame (pi - phi for l+) [rad]",
+    "m_lnu": "invariant mass of the charged lepton and the neutrino [GeV]",
+    "m_jj": "invariant mass of the two leading jets [GeV]",
+}
+
 #: built-in observable name → its definition, the expression stored in event files.
-DEFINITIONS: dict[str, str] = {name: expression for name, (_, expression) in _BUILT_IN.items()}
+DEFINITIONS: dict[str, str] = ({name: expression for name, (_, expression) in _BUILT_IN.items()}
+                               | dict.fromkeys(WW_OBSERVABLES, NO_EXPRESSION))
 
 #: built-in observable name → human-readable description.
-DESCRIPTIONS: dict[str, str] = {name: description for name, (description, _) in _BUILT_IN.items()}
+DESCRIPTIONS: dict[str, str] = {name: description for name, (description, _) in _BUILT_IN.items()} | WW_OBSERVABLES
 
 #: axis labels for plots.
 LABELS: dict[str, str] = {
@@ -87,6 +107,13 @@ LABELS: dict[str, str] = {
     "m_mumu": r"$m_{\mu\mu}$ [GeV]",
     "delta_phi": r"$|\Delta\phi_{\mu\mu}|$ [rad]",
     "cos_theta_star": r"$\cos\theta^*$",
+    "cos_theta_w": r"$\cos\Theta_{W^-}$",
+    "cos_theta_l": r"$\cos\theta_\ell$",
+    "phi_l": r"$\phi_\ell$ [rad]",
+    "cos_theta_j": r"$\cos\theta_j$ (folded)",
+    "phi_j": r"$\phi_j$ (folded) [rad]",
+    "m_lnu": r"$m_{\ell\nu}$ [GeV]",
+    "m_jj": r"$m_{jj}$ [GeV]",
 }
 
 
@@ -163,7 +190,8 @@ def event_expression(text: str) -> Callable[[ReconstructedMuons], np.ndarray]:
     """An expression over the reconstructed event, checked now, as a function of it.
 
     Names: ``mu_minus``, ``mu_plus``; the collections ``electrons``, ``photons``, ``jets`` (from a
-    detector card; empty otherwise) with ``count(jets)`` and ``leading(jets, 0)``; ``missing``
+    detector card), ``leptons`` and ``neutrinos`` (parton level, the semileptonic WW reconstruction;
+    each empty otherwise) with ``count(jets)`` and ``leading(jets, 0)``; ``missing``
     (the missing transverse momentum: ``missing.pt``).
     """
     expression = Expression(text, _OBJECTS + _COLLECTIONS + ("missing",), _ATTRIBUTES,
@@ -193,6 +221,56 @@ def user_function(reference: str) -> Callable[[ReconstructedMuons], np.ndarray]:
     if not callable(function):
         raise ValueError(f"observable function {reference!r} is not callable")
     return function
+
+
+def _four_momenta(momenta: vector.MomentumNumpy4D) -> np.ndarray:
+    return np.stack([momenta.E, momenta.px, momenta.py, momenta.pz], axis=1)
+
+
+def ww_observable(name: str) -> _Function:
+    """The function of the event record that computes one of :data:`WW_OBSERVABLES`.
+
+    Example:
+        >>> from goldmine.detection.parton import PartonLevel
+        >>> particles = ak.Array([{"pdgid": [11, -12, 2, -1], "status": [1, 1, 1, 1],
+        ...     "px": [0.0, 0.0, 40.0, -40.0], "py": [0.0, 0.0, 0.0, 0.0], "pz": [50.0, -30.0, -40.0, -40.0],
+        ...     "energy": [50.0, 30.0, 56.568542, 56.568542]}])
+        >>> event = PartonLevel().reconstruct(particles, np.random.default_rng(0))
+        >>> [round(float(ww_observable(name)(event)[0]), 4) for name in ("cos_theta_w", "cos_theta_l", "m_jj")]
+        [1.0, 1.0, 80.0]
+    """
+    if name not in WW_OBSERVABLES:
+        raise KeyError(f"unknown W-pair observable {name!r}; known ones are {sorted(WW_OBSERVABLES)}")
+
+    def evaluate(event: ReconstructedMuons) -> np.ndarray:
+        return _ww_quantities(event)[name]
+
+    return evaluate
+
+
+# The last event record's W-pair observables: the seven observables of one block share one computation.
+_LAST_WW: list[tuple[ReconstructedMuons, dict[str, np.ndarray]]] = []
+
+
+def _ww_quantities(event: ReconstructedMuons) -> dict[str, np.ndarray]:
+    """All of :data:`WW_OBSERVABLES` of an event record (NaN for events without the four objects)."""
+    if _LAST_WW and _LAST_WW[0][0] is event:
+        return _LAST_WW[0][1]
+    n = len(event.mu_minus)
+    leptons = event.collections.get("leptons", _empty_collection(n))
+    lepton = leading(leptons, 0)
+    neutrino = leading(event.collections.get("neutrinos", _empty_collection(n)), 0)
+    jets = event.collections.get("jets", _empty_collection(n))
+    first, second = leading(jets, 0), leading(jets, 1)
+    charge = (ak.to_numpy(ak.fill_none(ak.firsts(leptons.charge), np.nan)).astype(float)
+              if n and "charge" in leptons.fields else np.full(n, np.nan))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        angles = ww_angles(_four_momenta(lepton), _four_momenta(neutrino), _four_momenta(first),
+                           _four_momenta(second), charge)
+    quantities = {name: np.where(np.isnan(charge), np.nan, value) for name, value in angles.items()}
+    quantities["m_lnu"], quantities["m_jj"] = (lepton + neutrino).mass, (first + second).mass
+    _LAST_WW[:] = [(event, quantities)]
+    return quantities
 
 
 def _described(text: str, unit: str | None) -> str:
@@ -232,12 +310,10 @@ def resolve(entries: Sequence[str | Mapping[str, Any]]) -> list[Observable]:
         elif entry in _BUILT_IN:
             description, expression = _BUILT_IN[entry]
             observables.append(Observable(entry, expression, event_expression(expression), description))
-        elif entry in ww.OBSERVABLES:  # of the semileptonic WW reconstruction: functions, not expressions
-            description, function = ww.OBSERVABLES[entry]
-            observables.append(Observable(entry, NO_EXPRESSION, function, description))
+        elif entry in WW_OBSERVABLES:
+            observables.append(Observable(entry, NO_EXPRESSION, ww_observable(entry), WW_OBSERVABLES[entry]))
         else:
-            raise KeyError(f"unknown observable {entry!r}; known observables are {sorted(_BUILT_IN)} and, "
-                           f"with detector.semileptonic_ww, {sorted(ww.OBSERVABLES)}")
+            raise KeyError(f"unknown observable {entry!r}; known observables are {sorted(DEFINITIONS)}")
     return observables
 
 
@@ -255,14 +331,9 @@ def compute(observables: Sequence[Observable | str], muons: ReconstructedMuons) 
     return np.stack([np.asarray(o.function(muons), dtype=float) for o in resolved], axis=1)
 
 
-def _accepted_count(event) -> int:
-    """The events of a reconstructed block (muons or a semileptonic WW selection): its accepted ones."""
-    return int(np.count_nonzero(event.accepted))
-
-
 def passes(cuts: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
     """Whether each event passes every cut (expressions over mu_minus and mu_plus)."""
-    keep = np.ones(_accepted_count(muons), dtype=bool)
+    keep = np.ones(len(muons.mu_minus), dtype=bool)
     for text in cuts:
         keep &= np.asarray(event_expression(text)(muons), dtype=float) > 0
     return keep
@@ -270,7 +341,7 @@ def passes(cuts: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
 
 def efficiency(efficiencies: Sequence[str], muons: ReconstructedMuons) -> np.ndarray:
     """The product of the efficiency expressions for each event (1 without any)."""
-    factor = np.ones(_accepted_count(muons))
+    factor = np.ones(len(muons.mu_minus))
     for text in efficiencies:
         factor = factor * np.asarray(event_expression(text)(muons), dtype=float)
     return factor

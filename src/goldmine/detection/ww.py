@@ -21,16 +21,16 @@ Per event, on the final-state particles of :mod:`goldmine.shower`:
    solution with both scale factors in ``scale_range`` are rejected (the analogue of a cut on
    the fit probability).
 
-The selected events carry the lepton, the neutrino, the two rescaled jets and the lepton's
-charge; the five LEP angles come from :func:`goldmine.physics.ww_angles.ww_angles` on them
-(:data:`OBSERVABLES`).
+The selected events fill the record :class:`goldmine.detection.parton.PartonLevel` fills at
+parton level — collections ``leptons`` (one, with its ``charge``), ``neutrinos`` (one) and ``jets``
+(the two rescaled jets, most energetic first), NaN muons — so the W-pair observables of
+:mod:`goldmine.detection.observables` (the five LEP angles, ``m_jj``) read either the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
@@ -41,57 +41,11 @@ from goldmine.detection import jets as jets_module
 from goldmine.detection.cards import CardDetector, kinematics
 from goldmine.detection.detector import smear
 from goldmine.exceptions import DetectorError
+from goldmine.physics.objects import ReconstructedMuons
 
-__all__ = ["OBSERVABLES", "ReconstructedWW", "SemileptonicWW", "neutrino_with_w_mass"]
+__all__ = ["SemileptonicWW", "neutrino_with_w_mass"]
 
 _ELECTRON_MASS, _MUON_MASS = 0.000511, 0.1056584
-
-
-@dataclass(frozen=True, eq=False)
-class ReconstructedWW:
-    """The selected semileptonic WW events: one row per accepted event.
-
-    Args:
-        lepton: the isolated lepton, smeared.
-        neutrino: the neutrino from the missing momentum with the W-mass constraint.
-        jet_1: the more energetic Durham jet after the fit's rescaling.
-        jet_2: the other jet.
-        lepton_charge: −1 or +1.
-        accepted: boolean mask over the input events.
-        recoil: P − j₁ − j₂ with the measured (not rescaled) jets: the leptonic W before the fit.
-    """
-
-    lepton: vector.MomentumNumpy4D
-    neutrino: vector.MomentumNumpy4D
-    jet_1: vector.MomentumNumpy4D
-    jet_2: vector.MomentumNumpy4D
-    lepton_charge: np.ndarray
-    accepted: np.ndarray
-    recoil: vector.MomentumNumpy4D = field(repr=False)
-
-    @cached_property
-    def angles(self) -> dict[str, np.ndarray]:
-        """The five LEP angles of :func:`goldmine.physics.ww_angles.ww_angles`, computed once."""
-        from goldmine.physics.ww_angles import ww_angles
-
-        def rows(momenta):
-            return np.column_stack([momenta.E, momenta.px, momenta.py, momenta.pz])
-
-        return ww_angles(rows(self.lepton), rows(self.neutrino), rows(self.jet_1), rows(self.jet_2),
-                         self.lepton_charge)
-
-
-#: observable name → (description ending in its unit, function of a :class:`ReconstructedWW`).
-OBSERVABLES: dict[str, tuple[str, Any]] = {
-    "cos_theta_w": ("cos of the W- polar angle to the e- beam", lambda e: e.angles["cos_theta_w"]),
-    "cos_theta_l": ("cos of the lepton's polar angle in its W's rest frame", lambda e: e.angles["cos_theta_l"]),
-    "phi_l": ("azimuth of the lepton in its W's rest frame [rad]", lambda e: e.angles["phi_l"]),
-    "cos_theta_j": ("cos of the quark's polar angle in its W's rest frame, folded", lambda e: e.angles["cos_theta_j"]),
-    "phi_j": ("azimuth of the quark in its W's rest frame, folded [rad]", lambda e: e.angles["phi_j"]),
-    "e_lepton": ("energy of the lepton [GeV]", lambda e: e.lepton.E),
-    "m_jj": ("mass of the two jets after the fit [GeV]", lambda e: (e.jet_1 + e.jet_2).mass),
-    "m_lnu": ("mass of the lepton and the missing momentum before the fit [GeV]", lambda e: e.recoil.mass),
-}
 
 
 def neutrino_with_w_mass(sqrt_s: float, lepton: vector.MomentumNumpy4D, jet_1: vector.MomentumNumpy4D,
@@ -174,6 +128,8 @@ class SemileptonicWW:
         isolation_fraction: an isolated lepton has less than this fraction of its energy in the
             other visible particles within the cone.
         scale_range: the accepted range of both jet-energy scale factors of the fit.
+        w_mass_constraint: whether to fit; if not, the neutrino is the missing four-momentum
+            P − ℓ − j₁ − j₂ of the measured objects (for comparison).
 
     Raises:
         DetectorError: when the card lacks an electron, muon or jet entry or Durham two-jet clustering.
@@ -186,6 +142,7 @@ class SemileptonicWW:
     isolation_angle: float = 0.175  # 10°
     isolation_fraction: float = 0.2
     scale_range: tuple[float, float] = (0.5, 2.0)
+    w_mass_constraint: bool = True
 
     def __post_init__(self) -> None:
         missing = sorted({"electron", "muon", "jet"} - set(self.card.objects))
@@ -220,7 +177,7 @@ class SemileptonicWW:
         isolated = cone - candidates.energy < self.isolation_fraction * candidates.energy
         return ak.local_index(visible)[is_candidate][isolated]
 
-    def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedWW:
+    def reconstruct(self, particles: ak.Array, rng: np.random.Generator, first_event: int = 0) -> ReconstructedMuons:
         """Select and reconstruct the events of one block.
 
         Args:
@@ -229,7 +186,8 @@ class SemileptonicWW:
             first_event: index of the first event (unused: no event is an error, only rejected).
 
         Returns:
-            the accepted events.
+            the accepted events: collections ``leptons`` (with ``charge``), ``neutrinos``, ``jets``;
+            NaN muons; ``missing`` the neutrino's transverse momentum.
         """
         n = len(particles)
         visible = jets_module.visible(particles)
@@ -269,14 +227,31 @@ class SemileptonicWW:
             measured.append(smear(true_jet, jet_card.angle_resolution(**variables),
                                   jet_card.momentum_resolution(**variables), 0.0, rng))
 
-        a1, a2 = neutrino_with_w_mass(self.sqrt_s, lepton, measured[0], measured[1], self.w_mass)
-        low, high = self.scale_range
-        accepted &= (a1 > low) & (a1 < high) & (a2 > low) & (a2 < high)  # NaN compares False
+        a1 = a2 = np.ones(n)
+        if self.w_mass_constraint:
+            a1, a2 = neutrino_with_w_mass(self.sqrt_s, lepton, measured[0], measured[1], self.w_mass)
+            low, high = self.scale_range
+            accepted &= (a1 > low) & (a1 < high) & (a2 > low) & (a2 < high)  # NaN compares False
         total = vector.array({"px": np.zeros(n), "py": np.zeros(n), "pz": np.zeros(n), "E": np.full(n, self.sqrt_s)})
         jet_1, jet_2 = _scaled(measured[0], a1), _scaled(measured[1], a2)
-        neutrino = total - lepton - jet_1 - jet_2
-        recoil = total - measured[0] - measured[1]
+        neutrino = (total - lepton - jet_1 - jet_2)[accepted]
         first = jet_1.E >= jet_2.E
-        leading, trailing = _where(first, jet_1, jet_2), _where(first, jet_2, jet_1)
-        return ReconstructedWW(lepton[accepted], neutrino[accepted], leading[accepted], trailing[accepted],
-                               -np.sign(pdgid[accepted]).astype(float), accepted, recoil[accepted])
+        leading, trailing = _where(first, jet_1, jet_2)[accepted], _where(first, jet_2, jet_1)[accepted]
+        lepton, charge = lepton[accepted], -np.sign(pdgid[accepted]).astype(float)
+        kept = int(accepted.sum())
+
+        def one_each(momenta, **extra):
+            return vector.zip({component: ak.unflatten(getattr(momenta, component), np.ones(kept, dtype=np.int64))
+                               for component in ("px", "py", "pz", "E")}
+                              | {name: ak.unflatten(values, np.ones(kept, dtype=np.int64))
+                                 for name, values in extra.items()})
+
+        jets = vector.zip({component: ak.unflatten(np.column_stack([getattr(leading, component),
+                                                                    getattr(trailing, component)]).ravel(),
+                                                   np.full(kept, 2, dtype=np.int64))
+                           for component in ("px", "py", "pz", "E")})
+        nothing = vector.array({"px": np.full(kept, np.nan), "py": np.full(kept, np.nan),
+                                "pz": np.full(kept, np.nan), "E": np.full(kept, np.nan)})
+        collections = {"leptons": one_each(lepton, charge=charge), "neutrinos": one_each(neutrino), "jets": jets}
+        return ReconstructedMuons(nothing, nothing, accepted, collections,
+                                  vector.array({"px": neutrino.px, "py": neutrino.py}))

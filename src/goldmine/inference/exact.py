@@ -1,4 +1,6 @@
-"""The exact detector-level likelihood of ``ee_mumu`` under the parametrised detector.
+"""The exact detector-level likelihood of ``ee_mumu`` under the parametrised detector, and which
+exact likelihood applies to an analysis (:func:`unavailable_because`, :func:`from_config`; the
+parton-level one of ``ee_ww`` is :mod:`goldmine.inference.exact_ww`).
 
 At Born level the only θ-dependent latent variable is the μ⁻ polar angle θ_t (the
 μ⁺ flies at π − θ_t, c = cos θ_t). The detector accepts the pair with probability
@@ -38,9 +40,10 @@ from typing import Any
 import numpy as np
 
 from goldmine.detection.detector import MuonDetector
-from goldmine.physics.processes import EEMuMu
+from goldmine.inference import exact_ww
+from goldmine.physics.processes import EEMuMu, get_process
 
-__all__ = ["ExactLikelihood", "unavailable_because"]
+__all__ = ["ExactLikelihood", "from_config", "unavailable_because"]
 
 _REQUIRED = ("cos_theta_mu_minus", "cos_theta_mu_plus")
 #: the largest grid spacing in the true angle, rad. Where a measured angle lies outside the
@@ -57,14 +60,23 @@ def unavailable_because(config: Mapping[str, Any]) -> str | None:
     both muon angles among the observables; a shower (QED radiation: the muons are no longer
     back to back), a detector card, or cuts and efficiencies on the reconstructed event (which
     its normalisation ignores) make it an approximation, so it is not used there at all.
+    For ``ee_ww`` it is exact at parton level (``detector.parton``, no shower, no cuts or
+    efficiencies) with the observables :data:`goldmine.inference.exact_ww.REQUIRED`.
 
     Example:
         >>> unavailable_because({"process": {"name": "ee_mumu"}, "shower": {"enabled": True}, "detector": {},
         ...                      "cuts": [], "efficiencies": [], "observables": list(_REQUIRED)})
         'the shower moves the muons away from back to back (QED radiation)'
+        >>> unavailable_because({"process": {"name": "ee_ww"}, "shower": {"enabled": False},
+        ...                      "detector": {"parton": True}, "cuts": [], "efficiencies": [],
+        ...                      "observables": list(exact_ww.REQUIRED)}) is None
+        True
     """
-    if config["process"]["name"] != "ee_mumu":
-        return f"it is known for ee_mumu only, not {config['process']['name']!r}"
+    name = config["process"]["name"]
+    if name == "ee_ww":
+        return _ww_unavailable_because(config)
+    if name != "ee_mumu":
+        return f"it is known for ee_mumu and ee_ww only, not {name!r}"
     if config["shower"]["enabled"]:
         return "the shower moves the muons away from back to back (QED radiation)"
     if "card" in config["detector"]:
@@ -72,11 +84,45 @@ def unavailable_because(config: Mapping[str, Any]) -> str | None:
     for key in ("cuts", "efficiencies"):
         if config[key]:
             return f"config {key!r} select or reweight reconstructed events, which its normalisation ignores"
+    return _missing_observables(config, _REQUIRED)
+
+
+def _ww_unavailable_because(config: Mapping[str, Any]) -> str | None:
+    if config["shower"]["enabled"]:
+        return "for ee_ww it is known at parton level only, and the shower turns the quarks into hadrons"
+    if not config["detector"].get("parton", False):
+        return "for ee_ww it is known at parton level only (detector.parton: true), not through a detector"
+    for key in ("cuts", "efficiencies"):
+        if config[key]:
+            return f"config {key!r} select or reweight events, which its normalisation ignores"
+    return _missing_observables(config, exact_ww.REQUIRED)
+
+
+def _missing_observables(config: Mapping[str, Any], required: Sequence[str]) -> str | None:
     built_in = [name for name in config["observables"] if isinstance(name, str)]
-    missing = [name for name in _REQUIRED if name not in built_in]
+    missing = [name for name in required if name not in built_in]
     if missing:
         return f"it needs the observables {missing} (built-in), which the config does not list"
     return None
+
+
+def from_config(config: Mapping[str, Any], observable_names: Sequence[str]) -> ExactLikelihood | exact_ww.ExactWW:
+    """The exact likelihood of an analysis for which :func:`unavailable_because` is None.
+
+    Args:
+        config: the validated configuration.
+        observable_names: the columns of the observations it will be given.
+
+    Example:
+        >>> config = {"process": {"name": "ee_ww", "sqrt_s": 189.0, "cutoff": 1000.0, "couplings": {}},
+        ...           "detector": {"parton": True}}
+        >>> type(from_config(config, exact_ww.REQUIRED)).__name__
+        'ExactWW'
+    """
+    process = get_process(config["process"])
+    if config["process"]["name"] == "ee_ww":
+        return exact_ww.ExactWW(process, observable_names)
+    return ExactLikelihood(process, MuonDetector.from_config(config["detector"]), observable_names)
 
 
 @dataclass(frozen=True)

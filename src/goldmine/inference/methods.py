@@ -22,6 +22,7 @@ import numpy as np
 
 from goldmine.inference import fisher, limits
 from goldmine.inference.exact import ExactLikelihood
+from goldmine.inference.exact_ww import ExactWW
 from goldmine.inference.grid import Grid, refined_scan
 from goldmine.inference.histfactory import HistogramModel
 from goldmine.physics.morphing import Morphed
@@ -229,10 +230,10 @@ def histogram(events: Morphed, values: np.ndarray, bins: int, grid: Grid, lumino
     return MethodResult.from_q(grid, model.q(grid.points), information=information), model
 
 
-def exact_likelihood(exact: ExactLikelihood, observations: np.ndarray, events: Morphed, grid: Grid,
+def exact_likelihood(exact: ExactLikelihood | ExactWW, observations: np.ndarray, events: Morphed, grid: Grid,
                      luminosity: float, control: np.ndarray, integrals: np.ndarray | None = None,
                      chunk: int = 64) -> MethodResult:
-    """The exact detector-level likelihood of ``ee_mumu``, evaluated on every grid point.
+    """The exact likelihood (``ee_mumu`` through its detector, ``ee_ww`` at parton level) on every grid point.
 
     ``control``: the events' mean joint score (see :func:`learned_ratio`).
     """

@@ -19,15 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from goldmine.detection.detector import MuonDetector
 from goldmine.inference import coverage, methods, neyman
-from goldmine.inference.exact import ExactLikelihood, unavailable_because
+from goldmine.inference.exact import from_config, unavailable_because
 from goldmine.inference.grid import Grid, analysis_grid
 from goldmine.inference.limits import profiled_intervals
 from goldmine.inference.results import FORMAT_VERSION, validate
 from goldmine.io import events
 from goldmine.physics.morphing import Morphed
-from goldmine.physics.processes import get_process
 
 __all__ = ["coverage_table", "default_true_points", "neyman_results", "run_coverage",
            "toy_likelihoods"]
@@ -61,7 +59,7 @@ def toy_likelihoods(config: Mapping[str, Any], observations: np.ndarray, names: 
     result: dict[str, coverage.ToyLikelihood] = {}
     reason = unavailable_because(config)
     if reason is None:
-        exact = ExactLikelihood(get_process(config["process"]), MuonDetector.from_config(config["detector"]), names)
+        exact = from_config(config, names)
         integrals = exact.angular_integrals(observations)
         table = coverage.log_ratio_table(
             lambda thetas: exact.log_likelihood_ratio(observations, thetas, reference, integrals), grid.points,

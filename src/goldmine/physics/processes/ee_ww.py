@@ -33,7 +33,7 @@ and the λ_V form factors above are the on-shell ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -370,8 +370,13 @@ class EEWW:
 
     # --- cross sections -------------------------------------------------------------------------
 
-    @cached_property
+    @property
     def _production_matrix(self) -> np.ndarray:
+        """S of :meth:`_quadrature`, shared by equal processes: the quadrature takes ≈ 1 s, and each
+        stage (generation, the exact likelihood) builds its own process from the config."""
+        return _shared_production_matrix(self)
+
+    def _quadrature(self) -> np.ndarray:
         """S with σ_WW(θ) = aᵀ S a, a = (1, θ): Gauss–Legendre quadrature in m₁, m₂ and cosΘ."""
         nodes, weights = np.polynomial.legendre.leggauss(_MASS_NODES)
         cos_nodes, cos_weights = np.polynomial.legendre.leggauss(_COS_NODES)
@@ -560,3 +565,9 @@ class EEWW:
             mother1=np.array([0, 0, 1, 1, 3, 3, 4, 4]), mother2=np.array([0, 0, 2, 2, 3, 3, 4, 4]),
             color1=color1, color2=color2, momenta=momenta, mass=mass,
         )
+
+
+@lru_cache(maxsize=16)
+def _shared_production_matrix(process: EEWW) -> np.ndarray:
+    """The quadrature of σ_WW once per distinct process (a frozen dataclass: equal fields, equal hash)."""
+    return process._quadrature()
