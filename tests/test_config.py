@@ -77,3 +77,10 @@ def test_a_bad_detector_card_fails_validation(config, tmp_path, card, expected):
     with pytest.raises(ConfigError) as error:
         validate(dict(config, detector=dict(config["detector"], card=str(path))))
     assert "config key 'detector.card'" in str(error.value) and expected in str(error.value)
+
+
+def test_the_ww_reconstruction_needs_a_card():
+    config = load(DEFAULT, DEFAULT.parent / "ee_ww.yaml")
+    config["detector"].pop("card")
+    with pytest.raises(ConfigError, match="'detector.semileptonic_ww' needs 'detector.card'"):
+        validate(config)

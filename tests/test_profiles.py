@@ -87,3 +87,15 @@ def test_kubernetes_profile_runs_training_on_one_nvidia_gpu_and_reads_everything
     assert f"{storage}/results/ee_mumu/check.txt (send to storage)" in plan.stdout
     assert f"{storage}/results/ee_mumu/config.yaml (retrieve from storage)" in plan.stdout
     assert yaml.safe_load((storage / "results" / "ee_mumu" / "config.yaml").read_text())["name"] == "ee_mumu"
+
+
+def test_the_ee_ww_analysis_plans_shower_and_three_methods(tmp_path):
+    # config/ee_ww.yaml as a --configfile overlay: Pythia showers every chunk, three methods train.
+    shutil.copytree(REPOSITORY / "config" / "processes", tmp_path / "config" / "processes")
+    overlay = str(REPOSITORY / "config" / "ee_ww.yaml")
+    plan = _dry_run(tmp_path, REPOSITORY / "profiles" / "local", "--configfile", overlay)
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    stats = re.search(r"^Job stats:\n.*\n.*\n((?:\w+ +\d+\n)+)total", plan.stdout, flags=re.MULTILINE).group(1)
+    assert {rule: int(count) for rule, count in (line.split() for line in stats.splitlines())} == dict(
+        DEFAULT_JOBS, shower=4, train=3)
+    assert "results/ee_ww/inference/limits.json" in plan.stdout

@@ -175,6 +175,7 @@ def _check_consistency(config: dict[str, Any]) -> None:
                               f"{tilt['observable']!r} is not among the observables {names}")
     if "card" in config["detector"]:
         _check_card(config["detector"]["card"])
+    _check_semileptonic_ww(config)
     from goldmine.detection.detector import MuonDetector
 
     try:
@@ -238,6 +239,13 @@ def _check_without_morphing(config: dict[str, Any], process) -> None:
         if config[section][option] != "sm":
             raise ConfigError(f"config key {key!r}: {config[section][option]!r}; without morphing (parameters "
                               f"{names}) events are drawn and scores taken at the reference benchmark 'sm'")
+
+
+def _check_semileptonic_ww(config: dict[str, Any]) -> None:
+    """The WW reconstruction runs on a detector card (its electron, muon and jet entries)."""
+    if "semileptonic_ww" in config["detector"] and "card" not in config["detector"]:
+        raise ConfigError("config key 'detector.semileptonic_ww' needs 'detector.card' (a card with electron, "
+                          "muon and jet entries, e.g. config/processes/detectors/lep.yaml)")
 
 
 def _check_card(path: str) -> None:

@@ -207,7 +207,8 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[
         list: the PNG and the PDF.
     """
     meta = fisher["meta"]
-    center = np.array(meta["reference"])
+    # The first two parameters; further ones (ee_ww has three) are held at the reference.
+    center = np.array(meta["reference"])[:2]
     angle = np.linspace(0, 2 * np.pi, 200)
     circle = np.stack([np.cos(angle), np.sin(angle)])
     figure, ax = plt.subplots(figsize=(9, 9), layout="constrained")
@@ -245,7 +246,9 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[
         ax.set_yticks([])
     else:
         ax.set_ylabel(_parameter_label(meta["parameters"][1]))
-    ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$", fontsize="medium")
+    held = ", ".join(_parameter_label(name) for name in meta["parameters"][2:])
+    ax.set_title(f"Fisher information, 68% CL, L = {meta['luminosity_pb']:g} pb$^{{-1}}$"
+                 + (f" ({held} at the reference)" if held else ""), fontsize="medium")
     _legend_below(figure, ax.get_legend_handles_labels()[0])
     return _save(figure, output)
 
@@ -359,7 +362,10 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
         if len(parameters) == 1:  # q itself: its crossings of 1 and 3.84 are the intervals
             ax.plot(axes_values[0], result["q"], gid=method, alpha=expected_alpha, **style)
         else:
-            contours = ax.contour(axes_values[0], axes_values[1], np.array(result["q"]).T, levels=[2.30, 5.99],
+            # Beyond two parameters the contours are the first two's, the others profiled on the grid.
+            surface = np.array(result["q"])
+            surface = surface.min(axis=tuple(range(2, surface.ndim))) if surface.ndim > 2 else surface
+            contours = ax.contour(axes_values[0], axes_values[1], surface.T, levels=[2.30, 5.99],
                                   colors=[style["color"]], linestyles=[style["linestyle"]],
                                   linewidths=style["linewidth"], alpha=expected_alpha)
             contours.set_gid(method)
@@ -394,7 +400,9 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
         ax.set_title("profile likelihood ratio; dotted: 68% and 95% CL", fontsize="medium")
     else:
         ax.set_ylabel(_parameter_label(parameters[1]))
-        ax.set_title("68% (inner) and 95% (outer) CL contours", fontsize="medium")
+        profiled = ", ".join(_parameter_label(name) for name in parameters[2:])
+        ax.set_title("68% (inner) and 95% (outer) CL contours" + (f", {profiled} profiled" if profiled else ""),
+                     fontsize="medium")
     labels = [method_style(method)["label"] for method in reversed(methods)]
     for k, (interval_ax, name) in enumerate(zip(interval_axes, parameters)):
         interval_ax.axvline(meta["reference"][k], color="k", linestyle=":", linewidth=1)

@@ -204,13 +204,26 @@ def _stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-def detector_from_config(detector_config: Mapping[str, Any]):
-    """The card detector when ``detector.card`` names a card, the true final state with
-    ``detector.parton``, else the parametrised muon detector."""
+def detector_from_config(detector_config: Mapping[str, Any], sqrt_s: float | None = None):
+    """The semileptonic WW reconstruction on the card when ``detector.semileptonic_ww`` is given
+    (at the collision energy ``sqrt_s``), the card detector when ``detector.card`` names a card,
+    the true final state with ``detector.parton``, else the parametrised muon detector.
+
+    Raises:
+        ConfigError: for ``semileptonic_ww`` without a card or without ``sqrt_s``.
+    """
     if detector_config.get("parton", False):
         from goldmine.detection.parton import PartonLevel
 
         return PartonLevel()
+    if "semileptonic_ww" in detector_config:
+        from goldmine.detection.cards import load_card
+        from goldmine.detection.ww import SemileptonicWW
+
+        if "card" not in detector_config or sqrt_s is None:
+            raise ConfigError("config key 'detector.semileptonic_ww' needs 'detector.card' and 'process.sqrt_s'")
+        return SemileptonicWW.from_config(load_card(detector_config["card"]), detector_config["semileptonic_ww"],
+                                          sqrt_s)
     if "card" in detector_config:
         from goldmine.detection.cards import load_card
 
@@ -286,7 +299,7 @@ def detect(config: Mapping[str, Any], setup_file: str | Path, input_file: str | 
             (for an external sample: naming the missing weight id and what it stands for).
     """
     space = _space_for(config, setup_file)
-    detector = detector_from_config(config["detector"])
+    detector = detector_from_config(config["detector"], config["process"].get("sqrt_s"))
     chosen = observables.resolve(config["observables"])
     rng = np.random.default_rng(config["detector"]["seed"] + chunk)
     sample = external.from_config(config) if "external" in config else None

@@ -57,7 +57,7 @@ __all__ = [
 
 #: what an expression may use of the muons (vector's momentum properties and methods).
 _OBJECTS = ("mu_minus", "mu_plus")
-_COLLECTIONS = ("electrons", "photons", "jets")
+_COLLECTIONS = ("electrons", "photons", "jets", "leptons", "neutrinos")
 _ATTRIBUTES = ("pt", "eta", "phi", "E", "p", "px", "py", "pz", "mass", "costheta", "theta", "rapidity",
                "deltaphi", "deltaR", "deltaeta", "dot")
 
@@ -190,7 +190,8 @@ def event_expression(text: str) -> Callable[[ReconstructedMuons], np.ndarray]:
     """An expression over the reconstructed event, checked now, as a function of it.
 
     Names: ``mu_minus``, ``mu_plus``; the collections ``electrons``, ``photons``, ``jets`` (from a
-    detector card; empty otherwise) with ``count(jets)`` and ``leading(jets, 0)``; ``missing``
+    detector card), ``leptons`` and ``neutrinos`` (parton level, the semileptonic WW reconstruction;
+    each empty otherwise) with ``count(jets)`` and ``leading(jets, 0)``; ``missing``
     (the missing transverse momentum: ``missing.pt``).
     """
     expression = Expression(text, _OBJECTS + _COLLECTIONS + ("missing",), _ATTRIBUTES,
