@@ -72,7 +72,7 @@ def analysis_grid(config: Mapping[str, Any], space: ParameterSpace) -> Grid:
 class Scan(NamedTuple):
     """The result of :func:`refined_scan`.
 
-    Args:
+    Attributes:
         q: q on the grid, shape ``grid.shape``, its minimum subtracted.
         exact_below: q is exact wherever it is below this (None: the checked interpolation was kept).
         interpolation_error: the largest |exact − interpolated q| at the check points below the
