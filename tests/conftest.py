@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,27 @@ def shared_data() -> Path:
     if not folder.is_dir():
         pytest.skip(f"shared data folder {folder} not found (set GOLDMINE_SHARED_DATA to the 'data' folder)")
     return folder
+
+
+SBOTTOM_ARCHIVE = "published/atlas-susy-2018-31-sbottom-ins1748602.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def sbottom_likelihoods(shared_data, tmp_path_factory):
+    """``sbottom_likelihoods(*members)``: a new folder holding those members of the published ATLAS
+    SUSY-2018-31 sbottom likelihoods (all of them without members); skips the test without the archive."""
+    archive = shared_data / SBOTTOM_ARCHIVE
+    if not archive.is_file():
+        pytest.skip(f"{archive} not found (the ATLAS SUSY-2018-31 sbottom likelihoods)")
+
+    def extract(*members: str) -> Path:
+        folder = tmp_path_factory.mktemp("sbottom")
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, members=[tar.getmember(name) for name in members] if members else None,
+                           filter="data")
+        return folder
+
+    return extract
 
 
 @dataclass(frozen=True)

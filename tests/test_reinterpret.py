@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tarfile
 
 import jsonpatch
 import numpy as np
@@ -16,20 +15,13 @@ from goldmine.publish.fits import hypotest
 from goldmine.publish.likelihood import build_likelihood
 from goldmine.publish.reinterpret import load_patches, reinterpret_many, reinterpret_one
 
-ARCHIVE = "published/atlas-susy-2018-31-sbottom-ins1748602.tar.gz"
 # one well-conditioned patch per region (every region's structure of channels differs)
 PATCHES = [("RegionA", "sbottom_600_180_50"), ("RegionB", "sbottom_600_180_50"), ("RegionC", "sbottom_1300_850_60")]
 
 
 @pytest.fixture(scope="module")
-def sbottom(shared_data, tmp_path_factory):
-    archive = shared_data / ARCHIVE
-    if not archive.is_file():
-        pytest.skip(f"{archive} not found (the ATLAS SUSY-2018-31 sbottom likelihoods)")
-    folder = tmp_path_factory.mktemp("sbottom")
-    with tarfile.open(archive) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
+def sbottom(sbottom_likelihoods):
+    return sbottom_likelihoods()
 
 
 def _workspace(sbottom, region, name):

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,14 @@ from click.testing import CliRunner
 from goldmine.cli import main
 
 REPOSITORY = Path(__file__).resolve().parents[1]
-ARCHIVE = "published/atlas-susy-2018-31-sbottom-ins1748602.tar.gz"
 # Three RegionA points (one compiled likelihood shape) in two blocks: each job starts a process that
 # imports JAX and compiles once, which costs more than the fits of a few patches.
 NAMES = ["sbottom_600_180_50", "sbottom_1000_205_60", "sbottom_1300_850_60"]
 
 
 @pytest.fixture(scope="module")
-def region_a(shared_data, tmp_path_factory):
-    archive = shared_data / ARCHIVE
-    if not archive.is_file():
-        pytest.skip(f"{archive} not found (the ATLAS SUSY-2018-31 sbottom likelihoods)")
-    folder = tmp_path_factory.mktemp("sbottom")
-    with tarfile.open(archive) as tar:
-        members = ["RegionA/BkgOnly.json", *(f"RegionA/patch.{name}.json" for name in NAMES)]
-        tar.extractall(folder, members=[tar.getmember(name) for name in members], filter="data")
-    return folder / "RegionA"
+def region_a(sbottom_likelihoods):
+    return sbottom_likelihoods("RegionA/BkgOnly.json", *(f"RegionA/patch.{name}.json" for name in NAMES)) / "RegionA"
 
 
 def test_blocks_merged_by_the_workflow_equal_one_reinterpret_call(region_a, tmp_path):

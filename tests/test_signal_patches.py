@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import tarfile
 
 import jsonpatch
 import numpy as np
@@ -17,7 +16,6 @@ from goldmine.io import events
 from goldmine.publish.reinterpret import load_patches, reinterpret
 from goldmine.publish.signal import BinMap, signal_patch
 
-ARCHIVE = "published/atlas-susy-2018-31-sbottom-ins1748602.tar.gz"
 # cos θ of the μ⁻ onto the three bins of RegionA's signal region (observed 12, 3, 2 events on
 # about 9.8, 6.0, 3.1 expected): a luminosity of 2 pb⁻¹ gives the default e⁺e⁻ → μ⁺μ⁻ analysis a
 # few events per bin, where CLs is neither 0 nor 1.
@@ -26,14 +24,8 @@ MAPPING = {"hepdata": "ins1748602", "observable": "cos_theta_mu_minus", "luminos
 
 
 @pytest.fixture(scope="module")
-def background(shared_data, tmp_path_factory):
-    archive = shared_data / ARCHIVE
-    if not archive.is_file():
-        pytest.skip(f"{archive} not found (the ATLAS SUSY-2018-31 sbottom likelihoods)")
-    folder = tmp_path_factory.mktemp("sbottom")
-    with tarfile.open(archive) as tar:
-        tar.extractall(folder, members=[tar.getmember("RegionA/BkgOnly.json")], filter="data")
-    return folder / "RegionA" / "BkgOnly.json"
+def background(sbottom_likelihoods):
+    return sbottom_likelihoods("RegionA/BkgOnly.json") / "RegionA" / "BkgOnly.json"
 
 
 @pytest.fixture(scope="module")
