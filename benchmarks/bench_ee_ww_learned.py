@@ -4,16 +4,21 @@ Run as ``python benchmarks/bench_ee_ww_learned.py [--directory DIR] [--events-pe
 [--ensemble K] [--methods sally ...] [--epochs E]``. It runs the stages of ``config/ee_ww.yaml``
 (generate, Pythia 8 shower, the LEP-like detector with the semileptonic WW reconstruction, mine,
 train ``K`` independently seeded members of each method, infer) from Python, keeping every
-stage's output in ``DIR`` so that a rerun redoes only what is missing, and prints:
+stage's output in ``DIR`` so that a rerun redoes only what is missing, and prints (and writes
+to ``DIR/summary.json``):
 
-- each method's Fisher σ = 1/√I_ii against the truth bound and the cos Θ_W histogram's, the
-  learned ones with the ensemble spread;
-- each method's profiled 68%/95% CL intervals against the histogram's
-  (``validation.intervals_against_histogram``: width ratio ± the bootstrap over test events and
-  the error of the ensemble mean);
-- the one-parameter 68% intervals (the others at the SM, as LEP quoted them) of each ensemble
-  member, their width over the histogram's and over the truth bound's 2σ, with the members' spread;
+- σ = 1/√I_ii (one parameter, the others fixed) of the truth bound, of the cos Θ_W histogram and
+  of SALLY's ensemble-mean score used as an optimal observable (:func:`linear_information`), their
+  ratios with the bootstrap over the test events and the spread of single members, and the
+  score histogram's σ as binned and with its few-events-per-bin bias removed, for 4, 8, 12 bins
+  per component (:func:`binned_information`);
+- the one-parameter 68% and 95% CL intervals (the others at the SM, as LEP quoted them) of the
+  histogram and of SALLY (q as the workflow computes it, on 161 points per line), their width
+  ratio with the bootstrap, the members' spread, and the width over the truth bound's;
+- each method's profiled intervals against the histogram's
+  (``validation.intervals_against_histogram`` of ``goldmine infer``);
 - the 1-D histogram of every observable ranked by its Fisher information;
+- for a ratio method (``--methods sally alices``), where its q goes wrong (:func:`ratio_diagnosis`);
 - the wall time of each stage.
 """
 
@@ -32,7 +37,7 @@ from goldmine.inference import diagnostics, fisher, limits, methods
 from goldmine.inference.grid import analysis_grid
 from goldmine.inference.methods import CONFIDENCE_LEVELS
 from goldmine.io import events
-from goldmine.ml.estimators import evaluate_score
+from goldmine.ml.estimators import evaluate_ratio_score, evaluate_score, mean_log_ratio
 from goldmine.ml.models import load_model
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -90,7 +95,41 @@ def run(config: dict, directory: Path, n_replicates: int = 100, n_axis: int = 16
     sally = [path for path in models if path.name.startswith("sally_")]
     scans = one_parameter(config, samples["test"], sally, n_replicates, n_axis)
     times["one-parameter scans"] = time.perf_counter() - start
+    for method in config["training"]["methods"]:
+        if method not in ("sally", "sallino"):
+            members = [path for path in models if path.name.startswith(f"{method}_")]
+            scans[f"diagnosis {method}"] = ratio_diagnosis(config, samples["test"], members)
     return result, scans, times
+
+
+def ratio_diagnosis(config: dict, test_file: Path, model_files: list[Path]) -> dict:
+    """Where a learned ratio's q goes wrong: its own mean score at the SM (zero for a correct ratio),
+    and its minimum and one-parameter 68% intervals with the shared control variate (the workflow's
+    q) and with that mean score removed instead (which hides a bias linear in θ, leaving the rest)."""
+    space = events.read_parameter_space(test_file)
+    test = events.read(test_file)
+    x = test.observations
+    morphed = space.require_morphing("the benchmark's diagnosis").morph(test.weights)
+    grid = analysis_grid(config, space)
+    weights_ref = morphed(grid.reference)
+    members = [load_model(path)[0] for path in model_files]
+    own = np.mean([weights_ref @ evaluate_ratio_score(m, x, grid.reference) for m in members],
+                  axis=0) / weights_ref.sum()
+    scans = [lambda thetas, m=m: mean_log_ratio(m, x, weights_ref, thetas) for m in members]
+    centre = tuple(int(np.argmin(np.abs(axis - value))) for axis, value in zip(grid.axes, grid.reference))
+    diagnosis: dict = {"own_mean_score": own.tolist()}
+    for label, control in (("shared control variate", methods.joint_score(morphed, grid.reference).T @ weights_ref
+                            / weights_ref.sum()), ("own mean score removed", own)):
+        q = methods.learned_ratio(scans, control, morphed, grid, config["inference"]["luminosity"]).q
+        lowest = np.unravel_index(np.argmin(q), q.shape)
+        ends = []
+        for k, axis in enumerate(grid.axes):
+            line = q[centre[:k] + (slice(None),) + centre[k + 1:]]
+            interval = limits.interval_below(axis, line - line.min(), 1.0)
+            ends.append([interval.low, interval.high])
+        diagnosis[label] = {"minimum_at": [float(axis[i]) for axis, i in zip(grid.axes, lowest)],
+                            "q_reference_above_minimum": float(q[centre] - q.min()), "one_parameter_68": ends}
+    return diagnosis
 
 
 def _ends(axis: np.ndarray, q: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -288,6 +327,10 @@ def report(result: dict, scans: dict, times: dict[str, float]) -> dict:
                 text = "open" if value is None else f"{value:.3f}" + ("" if error is None else f" ± {error:.3f}")
                 print(f"  {method:10s} {level}% {name:18s} width ratio {text}")
     summary["profiled"] = result["validation"].get("intervals_against_histogram", {})
+    for key, diagnosis in scans.items():
+        if key.startswith("diagnosis "):
+            print(key, json.dumps(diagnosis))
+            summary[key] = diagnosis
     print("wall time per stage (s):", {key: round(value, 1) for key, value in times.items()})
     summary["times"] = times
     return summary
