@@ -217,7 +217,7 @@ def test_without_an_exact_likelihood_every_method_is_compared_with_the_histogram
 
     The rate alone sees the total cross section only, the cos θ histogram also its shape: the rate's
     intervals are wider wherever both are closed, the 95% CL one of c_vv (ratio 2.1 ± 0.13 on 120k
-    events) by more than three error bars. The bootstrap over 120k events costs about 7 s.
+    events) by more than three error bars. The inference takes about 6 s (load average 12).
     """
     config = copy.deepcopy(analysis.config)
     config["shower"]["enabled"] = True
