@@ -41,7 +41,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     exists, else their mean joint score (:func:`~goldmine.inference.methods.joint_score`). Where the
     exact likelihood exists, the validation compares every method's interval ends with it, with
     bootstrap error bars, and lists what fails (:mod:`goldmine.inference.diagnostics`, logged as warnings); the
-    calibration closure of every ratio is there too (:mod:`goldmine.inference.calibration`).
+    calibration closure of every ratio is there too (:mod:`goldmine.inference.calibration`). Without it,
+    and without systematics, every method's intervals are compared with the histogram's in the same way
+    (``intervals_against_histogram``: width ratio and shift in histogram half-widths, with error bars).
 
     Args:
         config: the validated configuration.
@@ -189,6 +191,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         validation["intervals_against_exact"], interval_failures = diagnostics.compare_with_exact(
             results, replicas, space.names)
         failed += interval_failures
+    elif "histogram" in bins:
+        validation["intervals_against_histogram"] = _against_histogram(
+            results, diagnostics.bootstrap_methods(results, morphed, grid, luminosity, joint_scores, log_ratios, bins),
+            space.names)
     for failure in failed:
         where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""
         log.warning("FAILED %s%s: %s", failure["method"], where, failure["reason"])
@@ -207,6 +213,22 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     return {"fisher": fisher_document(results, grid, luminosity),
             "limits": limits_document(results, grid, luminosity, observed_results, data_meta),
             "validation": validation, "workspace": dict(model.workspace)}
+
+
+def _against_histogram(results: Mapping[str, methods.MethodResult],
+                       replicas: Mapping[str, Mapping[str, np.ndarray]], names: Sequence[str]) -> dict[str, Any]:
+    """Without an exact likelihood, every method's intervals against the configured histogram's.
+
+    Whether learning beats the histogram is the question this answers, so being narrower is
+    no failure here; the error bars are those of :func:`~goldmine.inference.diagnostics.compare_with_exact`
+    (the bootstrap over the test events, shared with the histogram, plus the error of the
+    ensemble mean), and the histogram's own ends are named ``histogram_low`` and ``histogram_high``.
+    """
+    comparison, _ = diagnostics.compare_with_exact(results, replicas, names, exact="histogram")
+    return {method: {label: {name: {key.replace("exact_", "histogram_"): value for key, value in numbers.items()}
+                             for name, numbers in parameters.items()}
+                     for label, parameters in levels.items()}
+            for method, levels in comparison.items()}
 
 
 def _with_bands(config: Mapping[str, Any], observed_results: Mapping[str, observed.Observed], x: np.ndarray,

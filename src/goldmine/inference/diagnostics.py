@@ -271,8 +271,10 @@ def compare_with_exact(results: Mapping[str, MethodResult], bootstrap: Mapping[s
                 known = True
             if len(result.members) > 1:
                 members = _metrics(np.stack([_ends(m.intervals[label]) for m in result.members]), exact_ends)
-                for key, values in members.items():  # the error of the mean of the members
-                    variances[key] = variances[key] + np.nanvar(values, axis=0, ddof=1) / len(result.members)
+                with warnings.catch_warnings():  # all-NaN where an end is open: no error bar
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    for key, values in members.items():  # the error of the mean of the members
+                        variances[key] = variances[key] + np.nanvar(values, axis=0, ddof=1) / len(result.members)
                 known = True
             errors = {key: np.sqrt(v) if known else np.full(len(names), np.nan) for key, v in variances.items()}
             with warnings.catch_warnings():
