@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -51,6 +52,46 @@ def sbottom_likelihoods(shared_data, tmp_path_factory):
         return folder
 
     return extract
+
+
+class _SnakemakeServer:
+    """Runs ``snakemake`` commands in one long-lived process that imported Snakemake once
+    (tests/snakemake_server.py): each command as a forked child, in its own state."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._count = 0
+        environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        self._process = subprocess.Popen([sys.executable, str(REPOSITORY / "tests" / "snakemake_server.py")],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
+
+    def __call__(self, *arguments: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+        self._count += 1
+        stdout, stderr = self._folder / f"{self._count}.out", self._folder / f"{self._count}.err"
+        request = {"argv": [str(argument) for argument in arguments], "cwd": str(cwd or Path.cwd()),
+                   "stdout": str(stdout), "stderr": str(stderr), "timeout": timeout}
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        answer = self._process.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the Snakemake server stopped (exit status {self._process.wait()})")
+        returncode = json.loads(answer)["returncode"]
+        return subprocess.CompletedProcess(["snakemake", *request["argv"]], returncode, stdout.read_text(),
+                                           stderr.read_text())
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def snakemake(tmp_path_factory):
+    """``snakemake(*arguments, cwd=None, timeout=900)``: ``python -m snakemake <arguments>`` as a
+    :class:`subprocess.CompletedProcess` (text output), goldmine's command first on PATH. A dry run
+    so costs about a tenth of a new process: Snakemake is imported once per session."""
+    server = _SnakemakeServer(tmp_path_factory.mktemp("snakemake-output"))
+    yield server
+    server.close()
 
 
 @dataclass(frozen=True)
