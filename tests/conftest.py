@@ -136,29 +136,25 @@ def tiny_config():
     return _tiny_config
 
 
-def _run_tiny_workflow(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
+def _run_tiny_workflow(snakemake: _SnakemakeServer, directory: Path, *arguments: str) -> subprocess.CompletedProcess:
     """The tiny analysis with SALLY and ALICES, written to directory/config/config.yaml and run
     there by Snakemake with ``arguments`` (e.g. ``--cores 2``); fails the test unless it succeeds."""
     config = _tiny_config()
     config["training"]["methods"] = ["sally", "alices"]
     (directory / "config").mkdir(parents=True)
     (directory / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    # The rules call `goldmine`: the one next to this interpreter, in every job (SLURM jobs inherit PATH).
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory",
-         str(directory), *arguments],
-        capture_output=True, text=True, env=environment, timeout=900,
-    )
+    # The rules call `goldmine`: the one next to this interpreter, first on the server's PATH, in every job
+    # (SLURM jobs inherit PATH).
+    result = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(directory), *arguments)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
 @pytest.fixture(scope="session")
-def tiny_workflow():
+def tiny_workflow(snakemake):
     """Runs the tiny analysis (SALLY and ALICES) in a folder: ``tiny_workflow(directory, *snakemake_arguments)``;
     its results lie in directory/results/tiny."""
-    return _run_tiny_workflow
+    return lambda directory, *arguments: _run_tiny_workflow(snakemake, directory, *arguments)
 
 
 # Snakemake's measured run time and memory of each job (the rules' `benchmark:`) and its report
@@ -184,11 +180,11 @@ def result_digests():
 
 
 @pytest.fixture(scope="session")
-def local_tiny_results(tmp_path_factory) -> Path:
+def local_tiny_results(tmp_path_factory, snakemake) -> Path:
     """The results folder of one local ``--cores 2`` run of the tiny analysis (:func:`tiny_workflow`),
     run once for every test that compares another run with it (other core counts, SLURM, external files)."""
     directory = tmp_path_factory.mktemp("tiny-local")
-    _run_tiny_workflow(directory, "--cores", "2")
+    _run_tiny_workflow(snakemake, directory, "--cores", "2")
     return directory / "results" / "tiny"
 
 
