@@ -65,10 +65,10 @@ class _SnakemakeServer:
         self._process = subprocess.Popen([sys.executable, str(REPOSITORY / "tests" / "snakemake_server.py")],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
 
-    def __call__(self, *arguments: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    def __call__(self, *arguments: str, timeout: float = 900) -> subprocess.CompletedProcess:
         self._count += 1
         stdout, stderr = self._folder / f"{self._count}.out", self._folder / f"{self._count}.err"
-        request = {"argv": [str(argument) for argument in arguments], "cwd": str(cwd or Path.cwd()),
+        request = {"argv": [str(argument) for argument in arguments], "cwd": str(Path.cwd()),
                    "stdout": str(stdout), "stderr": str(stderr), "timeout": timeout}
         self._process.stdin.write(json.dumps(request) + "\n")
         self._process.stdin.flush()
@@ -86,9 +86,9 @@ class _SnakemakeServer:
 
 @pytest.fixture(scope="session")
 def snakemake(tmp_path_factory):
-    """``snakemake(*arguments, cwd=None, timeout=900)``: ``python -m snakemake <arguments>`` as a
-    :class:`subprocess.CompletedProcess` (text output), goldmine's command first on PATH. A dry run
-    so costs about a tenth of a new process: Snakemake is imported once per session."""
+    """``snakemake(*arguments, timeout=900)``: ``python -m snakemake <arguments>`` run here, as a
+    :class:`subprocess.CompletedProcess` (text output), goldmine's command first on PATH. Snakemake is
+    imported once per session, so a dry run costs about a tenth of one in a new process."""
     server = _SnakemakeServer(tmp_path_factory.mktemp("snakemake-output"))
     yield server
     server.close()
