@@ -42,7 +42,7 @@ def test_points():
 
 
 # Per-method settings and the fraction of Var(log r) the MSE must stay below (measured: CARL 5%,
-# ROLR 1.7%, RASCAL 0.5%, ALICE and ALICES 0.2%, CASCAL 0.25%). CARL learns from the labels
+# ROLR 1.7%, RASCAL 0.5%, ALICE 0.9%, ALICES 0.2%, CASCAL 0.25%). CARL learns from the labels
 # alone and is the weakest, as in arXiv:1805.00020.
 TOY = {
     "carl": ({}, 40_000, 0.1),
