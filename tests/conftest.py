@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -53,6 +54,46 @@ def sbottom_likelihoods(shared_data, tmp_path_factory):
     return extract
 
 
+class _SnakemakeServer:
+    """Runs ``snakemake`` commands in one long-lived process that imported Snakemake once
+    (tests/snakemake_server.py): each command as a forked child, in its own state."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._count = 0
+        environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        self._process = subprocess.Popen([sys.executable, str(REPOSITORY / "tests" / "snakemake_server.py")],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
+
+    def __call__(self, *arguments: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        self._count += 1
+        stdout, stderr = self._folder / f"{self._count}.out", self._folder / f"{self._count}.err"
+        request = {"argv": [str(argument) for argument in arguments], "cwd": str(Path.cwd()),
+                   "stdout": str(stdout), "stderr": str(stderr), "timeout": timeout}
+        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.flush()
+        answer = self._process.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"the Snakemake server stopped (exit status {self._process.wait()})")
+        returncode = json.loads(answer)["returncode"]
+        return subprocess.CompletedProcess(["snakemake", *request["argv"]], returncode, stdout.read_text(),
+                                           stderr.read_text())
+
+    def close(self) -> None:
+        self._process.stdin.close()
+        self._process.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def snakemake(tmp_path_factory):
+    """``snakemake(*arguments, timeout=900)``: ``python -m snakemake <arguments>`` run here, as a
+    :class:`subprocess.CompletedProcess` (text output), goldmine's command first on PATH. Snakemake is
+    imported once per session, so a dry run costs about a tenth of one in a new process."""
+    server = _SnakemakeServer(tmp_path_factory.mktemp("snakemake-output"))
+    yield server
+    server.close()
+
+
 @dataclass(frozen=True)
 class Analysis:
     """A small analysis: its config (also as directory/config.yaml), setup and merged events."""
@@ -95,29 +136,25 @@ def tiny_config():
     return _tiny_config
 
 
-def _run_tiny_workflow(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
+def _run_tiny_workflow(snakemake: _SnakemakeServer, directory: Path, *arguments: str) -> subprocess.CompletedProcess:
     """The tiny analysis with SALLY and ALICES, written to directory/config/config.yaml and run
     there by Snakemake with ``arguments`` (e.g. ``--cores 2``); fails the test unless it succeeds."""
     config = _tiny_config()
     config["training"]["methods"] = ["sally", "alices"]
     (directory / "config").mkdir(parents=True)
     (directory / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    # The rules call `goldmine`: the one next to this interpreter, in every job (SLURM jobs inherit PATH).
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory",
-         str(directory), *arguments],
-        capture_output=True, text=True, env=environment, timeout=900,
-    )
+    # The rules call `goldmine`: the one next to this interpreter, first on the server's PATH, in every job
+    # (SLURM jobs inherit PATH).
+    result = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(directory), *arguments)
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
 @pytest.fixture(scope="session")
-def tiny_workflow():
+def tiny_workflow(snakemake):
     """Runs the tiny analysis (SALLY and ALICES) in a folder: ``tiny_workflow(directory, *snakemake_arguments)``;
     its results lie in directory/results/tiny."""
-    return _run_tiny_workflow
+    return lambda directory, *arguments: _run_tiny_workflow(snakemake, directory, *arguments)
 
 
 # Snakemake's measured run time and memory of each job (the rules' `benchmark:`) and its report
@@ -143,11 +180,11 @@ def result_digests():
 
 
 @pytest.fixture(scope="session")
-def local_tiny_results(tmp_path_factory) -> Path:
+def local_tiny_results(tmp_path_factory, snakemake) -> Path:
     """The results folder of one local ``--cores 2`` run of the tiny analysis (:func:`tiny_workflow`),
     run once for every test that compares another run with it (other core counts, SLURM, external files)."""
     directory = tmp_path_factory.mktemp("tiny-local")
-    _run_tiny_workflow(directory, "--cores", "2")
+    _run_tiny_workflow(snakemake, directory, "--cores", "2")
     return directory / "results" / "tiny"
 
 

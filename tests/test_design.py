@@ -3,9 +3,6 @@ terms over √s, and the Bayesian optimiser against a scan (issue 12, items 3 an
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -138,16 +135,14 @@ def test_propose_writes_each_point_configuration_and_refuses_a_wrong_count(tmp_p
     assert wrong.exit_code == 1 and "round 0 has 3 points" in wrong.output and "Traceback" not in wrong.output
 
 
-def test_the_workflow_plans_every_round(tmp_path):
+def test_the_workflow_plans_every_round(tmp_path, snakemake):
     """A dry run of the `design` target: one proposal per round, and generate → detect → evaluate for each point."""
     (tmp_path / "config").mkdir()
     config = yaml.safe_load((REPOSITORY / "config" / "config.yaml").read_text())
     config["design"] = {"range": [20.0, 250.0], "initial_points": 3, "batch_size": 2, "rounds": 2}
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"),
-                             "--directory", str(tmp_path), "--dry-run", "--cores", "2", "design"],
-                            capture_output=True, text=True, env=environment, timeout=300)
+    result = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path), "--dry-run",
+                       "--cores", "2", "design", timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     table = result.stdout.split("Job stats:")[1].split("total")[0].splitlines()[3:]
     jobs = dict((line.split()[0], int(line.split()[1])) for line in table if line.strip())

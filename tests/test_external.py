@@ -3,9 +3,6 @@
 import dataclasses
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import awkward as ak
@@ -90,7 +87,7 @@ def test_the_worked_madgraph_example_through_detect_and_mine(tmp_path, shared_da
     assert test.weights[:, 0] @ scale.up < test.weights[:, 0].sum() < test.weights[:, 0] @ scale.down
 
 
-def test_the_example_as_a_configfile_keeps_only_its_own_parameters(tmp_path, shared_data):
+def test_the_example_as_a_configfile_keeps_only_its_own_parameters(tmp_path, shared_data, snakemake):
     """Snakemake merges a --configfile into config/config.yaml key by key; merged that way, the
     default's c_vv and c_aa would join c_none and the benchmarks would lack them. The workflow and
     `goldmine check` replace process.parameters whole."""
@@ -98,10 +95,8 @@ def test_the_example_as_a_configfile_keeps_only_its_own_parameters(tmp_path, sha
     default = REPOSITORY / "config" / "config.yaml"
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(default.read_text())
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"),
-                             "--directory", str(tmp_path), "--dry-run", "--configfile", str(tmp_path / "config.yaml")],
-                            capture_output=True, text=True, env=environment, timeout=300)
+    result = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path), "--dry-run",
+                       "--configfile", str(tmp_path / "config.yaml"), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     effective = yaml.safe_load((tmp_path / "results" / "madgraph_dijet" / "config.yaml").read_text())
     assert effective["process"]["parameters"] == {"c_none": [-1.0, 1.0]}
@@ -171,13 +166,6 @@ def test_process_external_needs_the_section(tmp_path, shared_data):
         config_module.validate(config)
 
 
-def _snakemake(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"),
-                           "--directory", str(directory), *arguments], capture_output=True, text=True,
-                          env=environment, timeout=900)
-
-
 def _madgraph_style(source, target, names) -> dict[str, str]:
     """Rewrite goldmine's LHE with MadGraph's reweighting ids rwgt_1, rwgt_2, …; return id → benchmark."""
     init, read = lhe.read_init(source), lhe.read(source)
@@ -188,7 +176,8 @@ def _madgraph_style(source, target, names) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_path, tiny_config, local_tiny_results):
+def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_path, tiny_config, local_tiny_results,
+                                                                         snakemake):
     """The whole EFT path with external MadGraph-style files: detect → mine → train → infer gives
     the numbers of the internal run (the shared tiny run, SALLY and ALICES) whose generated events the files hold."""
     logging.getLogger("goldmine").setLevel(logging.WARNING)
@@ -213,7 +202,7 @@ def test_the_external_workflow_equals_the_internal_one_on_the_same_events(tmp_pa
         "weights": weights,
     }
     (external / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = _snakemake(external, "--cores", "2")
+    result = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(external), "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     assert not (external / "results" / "external" / "lhe").exists()  # nothing was generated
     ours = json.loads((external / "results/external/inference/limits.json").read_text())["methods"]

@@ -12,11 +12,8 @@ syntax; the script ends with the answers to every question of `launch`.
 from __future__ import annotations
 
 import ast
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -92,15 +89,11 @@ def test_a_param_card_entry_the_template_lacks_is_an_error_naming_it(wh_config):
         madgraph.lha_entries(wh_config)
 
 
-def test_snakemake_plans_the_madgraph_analysis(tmp_path):
+def test_snakemake_plans_the_madgraph_analysis(tmp_path, snakemake):
     (tmp_path / "config").mkdir()
     shutil.copy(REPOSITORY / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
-    plan = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(EXAMPLE), "--dry-run"],
-        capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"),
-    )
+    plan = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path), "--configfile",
+                     str(EXAMPLE), "--dry-run", timeout=120)
     assert plan.returncode == 0, plan.stderr[-3000:]
     stats = re.search(r"^Job stats:\n.*\n.*\n((?:\w+ +\d+\n)+)total", plan.stdout, flags=re.MULTILINE).group(1)
     jobs = {rule: int(count) for rule, count in (line.split() for line in stats.splitlines())}

@@ -3,14 +3,13 @@
 A dry run needs no cluster: Snakemake reads the profile (an unknown key, or one its executor
 plugin does not know, is an error), builds the DAG and prints each job's resources as the
 executor would submit them. The executors and storage plugins are the pinned ones of the
-`slurm` and `kubernetes` extras. Each run takes about two seconds.
+`slurm` and `kubernetes` extras. Each run takes about two seconds (the session's one Snakemake
+process, conftest.snakemake).
 """
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,16 +23,12 @@ DEFAULT_JOBS = {"all": 1, "check": 1, "setup": 1, "generate": 4, "detect": 4, "m
                 "infer": 1, "plot": 1, "summarise": 1}
 
 
-def _dry_run(directory: Path, profile: Path, *arguments: str) -> subprocess.CompletedProcess:
+def _dry_run(snakemake, directory: Path, profile: Path, *arguments: str) -> subprocess.CompletedProcess:
     """Snakemake's plan of the default analysis in ``directory`` under ``profile``."""
     (directory / "config").mkdir(exist_ok=True)
     shutil.copy(REPOSITORY / "config" / "config.yaml", directory / "config" / "config.yaml")
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory",
-         str(directory), "--workflow-profile", str(profile), "--dry-run", *arguments],
-        capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"),
-    )
+    return snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(directory),
+                     "--workflow-profile", str(profile), "--dry-run", *arguments, timeout=120)
 
 
 def _planned_jobs(output: str) -> list[tuple[str, dict[str, str]]]:
@@ -51,27 +46,27 @@ def _arguments(profile: str, directory: Path) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize("profile", PROFILES)
-def test_profile_plans_the_default_analysis(profile, tmp_path):
+def test_profile_plans_the_default_analysis(profile, tmp_path, snakemake):
     assert set(PROFILES) == {"local", "slurm", "kubernetes"}
-    plan = _dry_run(tmp_path, REPOSITORY / "profiles" / profile, *_arguments(profile, tmp_path))
+    plan = _dry_run(snakemake, tmp_path, REPOSITORY / "profiles" / profile, *_arguments(profile, tmp_path))
     assert plan.returncode == 0, plan.stderr[-3000:]
     stats = re.search(r"^Job stats:\n.*\n.*\n((?:\w+ +\d+\n)+)total", plan.stdout, flags=re.MULTILINE).group(1)
     assert {rule: int(count) for rule, count in (line.split() for line in stats.splitlines())} == DEFAULT_JOBS
 
 
-def test_a_key_the_executor_does_not_know_fails_the_dry_run(tmp_path):
+def test_a_key_the_executor_does_not_know_fails_the_dry_run(tmp_path, snakemake):
     # So a dry run checks every key of a profile against Snakemake's and its plugins' options.
     profile = tmp_path / "profile"
     shutil.copytree(REPOSITORY / "profiles" / "kubernetes", profile)
     settings = yaml.safe_load((profile / "config.yaml").read_text())
     settings["kubernetes-namespaces"] = "goldmine"  # sic: the option is kubernetes-namespace
     (profile / "config.yaml").write_text(yaml.safe_dump(settings))
-    plan = _dry_run(tmp_path, profile, *_arguments("kubernetes", tmp_path))
+    plan = _dry_run(snakemake, tmp_path, profile, *_arguments("kubernetes", tmp_path))
     assert plan.returncode != 0 and "unrecognized arguments: --kubernetes-namespaces" in plan.stderr
 
 
-def test_kubernetes_profile_runs_training_on_one_nvidia_gpu_and_reads_everything_from_the_volume(tmp_path):
-    plan = _dry_run(tmp_path, REPOSITORY / "profiles" / "kubernetes", *_arguments("kubernetes", tmp_path))
+def test_kubernetes_profile_runs_training_on_one_nvidia_gpu_and_reads_everything_from_the_volume(tmp_path, snakemake):
+    plan = _dry_run(snakemake, tmp_path, REPOSITORY / "profiles" / "kubernetes", *_arguments("kubernetes", tmp_path))
     assert plan.returncode == 0, plan.stderr[-3000:]
     storage = tmp_path / "storage"
     # The executor turns gpu + gpu_manufacturer into a request of nvidia.com/gpu; without the
@@ -89,11 +84,11 @@ def test_kubernetes_profile_runs_training_on_one_nvidia_gpu_and_reads_everything
     assert yaml.safe_load((storage / "results" / "ee_mumu" / "config.yaml").read_text())["name"] == "ee_mumu"
 
 
-def test_the_ee_ww_analysis_plans_shower_and_three_methods(tmp_path):
+def test_the_ee_ww_analysis_plans_shower_and_three_methods(tmp_path, snakemake):
     # config/ee_ww.yaml as a --configfile overlay: Pythia showers every chunk, three methods train.
     shutil.copytree(REPOSITORY / "config" / "processes", tmp_path / "config" / "processes")
     overlay = str(REPOSITORY / "config" / "ee_ww.yaml")
-    plan = _dry_run(tmp_path, REPOSITORY / "profiles" / "local", "--configfile", overlay)
+    plan = _dry_run(snakemake, tmp_path, REPOSITORY / "profiles" / "local", "--configfile", overlay)
     assert plan.returncode == 0, plan.stderr[-3000:]
     stats = re.search(r"^Job stats:\n.*\n.*\n((?:\w+ +\d+\n)+)total", plan.stdout, flags=re.MULTILINE).group(1)
     assert {rule: int(count) for rule, count in (line.split() for line in stats.splitlines())} == dict(

@@ -6,11 +6,9 @@ The dry run needs no cluster. The real run needs one whose partitions are named 
 first when it can. The test never starts daemons itself; without a cluster it skips and says why.
 """
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -90,17 +88,13 @@ def test_workflow_on_slurm_sends_training_to_the_gpu_partition_and_equals_a_loca
     assert sorted(name for name in local_results if local_results[name] != slurm_results[name]) == []
 
 
-def test_profile_sends_training_to_the_gpu_partition_in_a_dry_run(tmp_path, tiny_config):
+def test_profile_sends_training_to_the_gpu_partition_in_a_dry_run(tmp_path, tiny_config, snakemake):
     # Snakemake's plan of the tiny analysis under the profile, without a cluster: each planned job's
     # resources as the executor would submit them.
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(tiny_config(), sort_keys=False))
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    plan = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path),
-         "--workflow-profile", str(REPOSITORY / "profiles" / "slurm"), "--dry-run"],
-        capture_output=True, text=True, env=environment, timeout=300,
-    )
+    plan = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path),
+                     "--workflow-profile", str(REPOSITORY / "profiles" / "slurm"), "--dry-run", timeout=300)
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = re.findall(r"^rule (\w+):\n(?:    .*\n)*?    resources: (.*)$", plan.stdout, flags=re.MULTILINE)
     resources = [(rule, dict(item.split("=", 1) for item in listed.split(", "))) for rule, listed in jobs]

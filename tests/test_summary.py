@@ -2,9 +2,6 @@
 of a partial configuration merged as Snakemake merges it."""
 
 import copy
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import docutils.core
@@ -101,7 +98,7 @@ def test_report_text_describes_the_run_that_made_it(limits):
         {"name": "card", "detector": {"card": "config/processes/detectors/lep.yaml"}, "shower": {"enabled": True}},
     ],
 )
-def test_check_merges_a_partial_file_as_snakemake_does(tmp_path, overlay):
+def test_check_merges_a_partial_file_as_snakemake_does(tmp_path, overlay, snakemake):
     partial = tmp_path / "partial.yaml"
     partial.write_text(yaml.safe_dump(overlay))
     merged = config_module.load(DEFAULT, partial)
@@ -115,12 +112,10 @@ def test_check_merges_a_partial_file_as_snakemake_does(tmp_path, overlay):
     if "parameters" in overlay.get("process", {}):
         assert merged["process"]["parameters"] == overlay["process"]["parameters"]
     # ... and as Snakemake itself: the configuration it validated and wrote while parsing the workflow.
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(DEFAULT.read_text())
-    result = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"),
-                             "--directory", str(tmp_path), "--dry-run", "--configfile", str(partial)],
-                            capture_output=True, text=True, env=environment, timeout=300)
+    result = snakemake("--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(tmp_path), "--dry-run",
+                       "--configfile", str(partial), timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     effective = yaml.safe_load((tmp_path / "results" / overlay["name"] / "config.yaml").read_text())
     # Snakemake made the card's path absolute (the workflow's folder), as goldmine's check needs it relative.

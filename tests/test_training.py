@@ -42,7 +42,7 @@ def test_points():
 
 
 # Per-method settings and the fraction of Var(log r) the MSE must stay below (measured: CARL 5%,
-# ROLR 1.7%, RASCAL 0.5%, ALICE and ALICES 0.2%, CASCAL 0.25%). CARL learns from the labels
+# ROLR 1.7%, RASCAL 0.5%, ALICE 0.9%, ALICES 0.2%, CASCAL 0.25%). CARL learns from the labels
 # alone and is the weakest, as in arXiv:1805.00020.
 TOY = {
     "carl": ({}, 40_000, 0.1),
@@ -65,12 +65,18 @@ def test_ratio_methods_learn_the_toy_likelihood_ratio(method, test_points):
     assert np.mean((estimated - true) ** 2) < tolerance * np.var(true), method
 
 
+# Training samples per flow. The MSE below, as a fraction of Var(log r), measured: NDE 3.3% with
+# 40k and 6.2% with 20k (it learns from x alone); SCANDAL, which also fits the joint score, 0.15%
+# with 40k and 0.65% with 20k, still 8x below the bound, in a third of the time.
+DENSITY_SAMPLES = {"nde": 40_000, "scandal": 20_000}
+
+
 @pytest.mark.parametrize("method", DENSITY_METHODS)
 def test_density_methods_learn_the_toy_density(method, test_points):
     torch.set_num_threads(1)
     settings = dict(SETTINGS, transforms=2, activation="relu", epochs=15)
-    model, _ = train_estimator(method, toy_ratio_sample(40_000, np.random.default_rng(3)), RANGES, settings,
-                               progress=False)
+    model, _ = train_estimator(method, toy_ratio_sample(DENSITY_SAMPLES[method], np.random.default_rng(3)), RANGES,
+                               settings, progress=False)
     x, thetas, true = test_points
     estimated = evaluate_log_ratio(model, x, thetas)  # the flow's reference is θ₁ = 0
     assert np.mean((estimated - true) ** 2) < 0.05 * np.var(true), method

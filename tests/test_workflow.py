@@ -1,9 +1,6 @@
 """The Snakemake workflow end to end on a tiny configuration, and its config validation."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +11,9 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def _snakemake(directory: Path, *arguments: str) -> subprocess.CompletedProcess:
-    environment = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(REPOSITORY / "Snakefile"), "--directory",
-         str(directory), *arguments],
-        capture_output=True, text=True, env=environment, timeout=900,
-    )
-
-
-def _planned_jobs(directory: Path, *arguments: str) -> dict[str, int]:
+def _planned_jobs(snakemake, directory: Path, *arguments: str) -> dict[str, int]:
     """Rule → number of jobs that a dry run plans (empty when there is nothing to do)."""
-    result = _snakemake(directory, "--dry-run", "--cores", "1", *arguments)
+    result = snakemake(*_in(directory), "--dry-run", "--cores", "1", *arguments)
     assert result.returncode == 0, result.stderr[-3000:]
     output = result.stdout + result.stderr
     if "Nothing to be done" in output:
@@ -39,6 +27,11 @@ def _planned_jobs(directory: Path, *arguments: str) -> dict[str, int]:
             return jobs
         jobs[rule] = int(count)
     raise AssertionError(f"no job stats in {output[-3000:]}")
+
+
+def _in(directory: Path) -> tuple[str, ...]:
+    """The workflow's arguments for a run in ``directory``."""
+    return "--snakefile", str(REPOSITORY / "Snakefile"), "--directory", str(directory)
 
 
 def _edit_config(directory: Path, change) -> None:
@@ -76,13 +69,13 @@ def _assert_intervals_against_exact(validation: dict) -> None:
             assert 0.95 < comparison["sally"][label][name]["width_ratio"] < 2.0
 
 
-def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_config):
+def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_config, snakemake):
     (tmp_path / "config").mkdir()
     config = tiny_config()
     # Every family of estimators, and ensembles of two.
     config["training"].update(methods=["sally", "sallino", "alices", "carl", "morphing_alices", "scandal"], ensemble=2)
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = _snakemake(tmp_path, "--cores", "2")
+    result = snakemake(*_in(tmp_path), "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "tiny"
     limits = json.loads((results / "inference/limits.json").read_text())["methods"]
@@ -105,33 +98,37 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_co
     assert (results / "summary.txt").read_text() in result.stderr
     assert "goldmine: report results/tiny/report.html" in result.stderr
     assert (results / "report.html").stat().st_size > 100_000
+
+    def planned(*arguments: str) -> dict[str, int]:
+        return _planned_jobs(snakemake, tmp_path, *arguments)
+
     # Resumable: a second run has nothing to do.
-    assert _planned_jobs(tmp_path) == {}
+    assert planned() == {}
     # A change reruns only what reads the changed section, and what depends on its outputs (and
     # the check, on any change).
     original = (tmp_path / "config" / "config.yaml").read_text()
     _edit_config(tmp_path, lambda c: c["inference"].update(luminosity=1000.0))
-    assert _planned_jobs(tmp_path) == {"check": 1, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
+    assert planned() == {"check": 1, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     _edit_config(tmp_path, lambda c: c["training"]["local_score"].update(epochs=3))
     # Only the local-score family (SALLY, SALLINO; 2 members each) retrains; events and samples stay.
-    assert _planned_jobs(tmp_path) == {"check": 1, "train": 4, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
+    assert planned() == {"check": 1, "train": 4, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     _edit_config(tmp_path, lambda c: c["detector"]["muon"].update(angle_resolution=0.05))
-    assert _planned_jobs(tmp_path) == {"check": 1, "detect": 2, "merge": 1, "mine": 1, "train": 12, "infer": 1,
-                                       "plot": 1, "summarise": 1, "all": 1}
+    assert planned() == {"check": 1, "detect": 2, "merge": 1, "mine": 1, "train": 12, "infer": 1, "plot": 1,
+                         "summarise": 1, "all": 1}
     (tmp_path / "config" / "config.yaml").write_text(original)
-    assert _planned_jobs(tmp_path) == {}
+    assert planned() == {}
     # A new model (docs/recast.md): another θ grid reuses the events, samples and networks; another
     # parameter set changes the morphing basis, on which every event's weights depend: all reruns.
     _edit_config(tmp_path, lambda c: c["inference"].update(grid_points=c["inference"]["grid_points"] + 2))
-    assert _planned_jobs(tmp_path) == {"check": 1, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
+    assert planned() == {"check": 1, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     _edit_config(tmp_path, lambda c: c["process"]["parameters"].update(c_vv=[-0.3, 0.3]))
-    assert _planned_jobs(tmp_path) == {"check": 1, "setup": 1, "generate": 2, "detect": 2, "merge": 1, "mine": 1,
-                                       "train": 12, "infer": 1, "plot": 1, "summarise": 1, "all": 1}
+    assert planned() == {"check": 1, "setup": 1, "generate": 2, "detect": 2, "merge": 1, "mine": 1, "train": 12,
+                         "infer": 1, "plot": 1, "summarise": 1, "all": 1}
     (tmp_path / "config" / "config.yaml").write_text(original)
-    assert _planned_jobs(tmp_path) == {}
+    assert planned() == {}
     # Another analysis has its own folder: it reuses and overwrites nothing of this one.
-    assert _planned_jobs(tmp_path, "--config", "name=second")["setup"] == 1
-    report = _snakemake(tmp_path, "--report", "results/tiny/report.html")
+    assert planned("--config", "name=second")["setup"] == 1
+    report = snakemake(*_in(tmp_path), "--report", "results/tiny/report.html")
     assert report.returncode == 0, report.stderr[-3000:]
     assert (results / "report.html").stat().st_size > 100_000
 
@@ -146,7 +143,7 @@ def test_workflow_runs_end_to_end_and_writes_the_fixed_outputs(tmp_path, tiny_co
         (lambda c, card: c.update(name="../elsewhere"), ["'name'", "../elsewhere"]),
     ],
 )
-def test_invalid_config_stops_before_any_job(tmp_path, change, expected, tiny_config):
+def test_invalid_config_stops_before_any_job(tmp_path, change, expected, tiny_config, snakemake):
     card = tmp_path / "bad.yaml"
     card.write_text(yaml.safe_dump({"muon": {"efficiency": "open('x')", "momentum_resolution": "0.01",
                                              "angle_resolution": "0.001"}}))
@@ -154,7 +151,7 @@ def test_invalid_config_stops_before_any_job(tmp_path, change, expected, tiny_co
     change(config, card)
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
-    result = _snakemake(tmp_path, "--cores", "1", "--show-failed-logs")
+    result = snakemake(*_in(tmp_path), "--cores", "1", "--show-failed-logs")
     assert result.returncode != 0
     for text in expected:
         assert text in result.stderr
@@ -163,23 +160,23 @@ def test_invalid_config_stops_before_any_job(tmp_path, change, expected, tiny_co
     assert written in ([], ["config.yaml"])
 
 
-def test_another_config_file_must_name_its_analysis(tmp_path, tiny_config):
+def test_another_config_file_must_name_its_analysis(tmp_path, tiny_config, snakemake):
     (tmp_path / "config").mkdir()
     config = tiny_config()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
     del config["name"]
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
     # Merged into config/config.yaml, it would write into results/tiny/.
-    result = _snakemake(tmp_path, "--dry-run", "--configfile", str(tmp_path / "other.yaml"))
+    result = snakemake(*_in(tmp_path), "--dry-run", "--configfile", str(tmp_path / "other.yaml"))
     assert result.returncode != 0 and "its own `name`" in result.stdout + result.stderr
     config["name"] = "other"
     (tmp_path / "other.yaml").write_text(yaml.safe_dump(config))
-    assert _planned_jobs(tmp_path, "--configfile", str(tmp_path / "other.yaml"))["setup"] == 1
+    assert _planned_jobs(snakemake, tmp_path, "--configfile", str(tmp_path / "other.yaml"))["setup"] == 1
     assert (tmp_path / "results" / "other" / "config.yaml").exists()
     assert not (tmp_path / "results" / "tiny").exists()
 
 
-def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path, tiny_config):
+def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path, tiny_config, snakemake):
     from goldmine.io import events
 
     config = tiny_config()
@@ -189,7 +186,7 @@ def test_workflow_with_the_shower_and_a_detector_card_end_to_end(tmp_path, tiny_
                               {"e_photon": "where(count(photons) > 0, leading(photons, 0).E, 0)"}]
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    result = _snakemake(tmp_path, "--cores", "2")
+    result = snakemake(*_in(tmp_path), "--cores", "2")
     assert result.returncode == 0, result.stderr[-3000:]
     results = tmp_path / "results" / "tiny"
     assert len(list((results / "shower").glob("*.h5"))) == 2

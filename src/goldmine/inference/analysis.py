@@ -38,7 +38,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     An ensemble's prediction is the mean of its members' (log r̂ or t̂); each member's own
     limits and Fisher information give the ensemble spread reported beside them. Every
     unbinned q shares one control variate, the events' mean exact score where the exact likelihood
-    exists, else their mean joint score (:func:`~goldmine.inference.methods.joint_score`). Where the
+    exists, else their mean joint score, zero identically (no centring). Where the
     exact likelihood exists, the validation compares every method's interval ends with it, with
     bootstrap error bars, and lists what fails (:mod:`goldmine.inference.diagnostics`, logged as warnings); the
     calibration closure of every ratio is there too (:mod:`goldmine.inference.calibration`). Without it,
@@ -97,9 +97,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     # the events' mean exact score t(x|θ_ref) = E[t(x,z)|x], the sample's fluctuation as the observables
     # see it (the joint score adds the latent part no method sees: on ee_ww at parton level, where the jet
     # fold hides half of the joint information, its linear term pulled the exact q's minimum to the edge
-    # of the grid); otherwise the mean joint score, zero identically.
-    joint_scores = exact_scores if exact is not None else methods.joint_score(morphed, reference)
-    control = weights_ref @ joint_scores / weights_ref.sum()
+    # of the grid); otherwise the mean joint score ∇ log w_e − ∇ log σ̂, which the morphing makes zero
+    # identically (Σ_e ∇w_e = ∇σ̂): no centring.
+    control = np.zeros(len(reference)) if exact is None else weights_ref @ exact_scores / weights_ref.sum()
     validation["control_variate_mean_joint_score"] = control.tolist()
 
     nuisances = systematics.Systematics.from_config(
@@ -187,7 +187,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
                                  for method, log_ratio in log_ratios.items() if log_ratio is not None}
     failed = diagnostics.fisher_failures(results)
     if exact is not None:
-        replicas = diagnostics.bootstrap_methods(results, morphed, grid, luminosity, joint_scores, log_ratios, bins)
+        replicas = diagnostics.bootstrap_methods(results, morphed, grid, luminosity, exact_scores, log_ratios, bins)
         validation["intervals_against_exact"], interval_failures = diagnostics.compare_with_exact(
             results, replicas, space.names)
         failed += interval_failures

@@ -81,7 +81,7 @@ def unbinned_path_q(events: Morphed, thetas: np.ndarray, log_r: np.ndarray, join
         events: the test events.
         thetas: the path points, shape (m, p).
         log_r: per-event log r(x|θ, θ_ref) at the path points, shape (m, n_events).
-        joint_scores: the events' joint scores (the control variate), shape (n_events, p).
+        joint_scores: the events' scores whose weighted mean is the control variate, shape (n_events, p).
         reference: θ_ref.
         luminosity: in pb⁻¹.
 
@@ -191,7 +191,7 @@ def bootstrap_methods(results: Mapping[str, MethodResult], events: Morphed, grid
         events: the test events.
         grid: the grid.
         luminosity: in pb⁻¹.
-        joint_scores: the events' joint scores, the control variate (:func:`~goldmine.inference.methods.joint_score`).
+        joint_scores: the events' scores whose weighted mean is the control variate (their exact scores).
         log_ratios: method → (θ of shape (m, p) → per-event log r(x|θ, θ_ref), shape (m, n)), None for
             the rate alone: the unbinned methods.
         bins: method → (the bin of each event, number of bins): the binned methods.

@@ -41,6 +41,7 @@ import numpy as np
 
 from goldmine.detection.detector import MuonDetector
 from goldmine.inference import exact_ww
+from goldmine.inference.likelihood import Likelihood
 from goldmine.physics.processes import EEMuMu, get_process
 
 __all__ = ["ExactLikelihood", "from_config", "unavailable_because"]
@@ -128,7 +129,7 @@ def from_config(config: Mapping[str, Any], observable_names: Sequence[str]) -> E
 
 
 @dataclass(frozen=True)
-class ExactLikelihood:
+class ExactLikelihood(Likelihood):
     """Exact log-likelihood ratios and scores of ``ee_mumu`` events.
 
     Args:
@@ -282,18 +283,6 @@ class ExactLikelihood:
         normalisation = self.fiducial_cross_section(theta)
         with np.errstate(divide="ignore"):  # −inf outside the acceptance, where p(x|θ) = 0
             return np.log(density) - np.log(np.asarray(normalisation))[..., None]
-
-    def log_likelihood_ratio(
-        self, x: np.ndarray, theta0: np.ndarray, theta1: np.ndarray, integrals: np.ndarray | None = None
-    ) -> np.ndarray:
-        """log r(x|θ₀, θ₁) = log p(x|θ₀) − log p(x|θ₁), shape (n,) or (m, n) for m values of θ₀.
-
-        Events outside the acceptance (possible only without smearing) get NaN.
-        """
-        if integrals is None:
-            integrals = self.angular_integrals(x)
-        with np.errstate(invalid="ignore"):
-            return self.log_likelihood(x, theta0, integrals) - self.log_likelihood(x, theta1, integrals)
 
     def score(self, x: np.ndarray, theta: np.ndarray, integrals: np.ndarray | None = None) -> np.ndarray:
         """t(x|θ) = ∇_θ log p(x|θ), shape (n, p), by central differences (step 10⁻⁴, error ~10⁻⁸)."""

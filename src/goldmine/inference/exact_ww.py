@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from goldmine.inference.likelihood import Likelihood
 from goldmine.physics.processes import EEWW
 from goldmine.physics.processes.ee_ww import COLUMNS
 
@@ -50,7 +51,7 @@ def _coefficients(theta: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ExactWW:
+class ExactWW(Likelihood):
     """Exact log-likelihood ratios and scores of parton-level ``ee_ww`` events.
 
     Args:
@@ -129,14 +130,6 @@ class ExactWW:
         with np.errstate(divide="ignore"):  # −inf outside the phase space
             return (np.log(self.density(x, theta, integrals))
                     - np.log(np.asarray(self.fiducial_cross_section(theta)))[..., None])
-
-    def log_likelihood_ratio(self, x: np.ndarray, theta0: np.ndarray, theta1: np.ndarray,
-                             integrals: np.ndarray | None = None) -> np.ndarray:
-        """log r(x|θ₀, θ₁) = log p(x|θ₀) − log p(x|θ₁), shape (n,) or (m, n) for m values of θ₀."""
-        if integrals is None:
-            integrals = self.angular_integrals(x)
-        with np.errstate(invalid="ignore"):
-            return self.log_likelihood(x, theta0, integrals) - self.log_likelihood(x, theta1, integrals)
 
     def score(self, x: np.ndarray, theta: np.ndarray, integrals: np.ndarray | None = None) -> np.ndarray:
         """t(x|θ) = ∇_θ log p(x|θ) = 2 (Q a)ᵢ / aᵀQa − ∇ log σ(θ), shape (n, p)."""

@@ -46,7 +46,7 @@ def centred_mean_log_ratio(mean_log_ratio: np.ndarray, thetas: np.ndarray, refer
     """E_ref[log r(x|θ,θ_ref)] with a score control variate: subtract (θ − θ_ref)·c.
 
     ``c`` must be the same for every method and zero in expectation: the test events' mean
-    joint score Ê_ref[t(x,z|θ_ref)] (:func:`goldmine.inference.methods.joint_score`). It
+    exact score Ê_ref[t(x|θ_ref)] (:func:`goldmine.inference.analysis.run_inference`). It
     removes the Monte Carlo fluctuation of the finite event sample that every method sees
     alike (without it the minimum of the "Asimov" q would sit at the sample's
     maximum-likelihood point, about √(Lσ/N_events) interval half-widths away from θ_ref),

@@ -36,7 +36,6 @@ __all__ = [
     "exact_likelihood",
     "histogram",
     "histogram_information",
-    "joint_score",
     "learned_ratio",
     "local_score",
     "profiled_histogram_information",
@@ -143,41 +142,6 @@ def _binned_q(events: Morphed, index: np.ndarray, n_bins: int, thetas: np.ndarra
               luminosity: float) -> np.ndarray:
     bins = events.binned(index, n_bins, luminosity)
     return limits.binned_q(bins(np.atleast_2d(thetas)), bins(reference))
-
-
-def joint_score(events: Morphed, reference: np.ndarray,
-                cross_section: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """The joint score t(x,z|θ_ref) = ∇ log w(z|θ) − ∇ log σ(θ) of each event, from the morphing.
-
-    Its mean over events drawn at θ_ref is zero in expectation: the control variate of
-    :func:`~goldmine.inference.limits.centred_mean_log_ratio`. With ``cross_section`` (the
-    model's fiducial σ(θ), where known, e.g. the exact likelihood's) the weighted mean over
-    the events is the sample's fluctuation ∇ log σ̂ − ∇ log σ that every method's q sees;
-    without it σ is the events' own total and the weighted mean is zero identically.
-
-    Args:
-        events: the events.
-        reference: θ_ref, shape (p,).
-        cross_section: θ of shape (m, p) → σ(θ), shape (m,); None: the events' total.
-
-    Returns:
-        shape (n_events, p).
-
-    Example:
-        >>> from goldmine.physics.morphing import find_components
-        >>> events = Morphed(find_components((2,)), np.array([[1.0, 1.0, 0.0], [1.0, -1.0, 0.0]]))  # 1 ± θ
-        >>> joint_score(events, np.zeros(1)).ravel().tolist()
-        [1.0, -1.0]
-    """
-    if cross_section is None:
-        log_gradient = events.total_gradient(reference) / events.total(reference)
-    else:
-        # σ(θ) of a model is smooth: central differences, step 10⁻⁵ (error ~10⁻¹⁰ relative)
-        step = 1e-5
-        shifts = step * np.eye(len(reference))
-        log_gradient = (np.log(cross_section(reference + shifts)) - np.log(cross_section(reference - shifts))) / (
-            2 * step)
-    return events.gradient(reference) / events(reference)[:, None] - log_gradient
 
 
 def _unbinned_q(events: Morphed, grid: Grid, mean_log_r: np.ndarray, control: np.ndarray, luminosity: float,
@@ -405,7 +369,7 @@ def exact_likelihood(exact: ExactLikelihood | ExactWW, observations: np.ndarray,
                      chunk: int = 64, nuisances: systematics.Systematics | None = None) -> MethodResult:
     """The exact likelihood (``ee_mumu`` through its detector, ``ee_ww`` at parton level) on every grid point.
 
-    ``control``: the events' mean joint score (see :func:`learned_ratio`); ``nuisances``:
+    ``control``: the control variate every method shares (see :func:`learned_ratio`); ``nuisances``:
     profiled in q (:func:`profiled_unbinned_q`) and in the Fisher information.
     """
     if integrals is None:
@@ -471,8 +435,9 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
     Args:
         member_mean_log_ratio: per ensemble member, θ of shape (k, p) → E_ref[log r̂(x|θ, θ_ref)], shape (k,)
             (e.g. :func:`goldmine.ml.estimators.mean_log_ratio` on the test events).
-        control: the events' mean joint score Ê_ref[t(x,z|θ_ref)], shape (p,) (:func:`joint_score`), the
-            control variate every method shares: an estimator's own mean score would hide its bias.
+        control: the control variate every method shares, shape (p,): the events' mean exact score
+            Ê_ref[t(x|θ_ref)] where the exact likelihood exists, else zero
+            (:func:`goldmine.inference.analysis.run_inference`); an estimator's own mean score would hide its bias.
         events: the test events.
         grid: the grid.
         luminosity: in pb⁻¹.
