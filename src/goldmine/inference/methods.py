@@ -203,7 +203,9 @@ def profiled_unbinned_q(events: Morphed, thetas: np.ndarray, reference: np.ndarr
 
     minimised over α (L-BFGS-B, |α| ≤ 5) with k in closed form. The shape ratio f/S is
     exact for a variation that depends on x only (a tilt); for the generator's weight
-    variations f depends on the parton-level z, and f(x, z) stands in for E[f | x].
+    variations f depends on the parton-level z, and its expectation E[f | x] belongs here:
+    what the per-nuisance ratio networks learn (:mod:`goldmine.ml.nuisances`), whose ĝ(x)
+    the learned ratios get as the shapes' up and down.
 
     Args:
         events: the test events.
@@ -477,8 +479,9 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
         grid: the grid.
         luminosity: in pb⁻¹.
         nuisances: the systematics, profiled in q (:func:`profiled_unbinned_q`): the rate scale
-            in closed form, each shape variation through its per-event weight factors (no
-            network learns the nuisance parameters' ratio).
+            in closed form, each shape variation through its factors up and down per event:
+            the per-nuisance networks' ĝ(x) (:mod:`goldmine.ml.nuisances`, as the infer stage
+            gives them) or the per-event weight factors.
 
     Returns:
         the result of the ensemble mean of log r̂ (its members' own results beside it); q is
