@@ -152,3 +152,29 @@ def test_a_nuisance_model_of_other_nuisance_parameters_is_refused(tilted):
     with pytest.raises(EventFileError, match=r"\['tilt'\].*\['scale'\]"):
         _learned_shapes(model_file, np.zeros((2, 6)), np.ones(2), other)
     assert json.loads(model_file.with_suffix(".json").read_text())["method"] == "nuisance_ratios"
+
+
+def test_the_workflow_trains_the_nuisance_networks_and_gives_them_to_infer(tmp_path):
+    # a dry run of the default analysis with a tilt: one train_nuisances job from the merged events, and
+    # infer profiles with its networks (the default analysis without systematics plans none: test_profiles)
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repository = Path(__file__).parents[1]
+    config = yaml.safe_load((repository / "config" / "config.yaml").read_text())
+    config["inference"]["systematics"]["tilts"] = {"tilt": {"observable": "cos_theta_mu_minus", "size": 0.05}}
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    plan = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", str(repository / "Snakefile"), "--directory", str(tmp_path),
+         "--dry-run", "--printshellcmds"], capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"))
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    # Snakemake 9 prints "Shell command: goldmine ...", 7.32 the bare command
+    commands = [line[line.index("goldmine "):] for line in plan.stdout.splitlines() if "goldmine " in line]
+    (train,) = [command for command in commands if command.startswith("goldmine train-nuisances")]
+    assert "--events results/ee_mumu/events.h5 -o results/ee_mumu/models/nuisances.pt" in train
+    (infer,) = [command for command in commands if command.startswith("goldmine infer")]
+    assert "--nuisances results/ee_mumu/models/nuisances.pt" in infer
