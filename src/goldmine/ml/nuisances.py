@@ -115,10 +115,11 @@ def evaluate_nuisance_ratios(model: NuisanceRatioModel, x: np.ndarray, batch_siz
     """
     model = model.double().eval()
     device = next(model.parameters()).device
+    ratios = np.ones((len(x), len(model.names), 2))
     with torch.no_grad():
-        ratios = np.concatenate([
-            torch.exp(model(torch.as_tensor(x[i : i + batch_size], dtype=torch.float64, device=device))).cpu().numpy()
-            for i in range(0, len(x), batch_size)]) if len(x) else np.ones((0, len(model.names), 2))
+        for start in range(0, len(x), batch_size):
+            batch = torch.as_tensor(x[start : start + batch_size], dtype=torch.float64, device=device)
+            ratios[start : start + batch_size] = torch.exp(model(batch)).cpu().numpy()
     return {name: (ratios[:, k, 0], ratios[:, k, 1]) for k, name in enumerate(model.names)}
 
 
