@@ -175,7 +175,7 @@ def test_snakemake_fills_the_defaults_goldmine_fills():
     by_snakemake, by_goldmine = _snakemake_validated(minimal), config_module.validate(minimal)
     # Snakemake fills no default behind a $ref (the schema's training families): the workflow's params
     # then carry the family as written, and `goldmine check` writes the defaults for the commands.
-    for family in ("local_score", "ratio", "density"):
+    for family in ("local_score", "ratio", "density", "nuisance"):
         assert family not in by_snakemake["training"]
         del by_goldmine["training"][family]
     assert by_snakemake == by_goldmine

@@ -257,6 +257,25 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
           f"at epoch {history['best_epoch'] + 1} of {len(history['validation_loss'])}")
 
 
+@main.command("train-nuisances")
+@_CONFIG
+@click.option("--events", "event_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True,
+              help="The merged event file; its training part is learned from (as `goldmine mine` splits it).")
+@_OUTPUT
+@_PROGRESS
+def train_nuisances(config_path: Path, event_file: Path, output: Path, progress: bool) -> None:
+    """Train one network per shape variation of inference.systematics, ĝ(x) = dσ_up(x)/dσ(x) and
+    dσ_down(x)/dσ(x) at the reference point; writes OUTPUT (state_dict) and OUTPUT with .json (metadata)."""
+    from goldmine import stages
+
+    metadata = stages.train_nuisances(_load(config_path), event_file, output, _progress(progress))
+    history = metadata["history"]
+    _done(f"{', '.join(metadata['nuisance_parameters'])}: best validation loss "
+          f"{min(history['validation_loss']):.5g} at epoch {history['best_epoch'] + 1} of "
+          f"{len(history['validation_loss'])}")
+
+
 @main.command()
 @_CONFIG
 @_TEST
@@ -268,9 +287,12 @@ def train(config_path: Path, method: str, sample_file: Path, setup_file: Path, m
 @click.option("--data", "data_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Event file of data (unit weights, e.g. from `goldmine pseudodata`): observed results too  "
                    "[default: inference.data of the config, if any].")
+@click.option("--nuisances", "nuisance_model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The per-nuisance ratio networks of `goldmine train-nuisances`: the learned "
+                                 "ratios are profiled with them  [default: the per-event weight factors].")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, validation: Path, workspace: Path,
-          progress: bool, data_file: Path | None, models: tuple[Path, ...]) -> None:
+          progress: bool, data_file: Path | None, nuisance_model: Path | None, models: tuple[Path, ...]) -> None:
     """Fisher information and expected limits of every configured method, from the trained MODELS;
     with data, every method's observed q, best fit and intervals beside its expected ones.
 
@@ -281,7 +303,7 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
     from goldmine.summary import limits_table
 
     results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace,
-                           _progress(progress), data_file)
+                           _progress(progress), data_file, nuisance_model)
     click.echo(limits_table(results["limits"]))
     for failure in results["validation"]["failed"]:
         where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""

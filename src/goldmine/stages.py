@@ -443,6 +443,46 @@ def train(config: Mapping[str, Any], method: str, sample_file: str | Path, setup
     return metadata
 
 
+def train_nuisances(config: Mapping[str, Any], event_file: str | Path, output: str | Path,
+                    progress: bool = True) -> dict[str, Any]:
+    """Train the per-nuisance ratio networks (:mod:`goldmine.ml.nuisances`) of the shape variations of
+    ``inference.systematics`` on the training part of the event file (the part :func:`mine` keeps for
+    training), at the reference benchmark; save them (state_dict + JSON metadata).
+
+    Raises:
+        ConfigError: when the configuration and the event file have no shape variation to learn.
+    """
+    import torch
+
+    from goldmine.inference import systematics
+    from goldmine.ml.nuisances import save_nuisance_model, train_nuisance_ratios
+
+    torch.set_num_threads(config["training"]["threads"])
+    settings = config["training"]["nuisance"]
+    space = events.read_parameter_space(event_file)
+    train_part, _ = mining.split_indices(events.count(event_file), config["mining"]["test_fraction"])
+    block = events.read(event_file, train_part.start, train_part.stop)
+    weights = block.weights[:, list(space.benchmark_names).index(config["mining"]["reference_benchmark"])]
+    names = events.read_observable_names(event_file)
+    shape_settings = config["inference"]["systematics"]
+    variations = (systematics.weight_variations(event_file, weights, train_part.start, train_part.stop)
+                  if shape_settings["weights"] else ())
+    nuisances = systematics.Systematics.from_config(
+        shape_settings, {name: block.observations[:, column] for column, name in enumerate(names)}, variations)
+    if not nuisances.shapes:
+        raise ConfigError(f"config key 'inference.systematics': no shape variation to learn (no tilts, and "
+                          f"{event_file} has no weight variations or 'weights' is false)")
+    output = Path(output)
+    checkpoint = output.with_suffix(".checkpoint")
+    model, history = train_nuisance_ratios(block.observations, weights,
+                                           {shape.name: (shape.up, shape.down) for shape in nuisances.shapes},
+                                           settings, checkpoint=checkpoint, progress=progress)
+    save_nuisance_model(output, model, settings, names, space.benchmark(config["mining"]["reference_benchmark"]),
+                        history)
+    checkpoint.unlink(missing_ok=True)
+    return {"nuisance_parameters": list(model.names), "history": history.as_dict()}
+
+
 #: ``training.streaming: auto`` streams samples whose fields take more than this as float32.
 STREAMING_BYTES = 2 * 1024**3
 
@@ -505,7 +545,7 @@ def models_by_method(config: Mapping[str, Any], models: Sequence[str | Path]) ->
 
 def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str | Path], fisher: str | Path,
           limits: str | Path, validation: str | Path, workspace: str | Path, progress: bool = True,
-          data: str | Path | None = None) -> dict[str, Any]:
+          data: str | Path | None = None, nuisance_model: str | Path | None = None) -> dict[str, Any]:
     """Fisher information, expected limits and validation of every configured method, and the pyhf
     workspace of the histogram likelihood; on data, the observed results too.
 
@@ -519,6 +559,8 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
         workspace: output, the histogram likelihood as a pyhf workspace (JSON).
         progress: show progress bars.
         data: an event file of data (default: ``inference.data``, absent: none).
+        nuisance_model: the per-nuisance ratio networks of :func:`train_nuisances` (None: the learned
+            ratios are profiled with the shape variations' per-event factors).
 
     Returns:
         dict: the results, keyed "fisher", "limits", "validation" and "workspace".
@@ -538,7 +580,7 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
         data = config["inference"].get("data")
     if data is not None and not Path(data).is_file():
         raise ConfigError(f"config key 'inference.data' (or --data): no data file {data}")
-    results = run_inference(config, test_file, models_by_method(config, models), progress, data)
+    results = run_inference(config, test_file, models_by_method(config, models), progress, data, nuisance_model)
     for key, path in (("fisher", fisher), ("limits", limits), ("validation", validation), ("workspace", workspace)):
         write_json(path, results[key])
     return results

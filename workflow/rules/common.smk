@@ -178,6 +178,17 @@ def trained_models(suffix):
     )
 
 
+def nuisance_model():
+    """The per-nuisance ratio networks (rule train_nuisances) where a ratio or density method is profiled over
+    shape variations: the configured tilts or, with `weights`, the nuisance parameters of an external sample."""
+    systematics = config["inference"].get("systematics", {})
+    variations = systematics.get("weights", True) and any(
+        "up" in entry for entry in config.get("external", {}).get("systematics", {}).values()
+    )
+    learned = any(METHOD_FAMILIES[method] != "local_score" for method in config["training"]["methods"])
+    return [f"{RESULTS}/models/nuisances.pt"] if learned and (systematics.get("tilts") or variations) else []
+
+
 def front_page():
     """The report's front page: the run's own (rule summarise) once it exists, else a placeholder."""
     if os.path.exists(FRONT_PAGE):

@@ -3,6 +3,7 @@ rule infer:
         config=ancient(EFFECTIVE_CONFIG),
         test=f"{RESULTS}/samples/test.h5",
         models=trained_models("pt"),
+        nuisances=nuisance_model(),
         # inference.data: the command reads it from the config; an input here, so a new data file reruns infer
         data=config["inference"].get("data", []),
     output:
@@ -17,6 +18,7 @@ rule infer:
     params:
         # process, detector: the exact likelihood; mining: the reference point; training: the methods expected.
         config=config_sections("process", "detector", "mining", "training", "inference"),
+        nuisances=lambda wildcards, input: f"--nuisances {input.nuisances}" if input.nuisances else "",
     threads: config["training"]["threads"]
     log:
         f"{LOGS}/infer.log",
@@ -31,4 +33,4 @@ rule infer:
     shell:
         "goldmine infer --config {input.config} --test {input.test} --fisher {output.fisher} "
         "--limits {output.limits} --validation {output.validation} --workspace {output.workspace} "
-        "{input.models} 2> {log}"
+        "{params.nuisances} {input.models} 2> {log}"

@@ -28,3 +28,33 @@ rule train:
     shell:
         "goldmine train --config {input.config} --method {wildcards.method} --member {wildcards.member} "
         "--sample {input.sample} --setup {input.setup} -o {output.model} 2> {log}"
+
+
+rule train_nuisances:
+    input:
+        config=ancient(EFFECTIVE_CONFIG),
+        events=f"{RESULTS}/events.h5",
+    output:
+        model=f"{RESULTS}/models/nuisances.pt",
+        metadata=f"{RESULTS}/models/nuisances.json",
+    params:
+        # the networks' settings, the systematics they learn and the split and reference point of mining
+        config=lambda wildcards: {
+            "threads": config["training"]["threads"],
+            "nuisance": config["training"].get("nuisance", {}),
+            "systematics": config["inference"]["systematics"],
+            "mining": config["mining"],
+        },
+    threads: config["training"]["threads"]
+    resources:
+        kubernetes_memory_limit="4Gi",
+    log:
+        f"{LOGS}/train/nuisances.log",
+    benchmark:
+        f"{BENCHMARKS}/train/nuisances.tsv"
+    container:
+        GOLDMINE_IMAGE
+    conda:
+        GOLDMINE_ENV
+    shell:
+        "goldmine train-nuisances --config {input.config} --events {input.events} -o {output.model} 2> {log}"

@@ -31,7 +31,8 @@ MSE_EVENTS = 10_000
 
 
 def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, Sequence[Path]],
-                  progress: bool = True, data_file: str | Path | None = None) -> dict[str, Any]:
+                  progress: bool = True, data_file: str | Path | None = None,
+                  nuisance_model: str | Path | None = None) -> dict[str, Any]:
     """Compute Fisher information, expected limits and validation metrics of every method, and
     with data its observed results.
 
@@ -53,6 +54,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         data_file: an event file of data (:func:`goldmine.inference.observed.read_data`): every
             method with expected limits except SALLINO (its binning changes with θ, so it has
             no likelihood of the data) also gives its observed q, best fit and intervals.
+        nuisance_model: the per-nuisance ratio networks (:mod:`goldmine.ml.nuisances`) of the shape
+            variations: the learned ratios' q is profiled with their ĝ(x) instead of the per-event
+            weight factors (which the exact likelihood keeps), and the validation compares the two.
 
     Returns:
         dict with "fisher" and "limits" (the documents of :mod:`goldmine.inference.results`,
@@ -107,6 +111,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         systematics.weight_variations(test_file, weights_ref) if settings["systematics"]["weights"] else ())
     if nuisances.any:
         log.info("nuisance parameters: %s", ", ".join(systematics.nuisance_names(nuisances)))
+    learned_nuisances = nuisances
+    if nuisance_model is not None and nuisances.shapes:
+        learned_nuisances, validation["nuisance_ratios"] = _learned_shapes(nuisance_model, x, weights_ref, nuisances)
     results["truth"] = methods.truth(morphed, reference, luminosity, nuisances)
     results["rate"] = methods.rate(morphed, grid, luminosity, nuisances)
     histogram = settings["histogram"]
@@ -168,7 +175,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             [weights_ref @ evaluate_ratio_score(member, x, reference) / weights_ref.sum() for member in members],
             axis=0).tolist()
         scans = [lambda thetas, member=member: mean_log_ratio(member, x, weights_ref, thetas) for member in members]
-        results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity, nuisances)
+        results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity, learned_nuisances)
         log_ratios[method] = lambda thetas, members=members: np.mean(
             [evaluate_log_ratio(member, x, thetas) for member in members], axis=0)
         observers[method] = lambda data, members=members: _observed_unbinned(
@@ -192,8 +199,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             results, replicas, space.names)
         failed += interval_failures
     elif "histogram" in bins:
+        # zero control variate, as for the nominal q: a replica's own mean joint score is zero too
+        no_control = np.zeros((len(x), len(reference)))
         validation["intervals_against_histogram"] = _against_histogram(
-            results, diagnostics.bootstrap_methods(results, morphed, grid, luminosity, joint_scores, log_ratios, bins),
+            results, diagnostics.bootstrap_methods(results, morphed, grid, luminosity, no_control, log_ratios, bins),
             space.names)
     for failure in failed:
         where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""
@@ -229,6 +238,37 @@ def _against_histogram(results: Mapping[str, methods.MethodResult],
                              for name, numbers in parameters.items()}
                      for label, parameters in levels.items()}
             for method, levels in comparison.items()}
+
+
+def _learned_shapes(path: str | Path, x: np.ndarray, weights: np.ndarray, nuisances: systematics.Systematics
+                    ) -> tuple[systematics.Systematics, dict[str, Any]]:
+    """The systematics with each shape variation's per-event factors replaced by its network's ĝ(x), and per
+    shape variation how ĝ compares with the factors on the test events: their weighted means (ĝ = E[f | x]
+    keeps the rate effect) and the weighted RMS of ĝ − f (for a variation of x alone, the network's error).
+
+    Raises:
+        EventFileError: when the model's nuisance parameters are not the analysis's shape variations.
+    """
+    from goldmine.exceptions import EventFileError
+    from goldmine.ml.nuisances import evaluate_nuisance_ratios, load_nuisance_model
+
+    model, _ = load_nuisance_model(path)
+    wanted = [shape.name for shape in nuisances.shapes]
+    if sorted(model.names) != sorted(wanted):
+        raise EventFileError(f"{path}: networks of the nuisance parameters {list(model.names)}, but "
+                             f"inference.systematics has the shape variations {wanted}")
+    ratios = evaluate_nuisance_ratios(model, x)
+    probabilities = weights / weights.sum()
+    comparison = {}
+    for shape in nuisances.shapes:
+        learned = dict(zip(("up", "down"), ratios[shape.name]))
+        comparison[shape.name] = {
+            direction: {"mean_learned": float(probabilities @ learned[direction]),
+                        "mean_per_event": float(probabilities @ factors),
+                        "rms_difference": float(np.sqrt(probabilities @ (learned[direction] - factors) ** 2))}
+            for direction, factors in (("up", shape.up), ("down", shape.down))}
+    shapes = tuple(systematics.ShapeVariation(shape.name, *ratios[shape.name]) for shape in nuisances.shapes)
+    return dataclasses.replace(nuisances, shapes=shapes), comparison
 
 
 def _with_bands(config: Mapping[str, Any], observed_results: Mapping[str, observed.Observed], x: np.ndarray,

@@ -167,7 +167,9 @@ def profiled_unbinned_q(events: Morphed, thetas: np.ndarray, reference: np.ndarr
 
     minimised over α (L-BFGS-B, |α| ≤ 5) with k in closed form. The shape ratio f/S is
     exact for a variation that depends on x only (a tilt); for the generator's weight
-    variations f depends on the parton-level z, and f(x, z) stands in for E[f | x].
+    variations f depends on the parton-level z, and its expectation E[f | x] belongs here:
+    what the per-nuisance ratio networks learn (:mod:`goldmine.ml.nuisances`), whose ĝ(x)
+    the learned ratios get as the shapes' up and down.
 
     Args:
         events: the test events.
@@ -327,8 +329,15 @@ def histogram_model(events: Morphed, values: np.ndarray, bins: int, grid: Grid, 
     Its data are the Asimov counts at the grid's reference point, or ``observed`` (counts per
     bin); ``nuisances`` give its normsys, lumi and one histosys per shape variation.
     """
+    return _binned_model(events, *bin_indices(values, uniform_edges(values, bins)), grid, luminosity, nuisances,
+                         observed)
+
+
+def _binned_model(events: Morphed, index: np.ndarray, n_bins: int, grid: Grid, luminosity: float,
+                  nuisances: systematics.Systematics | None = None,
+                  observed: np.ndarray | None = None) -> HistogramModel:
+    """The pyhf model of the events in bins ``index``, each shape variation binned as a histosys."""
     nuisances = nuisances or systematics.Systematics()
-    index, n_bins = bin_indices(values, uniform_edges(values, bins))
     bins_morphed = events.binned(index, n_bins, luminosity)
     weights_ref = events(grid.reference)
     shapes = {shape.name: shape.binned(weights_ref, index, n_bins) for shape in nuisances.shapes}
@@ -393,8 +402,11 @@ def local_score(method: str, member_scores: Sequence[np.ndarray], events: Morphe
 
     SALLY: the histogram of the p-dimensional score (``bins`` quantile bins per component at
     the reference point). SALLINO: for each θ the 1-D histogram of t̂·(θ − θ_ref) with
-    ``bins`` quantile bins. With ``nuisances`` the Fisher information is also given profiled;
-    q (a histogram of the score, whose nuisance dependence is not modelled) is not.
+    ``bins`` quantile bins. With ``nuisances`` the Fisher information is also given profiled,
+    and SALLY's q too: its score histogram becomes a pyhf model like :func:`histogram`'s (normsys,
+    lumi, and each shape variation's per-event factors binned as a histosys, which is exact for
+    a binned likelihood: a bin's varied yield is the sum of its events' varied weights).
+    SALLINO's q (a new histogram for every θ) is not profiled.
     """
     weights_ref = events(grid.reference)
 
@@ -403,8 +415,11 @@ def local_score(method: str, member_scores: Sequence[np.ndarray], events: Morphe
         profiled = _profiled_score_information(events, scores, grid.reference, luminosity, nuisances)
         if method == "sally":
             index, n_bins = bin_indices(scores, quantile_edges(scores, weights_ref, bins))
-            return MethodResult.from_q(grid, _binned_q(events, index, n_bins, grid.points, grid.reference, luminosity),
-                                       information=information, profiled_information=profiled)
+            if nuisances is not None and nuisances.any:
+                q = _binned_model(events, index, n_bins, grid, luminosity, nuisances).q(grid.points)
+            else:
+                q = _binned_q(events, index, n_bins, grid.points, grid.reference, luminosity)
+            return MethodResult.from_q(grid, q, information=information, profiled_information=profiled)
 
         def evaluate(indices: np.ndarray) -> np.ndarray:
             values = np.zeros(len(indices))
@@ -442,8 +457,9 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
         grid: the grid.
         luminosity: in pb⁻¹.
         nuisances: the systematics, profiled in q (:func:`profiled_unbinned_q`): the rate scale
-            in closed form, each shape variation through its per-event weight factors (no
-            network learns the nuisance parameters' ratio).
+            in closed form, each shape variation through its factors up and down per event:
+            the per-nuisance networks' ĝ(x) (:mod:`goldmine.ml.nuisances`, as the infer stage
+            gives them) or the per-event weight factors.
 
     Returns:
         the result of the ensemble mean of log r̂ (its members' own results beside it); q is

@@ -225,7 +225,8 @@ def profiled_rate_scale(expected: np.ndarray, observed: float | np.ndarray, unce
     return 0.5 * (-b + np.sqrt(b * b + 4.0 * observed * variance))
 
 
-def weight_variations(path: str | Path, reference_weights: np.ndarray) -> tuple[ShapeVariation, ...]:
+def weight_variations(path: str | Path, reference_weights: np.ndarray, start: int = 0,
+                      stop: int | None = None) -> tuple[ShapeVariation, ...]:
     """The shape variations of an event file's nuisance parameters (MadGraph's scale and PDF weights).
 
     Each nuisance parameter's up (down) benchmark weights, divided by the events' weights at
@@ -235,6 +236,8 @@ def weight_variations(path: str | Path, reference_weights: np.ndarray) -> tuple[
     Args:
         path: the event file (e.g. the test events of an external sample).
         reference_weights: the events' weights at the reference point, shape (n_events,).
+        start: the first event (e.g. of the training part, for the per-nuisance networks).
+        stop: after the last event (None: the end of the file).
 
     Returns:
         one :class:`ShapeVariation` per nuisance parameter; none when the file has none.
@@ -244,7 +247,7 @@ def weight_variations(path: str | Path, reference_weights: np.ndarray) -> tuple[
     variations = events.read_systematics(path)
     if variations is None or not variations.nuisance_parameters:
         return ()
-    weights = np.concatenate([block.weights for block in events.iterate(path, nuisance=True)])
+    weights = np.concatenate([block.weights for block in events.iterate(path, start=start, stop=stop, nuisance=True)])
     first = weights.shape[1] - len(variations.benchmarks)
     column = {name: first + i for i, name in enumerate(variations.benchmarks)}
     nonzero = reference_weights != 0
