@@ -180,12 +180,9 @@ def test_infer_replaces_the_shapes_by_the_networks_and_refuses_a_model_of_other_
     assert json.loads(model_file.with_suffix(".json").read_text())["method"] == "nuisance_ratios"
 
 
-def test_the_workflow_trains_the_nuisance_networks_and_gives_them_to_infer(tmp_path):
+def test_the_workflow_trains_the_nuisance_networks_and_gives_them_to_infer(tmp_path, snakemake):
     # a dry run of the default analysis with a tilt: one train_nuisances job from the merged events, and
     # infer profiles with its networks (the default analysis without systematics plans none: test_profiles)
-    import os
-    import subprocess
-    import sys
     from pathlib import Path
 
     repository = Path(__file__).parents[1]
@@ -193,10 +190,8 @@ def test_the_workflow_trains_the_nuisance_networks_and_gives_them_to_infer(tmp_p
     config["inference"]["systematics"]["tilts"] = {"tilt": {"observable": "cos_theta_mu_minus", "size": 0.05}}
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    plan = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(repository / "Snakefile"), "--directory", str(tmp_path),
-         "--dry-run", "--printshellcmds"], capture_output=True, text=True, timeout=120,
-        env=dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"))
+    plan = snakemake("--snakefile", str(repository / "Snakefile"), "--directory", str(tmp_path), "--dry-run",
+                     "--printshellcmds", timeout=120)
     assert plan.returncode == 0, plan.stderr[-3000:]
     # Snakemake 9 prints "Shell command: goldmine ...", 7.32 the bare command
     commands = [line[line.index("goldmine "):] for line in plan.stdout.splitlines() if "goldmine " in line]
