@@ -581,15 +581,19 @@ def design_summarise(config_path: Path, output: Path, plot_file: Path, evaluatio
 @design.command("measurement-configs")
 @_CONFIG
 @click.option("--design", "design_file", type=_EXISTING_FILE, required=True, help="design.json (its recommendation).")
+@click.option("--setup", "setup_file", type=_EXISTING_FILE, required=True,
+              help="The design's setup file (measurement.span evaluates the information at each setting).")
 @click.option("--chosen", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output: the configuration at the recommended setting (YAML).")
 @click.option("--naive", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Output: the configuration at measurement.naive (YAML).")
-def design_measurement_configs(config_path: Path, design_file: Path, chosen: Path, naive: Path) -> None:
+def design_measurement_configs(config_path: Path, design_file: Path, setup_file: Path, chosen: Path,
+                               naive: Path) -> None:
     """The analysis at the design's recommended setting and at the naive one, for the measurement."""
     from goldmine import stages
 
-    settings = stages.design_measurement_configs(_load(config_path), design_file, {"chosen": chosen, "naive": naive})
+    settings = stages.design_measurement_configs(_load(config_path), design_file, setup_file,
+                                                 {"chosen": chosen, "naive": naive})
     _done(", ".join(f"{label} {value:.4g}" for label, value in settings.items()))
 
 

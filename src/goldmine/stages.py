@@ -713,7 +713,7 @@ def design_summarise(config: Mapping[str, Any], evaluations: Sequence[str | Path
     return document
 
 
-def design_measurement_configs(config: Mapping[str, Any], design_file: str | Path,
+def design_measurement_configs(config: Mapping[str, Any], design_file: str | Path, setup: str | Path,
                                outputs: Mapping[str, str | Path]) -> dict[str, float]:
     """The configuration of each measurement (:func:`goldmine.experiment.measurement.measurement_configs`):
     at the recommendation of ``design_file`` (design.json) and at ``measurement.naive``.
@@ -721,6 +721,7 @@ def design_measurement_configs(config: Mapping[str, Any], design_file: str | Pat
     Args:
         config: the validated configuration, with ``design`` and ``measurement`` sections.
         design_file: design.json.
+        setup: the design's setup file (``measurement.span`` evaluates the information at each setting).
         outputs: label ("chosen", "naive") → the configuration to write (YAML).
 
     Returns:
@@ -731,7 +732,7 @@ def design_measurement_configs(config: Mapping[str, Any], design_file: str | Pat
     from goldmine.experiment.loop import VARIABLES
     from goldmine.experiment.measurement import measurement_configs
 
-    configs = measurement_configs(config, json.loads(Path(design_file).read_text()))
+    configs = measurement_configs(config, json.loads(Path(design_file).read_text()), setup)
     section, key = VARIABLES[config["design"]["variable"]]
     for label, path in outputs.items():
         with atomic_output(path) as temporary:

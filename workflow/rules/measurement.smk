@@ -16,6 +16,7 @@ rule measurement_configs:
     input:
         config=ancient(EFFECTIVE_CONFIG),
         design=f"{RESULTS}/design.json",
+        setup=f"{RESULTS}/setup.h5",
     output:
         chosen=f"{MEASUREMENT}/chosen.yaml",
         naive=f"{MEASUREMENT}/naive.yaml",
@@ -30,7 +31,7 @@ rule measurement_configs:
     resources:
         kubernetes_memory_limit="1Gi",
     shell:
-        "goldmine design measurement-configs --config {input.config} --design {input.design} "
+        "goldmine design measurement-configs --config {input.config} --design {input.design} --setup {input.setup} "
         "--chosen {output.chosen} --naive {output.naive} 2> {log}"
 
 

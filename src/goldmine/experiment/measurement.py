@@ -10,13 +10,15 @@ pseudodata`` draws the data from at the true θ, and ``goldmine infer --data`` m
 from __future__ import annotations
 
 import copy
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from goldmine.exceptions import ConfigError
-from goldmine.experiment.loop import VARIABLES
+from goldmine.experiment.loop import VARIABLES, evaluate_setting
 
 __all__ = ["LABELS", "measurement_configs", "measurement_document", "measurement_table"]
 
@@ -24,36 +26,37 @@ __all__ = ["LABELS", "measurement_configs", "measurement_document", "measurement
 LABELS = ("chosen", "naive")
 
 
-def measurement_configs(config: Mapping[str, Any], design: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def measurement_configs(config: Mapping[str, Any], design: Mapping[str, Any],
+                        setup: str | Path | None = None) -> dict[str, dict[str, Any]]:
     """The analysis at the recommended setting of ``design`` (design.json) and at ``measurement.naive``.
 
     Each has the design variable set, ``measurement.events`` events per chunk (the workflow
     generates two chunks per setting: the test events and the pseudo-data's pool),
     ``finite_differences.grid`` (where the parameters do not morph, the setup's benchmarks
-    include the grid that ``goldmine infer`` scans) and, for one
-    parameter, its range ``measurement.truth`` ± ``measurement.span`` expected standard
-    deviations at that setting: σ = w / √(exp(2 EIG) − 1), the inverse of the EIG formula
-    (:func:`goldmine.experiment.eig.expected_information_gain`) for a prior of width w, with the
-    EIG the design's surrogate mean there. A grid that resolves the narrow interval at a good
-    setting would not reach the ends of the wide one at a poor setting.
+    include the grid that ``goldmine infer`` scans) and, with ``measurement.span`` (one
+    parameter), its range ``measurement.truth`` ± span σ, σ = 1/√F the expected standard
+    deviation at that setting and the analysis's luminosity: F is the truth Fisher information
+    of a design evaluation there (:func:`goldmine.experiment.loop.evaluate_setting`, seeded
+    2000 + the label's number). A grid that resolves the narrow interval at a good setting
+    would not reach the ends of the wide one at a poor setting; the surrogate's EIG would
+    not do either, far from the evaluated settings.
+
+    Args:
+        config: the validated configuration, with ``design`` and ``measurement`` sections.
+        design: design.json.
+        setup: the setup file of the design's evaluations (needed with ``measurement.span``).
 
     Example:
         >>> config = {"process": {"sqrt_s": 91.2, "parameters": {"s": [0.2, 0.3]}},
-        ...           "generation": {"chunks": 4, "events_per_chunk": 10},
-        ...           "design": {"variable": "sqrt_s", "prior_width": 0.01},
-        ...           "measurement": {"naive": 130.0, "events": 500, "truth": [0.23], "span": 5.0}}
-        >>> eig = 0.5 * np.log(1 + 0.01**2 / 0.001**2)  # σ = 0.001 at 91.5
-        >>> design = {"recommendation": {"setting": 91.5, "eig": eig},
-        ...           "surrogate": {"settings": [60.0, 130.0], "mean": [eig, eig]}}
-        >>> configs = measurement_configs(config, design)
+        ...           "generation": {"chunks": 4, "events_per_chunk": 10}, "design": {"variable": "sqrt_s"},
+        ...           "measurement": {"naive": 130.0, "events": 500, "truth": [0.23]}}
+        >>> configs = measurement_configs(config, {"recommendation": {"setting": 91.5}})
         >>> [(c["process"]["sqrt_s"], c["generation"]["events_per_chunk"]) for c in configs.values()]
         [(91.5, 500), (130.0, 500)]
-        >>> np.round(configs["chosen"]["process"]["parameters"]["s"], 6).tolist()
-        [0.225, 0.235]
 
     Raises:
         ConfigError: when the configuration has no ``measurement`` or ``design`` section, or a
-            ``measurement.span`` with more than one parameter.
+            ``measurement.span`` with more than one parameter or without ``setup``.
     """
     for section in ("design", "measurement"):
         if section not in config:
@@ -63,26 +66,22 @@ def measurement_configs(config: Mapping[str, Any], design: Mapping[str, Any]) ->
     section, key = VARIABLES[config["design"]["variable"]]
     values = {"chosen": design["recommendation"]["setting"], "naive": settings["naive"]}
     names = list(config["process"]["parameters"])
-    if "span" in settings and len(names) != 1:
-        raise ConfigError(f"config key 'measurement.span': the EIG gives one expected width for one parameter, "
-                          f"not for {names}; give the ranges in process.parameters instead")
+    if "span" in settings and (len(names) != 1 or setup is None):
+        raise ConfigError(f"config key 'measurement.span': the range from the expected width needs one parameter "
+                          f"(not {names}) and the setup file of the design; else give the range in process.parameters")
     configs = {}
-    for label in LABELS:
+    for number, label in enumerate(LABELS):
         changed = copy.deepcopy(dict(config))
         changed[section][key] = float(values[label])
         changed["generation"] = dict(changed["generation"], events_per_chunk=settings["events"])
-        # parameters that do not morph: benchmarks on the grid that infer scans
         changed["finite_differences"] = dict(changed.get("finite_differences", {}), grid=True)
         if "span" in settings:
-            surrogate = design["surrogate"]
-            eig = (design["recommendation"]["eig"] if label == "chosen"
-                   else float(np.interp(values[label], surrogate["settings"], surrogate["mean"])))
-            width = config["design"]["prior_width"]
-            width = width[names[0]] if isinstance(width, Mapping) else width
-            sigma = width / np.sqrt(np.expm1(2 * eig))
+            with tempfile.TemporaryDirectory() as directory:
+                evaluation = evaluate_setting(config, setup, float(values[label]), 2000 + number, directory)
+            information = evaluation["fisher"][0][0] / evaluation["luminosity_pb"] * config["inference"]["luminosity"]
+            half_width = settings["span"] / np.sqrt(information)
             truth = settings["truth"][0]
-            changed["process"]["parameters"] = {names[0]: [truth - settings["span"] * sigma,
-                                                           truth + settings["span"] * sigma]}
+            changed["process"]["parameters"] = {names[0]: [float(truth - half_width), float(truth + half_width)]}
         configs[label] = changed
     return configs
 
