@@ -623,7 +623,7 @@ def plot_measurement(document: Mapping[str, Any], limits: Mapping[str, Mapping[s
         entry, style = document[label], _MEASUREMENT_STYLES[label]
         axis = np.asarray(limits[label]["meta"]["axes"][0])
         q = np.asarray(limits[label]["methods"][method]["observed"]["q"])
-        text = f"{style['label']}: {entry['setting']:.4g} {unit}, {entry['events']} events"
+        text = f"{style['label']}: {entry['setting']:.4g} {unit}, {entry['events']:.0f} events"
         handles.append(curves.plot(axis, q, color=style["color"], label=text)[0])
         for level, width in (("95", 2), ("68", 7)):
             interval = entry["intervals"]["observed"][level][name]
@@ -635,7 +635,7 @@ def plot_measurement(document: Mapping[str, Any], limits: Mapping[str, Mapping[s
         if interval["low"] is not None and interval["high"] is not None:
             best = entry["best_fit"][name]
             bars.annotate(f"{best:.5f} +{interval['high'] - best:.5f} −{best - interval['low']:.5f}", (best, row),
-                          textcoords="offset points", xytext=(0, 12), ha="center", fontsize="x-small")
+                          textcoords="offset points", xytext=(8, 10), ha="left", fontsize="x-small")
     for axes in (curves, bars):
         axes.axvline(truth, color="grey", linestyle=":")
         axes.set_xlabel(_parameter_label(name))

@@ -134,6 +134,9 @@ rule measurement_mine:
     output:
         local_score=temp(f"{MEASUREMENT}/{{label}}/samples/local_score.h5"),
         test=f"{MEASUREMENT}/{{label}}/samples/test.h5",
+    params:
+        # written only where the parameters morph (the local-score methods are those that need no morphing)
+        ratio=lambda wildcards: f"{MEASUREMENT}/{wildcards.label}/samples/ratio.h5",
     log:
         f"{LOGS}/measurement/mine-{{label}}.log",
     wildcard_constraints:
@@ -146,7 +149,7 @@ rule measurement_mine:
         kubernetes_memory_limit="4Gi",
     shell:
         "goldmine mine --config {input.config} --events {input.events} --local-score {output.local_score} "
-        "--test {output.test} 2> {log}"
+        "--ratio {params.ratio} --test {output.test} 2> {log}"
 
 
 rule measurement_train:

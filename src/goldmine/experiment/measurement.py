@@ -120,7 +120,7 @@ def measurement_document(config: Mapping[str, Any], design: Mapping[str, Any],
         observed = entry["observed"]
         measurements[label] = {
             "setting": float(design["recommendation"]["setting"] if label == "chosen" else settings["naive"]),
-            "events": document["meta"]["data"]["events"],
+            "events": int(document["meta"]["data"]["events"]),
             "best_fit": dict(zip(names, observed["best_fit"])),
             "intervals": {kind: _widths(intervals) for kind, intervals in
                           (("observed", observed["intervals"]), ("expected", entry["intervals"]))},
@@ -145,8 +145,8 @@ def _widths(intervals: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[st
 
 def _contains(interval: Mapping[str, Any], value: float) -> bool:
     """Whether ``value`` lies in the interval (an open end extends to the grid's edge)."""
-    return (interval["low"] is None or interval["low"] <= value) and (interval["high"] is None
-                                                                       or value <= interval["high"])
+    return bool((interval["low"] is None or interval["low"] <= value)
+                and (interval["high"] is None or value <= interval["high"]))
 
 
 def measurement_table(document: Mapping[str, Any]) -> str:

@@ -128,7 +128,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         results["histogram"], model = _grid_histogram(morphed, columns, histogram["bins"], grid, luminosity), None
         edges = methods.uniform_edges(columns, histogram["bins"])
         test_bins, n_bins = methods.bin_indices(columns, edges)
-        observers["histogram"] = lambda data: observed.binned(
+        # bound now: the names edges and n_bins are reused below
+        observers["histogram"] = lambda data, edges=edges, test_bins=test_bins, n_bins=n_bins: observed.binned(
             test_bins, methods.bin_indices(data.observations[:, [names.index(n) for n in histogram["observables"]]],
                                            edges)[0], n_bins, data.counts, morphed, grid, luminosity)
     if not nuisances.any:  # the bootstrap re-evaluates the Poisson likelihood alone: no systematics
