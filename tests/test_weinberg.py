@@ -23,15 +23,16 @@ SIN2_THETA_W = 0.23122
 
 @pytest.fixture(scope="module")
 def weinberg(tmp_path_factory):
-    """The demo's configuration with few events: 5 design evaluations of 1000 events, and 4000
-    test events per measured √s at 2 pb⁻¹ (3400 data events at the Z pole: the test events must
-    know σ better than the data measure it, docs/observed.md; 15 at 130 GeV)."""
+    """The demo's configuration with few events: the design's 4 Sobol points (500 events each; the
+    rounds after them are tests/test_design.py's), then 2000 test events per measured √s at
+    3 pb⁻¹ (about 900 data events near the Z pole, fewer than the test events: they must know σ
+    better than the data measure it, docs/observed.md; about 20 at 130 GeV), each range 4
+    expected standard deviations around the truth."""
     directory = tmp_path_factory.mktemp("weinberg")
     config = config_module.load("config/config.yaml", "config/weinberg.yaml")
-    config["design"] |= {"events": 1000, "initial_points": 3, "rounds": 1}
-    config["measurement"]["events"] = 4000
-    config["inference"]["luminosity"] = 2.0
-    config["inference"]["grid_points"] = 41
+    config["design"] |= {"events": 500, "initial_points": 4, "rounds": 0}
+    config["measurement"] |= {"events": 2000, "span": 4.0}
+    config["inference"] |= {"luminosity": 3.0, "grid_points": 41}
     stages.setup(config, directory / "setup.h5")
     design = run_design(config, directory / "setup.h5")
     limits = {}
@@ -51,14 +52,14 @@ def weinberg(tmp_path_factory):
 
 
 def test_the_interval_at_the_recommended_energy_is_narrower_and_contains_the_truth(weinberg):
-    """The design's recommendation (5 evaluations over 60–130 GeV) lies near the Z pole, where the
+    """The design's recommendation (4 evaluations over 60–130 GeV) lies near the Z pole, where the
     information about sin²θ_W per pb⁻¹ is largest (docs/parameters.md: 1.1·10⁵ at the pole
     against 15 at 200 GeV), and the measurement there is far more precise than at the naive
     130 GeV: the expected widths differ by √(F ratio), over 10 (docs/design.md); asked: 5 times.
     Both observed intervals (exact likelihood) contain the truth at 95% CL (one seeded draw
     each; the coverage itself is tests/test_observed.py's)."""
     config, design, limits = weinberg
-    assert len(design["history"]) == 5
+    assert len(design["history"]) == 4
     assert 80.0 < design["recommendation"]["setting"] < 100.0
     document = measurement_document(config, design, limits)
     widths = {label: document[label]["intervals"]["observed"]["68"]["sin2_theta_w"]["width"]

@@ -34,7 +34,7 @@ def measurement_configs(config: Mapping[str, Any], design: Mapping[str, Any],
     generates two chunks per setting: the test events and the pseudo-data's pool),
     ``finite_differences.grid`` (where the parameters do not morph, the setup's benchmarks
     include the grid that ``goldmine infer`` scans) and, with ``measurement.span`` (one
-    parameter), its range ``measurement.truth`` ± span σ, σ = 1/√F the expected standard
+    parameter), its range ``measurement.truth`` ± span σ within the configured range, σ = 1/√F the expected standard
     deviation at that setting and the analysis's luminosity: F is the truth Fisher information
     of a design evaluation there (:func:`goldmine.experiment.loop.evaluate_setting`, seeded
     2000 + the label's number). A grid that resolves the narrow interval at a good setting
@@ -81,7 +81,9 @@ def measurement_configs(config: Mapping[str, Any], design: Mapping[str, Any],
             information = evaluation["fisher"][0][0] / evaluation["luminosity_pb"] * config["inference"]["luminosity"]
             half_width = settings["span"] / np.sqrt(information)
             truth = settings["truth"][0]
-            changed["process"]["parameters"] = {names[0]: [float(truth - half_width), float(truth + half_width)]}
+            low, high = config["process"]["parameters"][names[0]]
+            changed["process"]["parameters"] = {names[0]: [float(max(truth - half_width, low)),
+                                                           float(min(truth + half_width, high))]}
         configs[label] = changed
     return configs
 
