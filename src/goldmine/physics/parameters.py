@@ -122,13 +122,17 @@ class ParameterSpace:
 
     def grid(self, points_per_parameter: int) -> np.ndarray:
         """A regular grid over the ranges, shape (points**n_parameters, n_parameters), last axis fastest."""
-        axes = [np.linspace(low, high, points_per_parameter) for low, high in self.ranges]
-        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.n_parameters)
+        return _regular_grid(self.ranges, points_per_parameter)
 
     def sample_uniform(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """θ drawn uniformly in the ranges, shape (n, n_parameters)."""
         low, high = self.ranges[:, 0], self.ranges[:, 1]
         return low + (high - low) * rng.random((n, self.n_parameters))
+
+
+def _regular_grid(ranges: np.ndarray, points_per_parameter: int) -> np.ndarray:
+    axes = [np.linspace(low, high, points_per_parameter) for low, high in ranges]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(ranges))
 
 
 def build_parameter_space(
@@ -207,10 +211,7 @@ def build_finite_difference_space(
     if isinstance(ranges, Mapping):
         ranges = np.array([ranges[name] for name in names], dtype=float)
     ranges = np.asarray(ranges, dtype=float)
-    grid = None
-    if grid_points:
-        axes = [np.linspace(low, high, grid_points) for low, high in ranges]
-        grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(names))
+    grid = _regular_grid(ranges, grid_points) if grid_points else None
     benchmark_names, benchmarks, steps = finite_difference_benchmarks(names, reference_point, epsilon, SM_BENCHMARK,
                                                                       grid)
     return ParameterSpace(
