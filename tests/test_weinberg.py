@@ -8,9 +8,12 @@ import json
 
 import numpy as np
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from goldmine import config as config_module
 from goldmine import stages
+from goldmine.cli import main
 from goldmine.experiment.loop import run_design
 from goldmine.experiment.measurement import measurement_configs, measurement_document, measurement_table
 from goldmine.inference.analysis import run_inference
@@ -81,3 +84,29 @@ def test_finite_difference_grid_benchmarks_give_the_weights_on_the_grid():
     space.weights_known_at(np.linspace(0.2, 0.3, 5)[:, None], "a scan")
     with pytest.raises(Exception, match="finite_differences.grid"):
         space.weights_known_at(np.array([[0.21]]), "a scan")
+
+
+def test_design_compare_writes_the_measurement_and_refuses_limits_without_data(weinberg, tmp_path):
+    """`goldmine design compare` (the workflow's last job): measurement.json, its table and plot;
+    a limits.json without an observed result (infer without --data) is one line, no traceback."""
+    config, design, limits = weinberg
+    config_file, design_file = tmp_path / "config.yaml", tmp_path / "design.json"
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    design_file.write_text(json.dumps(design))
+    for label, document in limits.items():
+        (tmp_path / f"{label}.json").write_text(json.dumps(document))
+    arguments = ["design", "compare", "--config", str(config_file), "--design", str(design_file),
+                 "--chosen", str(tmp_path / "chosen.json"), "--naive", str(tmp_path / "naive.json"),
+                 "-o", str(tmp_path / "measurement.json"), "--plot", str(tmp_path / "measurement.png"),
+                 "--table", str(tmp_path / "measurement.txt")]
+    result = CliRunner().invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "measurement.json").read_text())
+    assert written["chosen"]["best_fit"] == measurement_document(config, design, limits)["chosen"]["best_fit"]
+    assert (tmp_path / "measurement.pdf").is_file() and result.output == (tmp_path / "measurement.txt").read_text()
+    without = dict(limits["naive"], methods={m: {k: v for k, v in e.items() if k != "observed"}
+                                             for m, e in limits["naive"]["methods"].items()})
+    (tmp_path / "naive.json").write_text(json.dumps(without))
+    refused = CliRunner().invoke(main, arguments)
+    assert refused.exit_code == 1 and "no observed result of 'exact'" in refused.output
+    assert "Traceback" not in refused.output
