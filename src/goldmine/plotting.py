@@ -635,7 +635,7 @@ def plot_measurement(document: Mapping[str, Any], limits: Mapping[str, Mapping[s
         if interval["low"] is not None and interval["high"] is not None:
             best = entry["best_fit"][name]
             bars.annotate(f"{best:.5f} +{interval['high'] - best:.5f} −{best - interval['low']:.5f}", (best, row),
-                          textcoords="offset points", xytext=(8, 10), ha="left", fontsize="x-small")
+                          textcoords="offset points", xytext=(0, 12), ha="center", fontsize="x-small")
     for axes in (curves, bars):
         axes.axvline(truth, color="grey", linestyle=":")
         axes.set_xlabel(_parameter_label(name))
@@ -645,6 +645,7 @@ def plot_measurement(document: Mapping[str, Any], limits: Mapping[str, Mapping[s
                         fontsize="x-small")
     curves.set_ylim(0, 10)
     curves.set_ylabel(f"observed q ({method})")
+    bars.margins(x=0.2)  # room for the labels of the intervals at the ends
     bars.set_yticks([0, 1], ["naive", "recommended"])
     bars.set_ylim(-0.6, 1.6)
     handles.append(Line2D([], [], color="grey", linestyle=":", label=f"truth {truth:.5g}"))
