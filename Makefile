@@ -9,7 +9,7 @@ CORES ?= all
 REANA_VENV := .venv-reana
 REANA_CLIENT := reana-client==0.9.6
 
-.PHONY: run run-ee-ww test bench clean help reana-env images push-images
+.PHONY: run run-ee-ww run-weinberg test bench clean help reana-env images push-images
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/ —/'
@@ -25,6 +25,9 @@ run: $(BIN)/goldmine  ## run the default workflow (it writes results/<name>/repo
 
 run-ee-ww: $(BIN)/goldmine  ## the detector-level e+e- -> WW analysis (config/ee_ww.yaml; results/ee_ww/report.html)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --configfile config/ee_ww.yaml --workflow-profile profiles/local --cores $(CORES)
+
+run-weinberg: $(BIN)/goldmine  ## the Weinberg-angle demo: design over √s, then measure sin²θ_W at the chosen and a naive √s (config/weinberg.yaml)
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --configfile config/weinberg.yaml --workflow-profile profiles/local --cores $(CORES)
 
 test: $(BIN)/goldmine $(REANA_VENV)/bin/reana-client  ## run the tests (tests/test_reana.py uses the REANA client's own environment)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest

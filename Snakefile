@@ -45,6 +45,8 @@ include: "workflow/rules/plot.smk"
 include: "workflow/rules/report.smk"
 # Experiment design, when the config has a `design` section (target: `snakemake design`).
 include: "workflow/rules/design.smk"
+# The measurement at the design's recommendation and at a naive setting, when the config has a `measurement` section.
+include: "workflow/rules/measurement.smk"
 
 
 rule all:

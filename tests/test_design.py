@@ -150,8 +150,9 @@ def test_the_workflow_plans_every_round(tmp_path, snakemake):
                     "design_propose": 2, "design_propose_initial": 1, "design_summarise": 1, "setup": 1}
 
 
-def test_the_weinberg_sketch_is_a_valid_design_configuration():
+def test_the_weinberg_demo_is_a_valid_design_configuration():
     config = config_module.load(REPOSITORY / "config" / "config.yaml", REPOSITORY / "config" / "weinberg.yaml")
     assert config["design"]["range"] == [60.0, 130.0] and config["name"] == "weinberg"
+    assert list(config["process"]["parameters"]) == ["sin2_theta_w"]
     with pytest.raises(ConfigError, match="design.prior_width"):
-        config_module.validate(dict(config, design=dict(config["design"], prior_width={"sin2_theta_w": 0.01})))
+        config_module.validate(dict(config, design=dict(config["design"], prior_width={"c_vv": 0.1})))

@@ -522,6 +522,10 @@ def design() -> None:
       propose    the settings of a round (Sobol points, then the surrogate's proposals)
       evaluate   EIG ± MC error of the events detected at one setting
       summarise  design.json (recommendation, history, surrogate) and its plot
+    With a `measurement` section (workflow/rules/measurement.smk), the measurement from pseudo-data
+    at the recommended and at the naive setting:
+      measurement-configs  the analysis at each of the two settings
+      compare              measurement.json, its table and plot, from the limits.json of each
     """
 
 
@@ -594,6 +598,47 @@ def design_summarise(config_path: Path, output: Path, plot_file: Path, evaluatio
     from goldmine import stages
 
     _done(_design_summary(stages.design_summarise(_load(config_path), evaluations, output, plot_file)))
+
+
+@design.command("measurement-configs")
+@_CONFIG
+@click.option("--design", "design_file", type=_EXISTING_FILE, required=True, help="design.json (its recommendation).")
+@click.option("--setup", "setup_file", type=_EXISTING_FILE, required=True,
+              help="The design's setup file (measurement.span evaluates the information at each setting).")
+@click.option("--chosen", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: the configuration at the recommended setting (YAML).")
+@click.option("--naive", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: the configuration at measurement.naive (YAML).")
+def design_measurement_configs(config_path: Path, design_file: Path, setup_file: Path, chosen: Path,
+                               naive: Path) -> None:
+    """The analysis at the design's recommended setting and at the naive one, for the measurement."""
+    from goldmine import stages
+
+    settings = stages.design_measurement_configs(_load(config_path), design_file, setup_file,
+                                                 {"chosen": chosen, "naive": naive})
+    _done(", ".join(f"{label} {value:.4g}" for label, value in settings.items()))
+
+
+@design.command("compare")
+@_CONFIG
+@click.option("--design", "design_file", type=_EXISTING_FILE, required=True, help="design.json.")
+@click.option("--chosen", type=_EXISTING_FILE, required=True,
+              help="limits.json of `goldmine infer --data` at the recommended setting.")
+@click.option("--naive", type=_EXISTING_FILE, required=True, help="limits.json at the naive setting.")
+@_OUTPUT
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: q and the intervals at both settings (PNG; a PDF beside it).")
+@click.option("--table", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output: the table (text).")
+def design_compare(config_path: Path, design_file: Path, chosen: Path, naive: Path, output: Path, plot_file: Path,
+                   table: Path) -> None:
+    """measurement.json: best fit and intervals from the data at the recommended and at the naive setting."""
+    from goldmine import stages
+    from goldmine.experiment.measurement import measurement_table
+
+    document = stages.design_measurement(_load(config_path), design_file, {"chosen": chosen, "naive": naive}, output,
+                                         plot_file, table)
+    click.echo(measurement_table(document), nl=False)
 
 
 @main.command()

@@ -39,6 +39,7 @@ __all__ = [
     "plot_distributions",
     "plot_fisher_ellipses",
     "plot_limits",
+    "plot_measurement",
     "plot_training",
 ]
 
@@ -258,9 +259,11 @@ def _parameter_label(name: str) -> str:
     at fixed Λ is dimensionless, so no unit.
 
     Example:
-        >>> _parameter_label("c_vv"), _parameter_label("cWWW")
-        ('$c_{vv}$', 'cWWW')
+        >>> _parameter_label("c_vv"), _parameter_label("cWWW"), _parameter_label("sin2_theta_w")
+        ('$c_{vv}$', 'cWWW', '$\\sin^2\\theta_W$')
     """
+    if name == "sin2_theta_w":
+        return r"$\sin^2\theta_W$"
     head, _, tail = name.partition("_")
     if tail and head.isalpha() and tail.isalnum():
         return f"${head}_{{{tail}}}$"
@@ -592,4 +595,60 @@ def plot_design(document: Mapping[str, Any], output: str | Path) -> list[Path]:
     axes.set_ylabel("expected information gain [nats]")
     axes.set_xlim(*document["meta"]["range"])
     _legend_below(figure, handles, title=f"budget: fixed {document['meta']['budget']}", columns=3)
+    return _save(figure, output)
+
+
+#: how the two measurements of measurement.json are drawn.
+_MEASUREMENT_STYLES = {"chosen": dict(color="#d62728", label="recommended"),
+                       "naive": dict(color="#3f90da", label="naive")}
+
+
+@_styled
+def plot_measurement(document: Mapping[str, Any], limits: Mapping[str, Mapping[str, Any]],
+                     output: str | Path) -> list[Path]:
+    """The measurement at the recommended and at the naive setting (measurement.json, from the
+    limits.json of each): the observed q of the first parameter over its grid with the 68% and
+    95% CL thresholds (left), and both intervals side by side with their best fits (right).
+
+    Returns:
+        list: the PNG and the PDF beside it.
+    """
+    meta = document["meta"]
+    name, method = meta["parameters"][0], meta["method"]
+    truth = meta["truth"][0]
+    unit = _DESIGN_AXES.get(meta["variable"].split(".")[-1], meta["variable"]).split()[-1].strip("[]")
+    figure, (curves, bars) = plt.subplots(1, 2, figsize=(14, 6))
+    handles = []
+    for row, label in enumerate(("naive", "chosen")):
+        entry, style = document[label], _MEASUREMENT_STYLES[label]
+        axis = np.asarray(limits[label]["meta"]["axes"][0])
+        q = np.asarray(limits[label]["methods"][method]["observed"]["q"])
+        text = f"{style['label']}: {entry['setting']:.4g} {unit}, {entry['events']:.0f} events"
+        handles.append(curves.plot(axis, q, color=style["color"], label=text)[0])
+        for level, width in (("95", 2), ("68", 7)):
+            interval = entry["intervals"]["observed"][level][name]
+            low = axis[0] if interval["low"] is None else interval["low"]
+            high = axis[-1] if interval["high"] is None else interval["high"]
+            bars.plot([low, high], [row, row], color=style["color"], linewidth=width, solid_capstyle="butt")
+        bars.plot([entry["best_fit"][name]], [row], "o", color="black", markersize=6)
+        interval = entry["intervals"]["observed"]["68"][name]
+        if interval["low"] is not None and interval["high"] is not None:
+            best = entry["best_fit"][name]
+            bars.annotate(f"{best:.5f} +{interval['high'] - best:.5f} −{best - interval['low']:.5f}", (best, row),
+                          textcoords="offset points", xytext=(0, 12), ha="center", fontsize="x-small")
+    for axes in (curves, bars):
+        axes.axvline(truth, color="grey", linestyle=":")
+        axes.set_xlabel(_parameter_label(name))
+    for level, threshold in (("68% CL", chi2.ppf(0.6827, 1)), ("95% CL", chi2.ppf(0.95, 1))):
+        curves.axhline(threshold, color="grey", linestyle="--", linewidth=1)
+        curves.annotate(level, (1.0, threshold), xycoords=("axes fraction", "data"), ha="right", va="bottom",
+                        fontsize="x-small")
+    curves.set_ylim(0, 10)
+    curves.set_ylabel(f"observed q ({method})")
+    bars.margins(x=0.2)  # room for the labels of the intervals at the ends
+    bars.set_yticks([0, 1], ["naive", "recommended"])
+    bars.set_ylim(-0.6, 1.6)
+    handles.append(Line2D([], [], color="grey", linestyle=":", label=f"truth {truth:.5g}"))
+    handles.append(Line2D([], [], color="black", marker="o", linestyle="", label="best fit"))
+    _legend_below(figure, handles, title="thick: 68% CL, thin: 95% CL", columns=2)
     return _save(figure, output)

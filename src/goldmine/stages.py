@@ -32,6 +32,8 @@ __all__ = [
     "cards",
     "coverage",
     "design_evaluate",
+    "design_measurement",
+    "design_measurement_configs",
     "design_propose",
     "design_summarise",
     "detect",
@@ -85,8 +87,10 @@ def setup(config: Mapping[str, Any], output: str | Path) -> ParameterSpace:
                 process.max_overall_power, n_trials=config["morphing"]["n_trials"], seed=config["morphing"]["seed"],
             )
         else:
+            grid_points = config["inference"]["grid_points"] if config["finite_differences"]["grid"] else 0
             space = build_finite_difference_space(process.parameter_names, config["process"]["parameters"],
-                                                  process.standard_model, config["finite_differences"]["epsilon"])
+                                                  process.standard_model, config["finite_differences"]["epsilon"],
+                                                  grid_points)
     events.write_parameter_space(output, space)
     log.info("benchmarks: %s", dict(zip(space.benchmark_names, space.benchmarks.tolist())))
     return space
@@ -620,7 +624,7 @@ def pseudodata(event_file: str | Path, theta: Sequence[float], luminosity: float
     theta = np.asarray(theta, dtype=float)
     if theta.shape != (len(space.names),):
         raise ConfigError(f"θ {theta.tolist()}: one value per parameter of {event_file}, {list(space.names)}")
-    weights = np.concatenate([space.morphing.morph(block.weights)(theta) for block in events.iterate(event_file)])
+    weights = np.concatenate([space.evaluator(block.weights)(theta) for block in events.iterate(event_file)])
     counts = draw_pseudo_data(weights, luminosity, np.random.default_rng(seed), source=str(event_file))
     effective = weights.sum() ** 2 / np.sum(weights**2)
     if counts.sum() > 0.1 * effective:
@@ -748,6 +752,49 @@ def design_summarise(config: Mapping[str, Any], evaluations: Sequence[str | Path
     document = design_document(config, [json.loads(Path(path).read_text()) for path in evaluations])
     write_json(output, document)
     plot_design(document, plot)
+    return document
+
+
+def design_measurement_configs(config: Mapping[str, Any], design_file: str | Path, setup: str | Path,
+                               outputs: Mapping[str, str | Path]) -> dict[str, float]:
+    """The configuration of each measurement (:func:`goldmine.experiment.measurement.measurement_configs`):
+    at the recommendation of ``design_file`` (design.json) and at ``measurement.naive``.
+
+    Args:
+        config: the validated configuration, with ``design`` and ``measurement`` sections.
+        design_file: design.json.
+        setup: the design's setup file (``measurement.span`` evaluates the information at each setting).
+        outputs: label ("chosen", "naive") → the configuration to write (YAML).
+
+    Returns:
+        dict: label → setting.
+    """
+    import yaml
+
+    from goldmine.experiment.loop import VARIABLES
+    from goldmine.experiment.measurement import measurement_configs
+
+    configs = measurement_configs(config, json.loads(Path(design_file).read_text()), setup)
+    section, key = VARIABLES[config["design"]["variable"]]
+    for label, path in outputs.items():
+        with atomic_output(path) as temporary:
+            temporary.write_text(yaml.safe_dump(configs[label], sort_keys=False))
+    return {label: configs[label][section][key] for label in outputs}
+
+
+def design_measurement(config: Mapping[str, Any], design_file: str | Path, limits_files: Mapping[str, str | Path],
+                       output: str | Path, plot: str | Path, table: str | Path) -> dict[str, Any]:
+    """measurement.json (:func:`goldmine.experiment.measurement.measurement_document`), its plot and
+    its table, from design.json and the limits.json of the measurement at each setting."""
+    from goldmine.experiment.measurement import measurement_document, measurement_table
+    from goldmine.plotting import plot_measurement
+
+    limits = {label: json.loads(Path(path).read_text()) for label, path in limits_files.items()}
+    document = measurement_document(config, json.loads(Path(design_file).read_text()), limits)
+    write_json(output, document)
+    with atomic_output(table) as temporary:
+        temporary.write_text(measurement_table(document))
+    plot_measurement(document, limits, plot)
     return document
 
 

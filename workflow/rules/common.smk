@@ -197,6 +197,11 @@ def front_page():
 
 
 def final_outputs():
+    if "measurement" in config:
+        # The measurement at the design's recommendation and at a naive setting is the analysis
+        # (workflow/rules/measurement.smk); the one at process.sqrt_s is not run.
+        return [f"{RESULTS}/check.txt", f"{RESULTS}/design.json", f"{RESULTS}/plots/design.png",
+                f"{RESULTS}/measurement.json", f"{RESULTS}/plots/measurement.png", MEASUREMENT_TABLE]
     return [
         f"{RESULTS}/check.txt",
         SUMMARY_TABLE,
@@ -242,6 +247,29 @@ def design_target(wildcards):
     if "design" not in config:
         raise ValueError("invalid configuration: the target `design` needs a `design` section in the configuration")
     return [f"{RESULTS}/design.json", f"{RESULTS}/plots/design.png"]
+
+
+# The measurement at the design's recommended and at a naive setting (workflow/rules/measurement.smk).
+MEASUREMENT = f"{RESULTS}/measurement"
+MEASUREMENT_TABLE = f"{RESULTS}/measurement.txt"
+# What a measurement's configuration carries to the jobs downstream (as DESIGN_SECTIONS, with training).
+MEASUREMENT_SECTIONS = DESIGN_SECTIONS + ("finite_differences", "mining", "training", "measurement")
+
+
+def measurement_chunk(wildcards):
+    """The chunk (seeds) of a measurement's sample: apart from the analysis's and the design's chunks."""
+    return 1000 + 2 * ("chosen", "naive").index(wildcards.label) + ("test", "pool").index(wildcards.sample)
+
+
+def measurement_truth(wildcards):
+    """The true θ of the pseudo-data, as `goldmine pseudodata` options."""
+    return " ".join(f"--theta {value}" for value in config["measurement"]["truth"])
+
+
+def measurement_models(wildcards):
+    """The local-score models a measurement's infer reads (the methods that need no morphing)."""
+    return expand(f"{MEASUREMENT}/{wildcards.label}/models/{{method}}/{{member}}.pt",
+                  method=config["training"]["methods"], member=range(config["training"]["ensemble"]))
 
 
 def write_report():

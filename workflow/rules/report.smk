@@ -28,7 +28,9 @@ rule summarise:
 
 
 onsuccess:
-    # Not a dry run (Snakemake calls no handler then), nor a run that stopped before the first table.
-    if os.path.exists(SUMMARY_TABLE):
-        print(f"\n{open(SUMMARY_TABLE).read()}", file=sys.stderr)
+    # Not a dry run (Snakemake calls no handler then), nor a run that stopped before the first table
+    # (the measurement's, for a run whose analysis is the measurement).
+    table = MEASUREMENT_TABLE if "measurement" in config else SUMMARY_TABLE
+    if os.path.exists(table):
+        print(f"\n{open(table).read()}", file=sys.stderr)
         write_report()

@@ -13,11 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from goldmine.exceptions import ConfigError
 from goldmine.inference import calibration, coverage, diagnostics, limits, methods, observed, systematics, toys
 from goldmine.inference import exact as exact_module
 from goldmine.inference.grid import Grid, analysis_grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
 from goldmine.io import events
+from goldmine.physics.finite_differences import Differenced
 from goldmine.physics.morphing import Morphed
 
 __all__ = ["run_inference"]
@@ -75,8 +77,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     x = test.observations
     # read first: a bad data file fails before the scans, not after
     data = None if data_file is None else observed.read_data(data_file, names)
-    morphed = space.require_morphing("goldmine infer (limits over the θ grid)").morph(test.weights)
     grid = analysis_grid(config, space)
+    # morphed to any θ, or (parameters that do not morph) known at benchmarks that include the grid
+    space.weights_known_at(grid.points, "goldmine infer (limits over the θ grid)")
+    morphed = space.evaluator(test.weights)
     reference = grid.reference
     weights_ref = morphed(reference)
     results: dict[str, methods.MethodResult] = {}
@@ -118,10 +122,25 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     results["rate"] = methods.rate(morphed, grid, luminosity, nuisances)
     histogram = settings["histogram"]
     columns = x[:, [names.index(name) for name in histogram["observables"]]]
-    results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity, nuisances)
-    observers["histogram"] = lambda data: observed.histogram(
-        morphed, columns, data.observations[:, [names.index(name) for name in histogram["observables"]]],
-        data.counts, histogram["bins"], grid, luminosity, nuisances)
+    if space.morphs:
+        results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity,
+                                                        nuisances)
+        observers["histogram"] = lambda data: observed.histogram(
+            morphed, columns, data.observations[:, [names.index(name) for name in histogram["observables"]]],
+            data.counts, histogram["bins"], grid, luminosity, nuisances)
+    else:
+        # The pyhf model's modifiers are the morphing's components: without them, the same Poisson
+        # likelihood (without systematics) from the weights on the grid's benchmarks.
+        if nuisances.any:
+            raise ConfigError(f"inference.systematics: the histogram's nuisance parameters are profiled in the pyhf "
+                              f"model, which needs morphing; the parameters {list(space.names)} do not morph")
+        results["histogram"], model = _grid_histogram(morphed, columns, histogram["bins"], grid, luminosity), None
+        edges = methods.uniform_edges(columns, histogram["bins"])
+        test_bins, n_bins = methods.bin_indices(columns, edges)
+        # bound now: the names edges and n_bins are reused below
+        observers["histogram"] = lambda data, edges=edges, test_bins=test_bins, n_bins=n_bins: observed.binned(
+            test_bins, methods.bin_indices(data.observations[:, [names.index(n) for n in histogram["observables"]]],
+                                           edges)[0], n_bins, data.counts, morphed, grid, luminosity)
     if not nuisances.any:  # the bootstrap re-evaluates the Poisson likelihood alone: no systematics
         bins["histogram"] = methods.bin_indices(columns, methods.uniform_edges(columns, histogram["bins"]))
         binned = morphed.binned(*bins["histogram"], luminosity)
@@ -221,7 +240,18 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             log.info("%s on %s: best fit %s", method, data_file, dict(zip(space.names, result.best_fit.round(4))))
     return {"fisher": fisher_document(results, grid, luminosity),
             "limits": limits_document(results, grid, luminosity, observed_results, data_meta),
-            "validation": validation, "workspace": dict(model.workspace)}
+            "validation": validation, "workspace": None if model is None else dict(model.workspace)}
+
+
+def _grid_histogram(events: Differenced, values: np.ndarray, bins: int, grid: Grid,
+                    luminosity: float) -> methods.MethodResult:
+    """The histogram method of :func:`goldmine.inference.methods.histogram` without pyhf: its
+    equal-width bins and Poisson likelihood, ν_b(θ) from the weights at the grid's benchmarks."""
+    index, n_bins = methods.bin_indices(values, methods.uniform_edges(values, bins))
+    binned = events.binned(index, n_bins, luminosity)
+    return methods.MethodResult.from_q(
+        grid, limits.binned_q(binned(grid.points), binned(grid.reference)),
+        information=methods.histogram_information(events, values, bins, grid.reference, luminosity))
 
 
 def _against_histogram(results: Mapping[str, methods.MethodResult],

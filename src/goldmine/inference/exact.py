@@ -78,8 +78,9 @@ def unavailable_because(config: Mapping[str, Any]) -> str | None:
         return _ww_unavailable_because(config)
     if name != "ee_mumu":
         return f"it is known for ee_mumu and ee_ww only, not {name!r}"
-    if "sin2_theta_w" in config["process"]["parameters"]:
-        return "it is compared on the θ grid, which needs morphing, and sin2_theta_w does not morph"
+    if "sin2_theta_w" in config["process"]["parameters"] and not config["finite_differences"]["grid"]:
+        return ("it is compared on the θ grid, where sin2_theta_w (which does not morph) has weights only with "
+                "'finite_differences.grid': true")
     if config["shower"]["enabled"]:
         return "the shower moves the muons away from back to back (QED radiation)"
     if "card" in config["detector"]:

@@ -12,8 +12,10 @@ parameter i, the shifted benchmarks θ_ref ± ε e_i; their weights give the wei
 
 and so the joint score t(x,z|θ_ref), the truth Fisher information and SALLY's training
 sample at θ_ref. Nothing is known between the benchmarks: the likelihood ratio at other θ
-(the ratio, density and morphing-aware methods, the exact likelihood, histograms over a θ
-grid) needs morphing.
+(the ratio, density and morphing-aware methods) needs morphing. A setup may add one benchmark
+per point of the inference grid (``finite_differences.grid``): the weights are then known on
+the grid, and the rate, the exact likelihood and binned likelihoods (histograms of the
+observables, SALLY) scan q(θ) over it, measurement from data included.
 
 MadMiner 0.9.6 records the same idea in its event file as ``finite_differences/``
 (``base_benchmarks``, ``shifted_benchmarks``: the θ_ref + ε e_i benchmark of each parameter,
@@ -78,22 +80,29 @@ class FiniteDifferences:
 
 
 def finite_difference_benchmarks(names: Sequence[str], reference_point: Sequence[float], epsilon: float,
-                                 reference: str = "sm") -> tuple[tuple[str, ...], np.ndarray, FiniteDifferences]:
-    """The reference benchmark and the shifted benchmarks θ_ref ± ε e_i, named as MadMiner names them.
+                                 reference: str = "sm", grid: np.ndarray | None = None
+                                 ) -> tuple[tuple[str, ...], np.ndarray, FiniteDifferences]:
+    """The reference benchmark and the shifted benchmarks θ_ref ± ε e_i, named as MadMiner names them,
+    and optionally one benchmark per point of a θ grid (``grid_<k>``).
 
     Args:
         names: parameter names.
         reference_point: θ_ref, shape (n_parameters,).
         epsilon: the step ε > 0.
         reference: the reference benchmark's name.
+        grid: θ points, shape (k, n_parameters), where the weights are wanted too: the inference
+            grid, so that q(θ) of the rate, the exact likelihood and binned likelihoods can be
+            scanned over it without morphing.
 
     Returns:
-        (benchmark names, benchmark points of shape (1 + 2 n_parameters, n_parameters), the finite differences).
+        (benchmark names, benchmark points of shape (1 + 2 n_parameters + k, n_parameters), the finite differences).
 
     Example:
         >>> names, points, steps = finite_difference_benchmarks(["s"], [0.25], 0.01)
         >>> names, points.ravel().tolist(), steps.forward, steps.backward
         (('sm', 'sm_plus_s', 'sm_minus_s'), [0.25, 0.26, 0.24], ('sm_plus_s',), ('sm_minus_s',))
+        >>> finite_difference_benchmarks(["s"], [0.25], 0.01, grid=np.array([[0.2], [0.3]]))[0]
+        ('sm', 'sm_plus_s', 'sm_minus_s', 'grid_0', 'grid_1')
     """
     if not epsilon > 0:
         raise ConfigError(f"the finite-difference step must be positive, got {epsilon}")
@@ -101,8 +110,11 @@ def finite_difference_benchmarks(names: Sequence[str], reference_point: Sequence
     forward = tuple(f"{reference}_plus_{name}" for name in names)
     backward = tuple(f"{reference}_minus_{name}" for name in names)
     shifts = epsilon * np.eye(len(names))
-    points = np.vstack([reference_point, reference_point + shifts, reference_point - shifts])
-    return (reference, *forward, *backward), points, FiniteDifferences(reference, float(epsilon), forward, backward)
+    grid = np.zeros((0, len(names))) if grid is None else np.asarray(grid, dtype=float).reshape(-1, len(names))
+    points = np.vstack([reference_point, reference_point + shifts, reference_point - shifts, grid])
+    grid_names = tuple(f"grid_{k}" for k in range(len(grid)))
+    return ((reference, *forward, *backward, *grid_names), points,
+            FiniteDifferences(reference, float(epsilon), forward, backward))
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,3 +186,16 @@ class Differenced:
     def take(self, indices) -> Differenced:
         """The items at ``indices``."""
         return Differenced(self.benchmarks, self.benchmark_weights[indices], self.reference, self.gradient_matrix)
+
+    def binned(self, index: np.ndarray, n_bins: int, scale: float = 1.0) -> Differenced:
+        """Bins as items: scale × the sum of the benchmark weights of the items in each bin (as
+        :meth:`goldmine.physics.morphing.Morphed.binned`).
+
+        Example:
+            >>> items = Differenced(np.array([[0.0], [0.1]]), np.array([[1.0, 2.0], [3.0, 4.0]]), 0, np.zeros((1, 2)))
+            >>> items.binned(np.array([1, 1]), 2, 10.0)([0.1]).tolist()
+            [0.0, 60.0]
+        """
+        binned = np.stack([np.bincount(index, weights=column, minlength=n_bins) for column in self.benchmark_weights.T],
+                          axis=1)
+        return Differenced(self.benchmarks, scale * binned, self.reference, self.gradient_matrix)

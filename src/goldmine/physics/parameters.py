@@ -74,6 +74,20 @@ class ParameterSpace:
             )
         return self.morphing
 
+    def weights_known_at(self, points: np.ndarray, task: str) -> None:
+        """Check that weights are known at every θ of ``points`` (shape (k, p)): anywhere with
+        morphing, at the benchmarks only without.
+
+        Raises:
+            ConfigError: as :meth:`require_morphing`, where some point is no benchmark.
+        """
+        if self.morphing is not None:
+            return
+        points = np.asarray(points, dtype=float)
+        close = np.all(np.isclose(points[:, None, :], self.benchmarks[None], rtol=1e-12, atol=1e-12), axis=-1)
+        if not close.any(axis=1).all():
+            self.require_morphing(f"{task} (without 'finite_differences.grid': true, whose benchmarks are the grid)")
+
     def evaluator(self, benchmark_weights: np.ndarray) -> Morphed | Differenced:
         """Weights, cross sections and their gradients of items (events, bins) from their benchmark
         weights (n_items, n_benchmarks): morphed to any θ, or finite-differenced at the reference."""
@@ -108,13 +122,17 @@ class ParameterSpace:
 
     def grid(self, points_per_parameter: int) -> np.ndarray:
         """A regular grid over the ranges, shape (points**n_parameters, n_parameters), last axis fastest."""
-        axes = [np.linspace(low, high, points_per_parameter) for low, high in self.ranges]
-        return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, self.n_parameters)
+        return _regular_grid(self.ranges, points_per_parameter)
 
     def sample_uniform(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """θ drawn uniformly in the ranges, shape (n, n_parameters)."""
         low, high = self.ranges[:, 0], self.ranges[:, 1]
         return low + (high - low) * rng.random((n, self.n_parameters))
+
+
+def _regular_grid(ranges: np.ndarray, points_per_parameter: int) -> np.ndarray:
+    axes = [np.linspace(low, high, points_per_parameter) for low, high in ranges]
+    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, len(ranges))
 
 
 def build_parameter_space(
@@ -166,6 +184,7 @@ def build_finite_difference_space(
     ranges: Mapping[str, Any] | np.ndarray,
     reference_point: tuple[float, ...],
     epsilon: float = DEFAULT_EPSILON,
+    grid_points: int = 0,
 ) -> ParameterSpace:
     """The setup of parameters that do not morph: the reference benchmark "sm" at
     ``reference_point`` and the finite-difference benchmarks θ_ref ± ε e_i.
@@ -175,9 +194,12 @@ def build_finite_difference_space(
         ranges: name → (low, high), or an array of shape (n_parameters, 2).
         reference_point: θ_ref (the Standard Model), where scores and Fisher information are taken.
         epsilon: the finite-difference step (default :data:`~goldmine.physics.finite_differences.DEFAULT_EPSILON`).
+        grid_points: with k > 0, also a benchmark at every point of the regular grid of k points
+            per parameter over the ranges (:meth:`ParameterSpace.grid`, the inference grid).
 
     Returns:
-        ParameterSpace: without morphing, with benchmarks "sm", "sm_plus_<name>", …, "sm_minus_<name>", ….
+        ParameterSpace: without morphing, with benchmarks "sm", "sm_plus_<name>", …, "sm_minus_<name>", …
+        (and "grid_0", … with ``grid_points``).
 
     Example:
         >>> space = build_finite_difference_space(("s",), {"s": (0.2, 0.3)}, (0.25,), 0.001)
@@ -188,10 +210,13 @@ def build_finite_difference_space(
     """
     if isinstance(ranges, Mapping):
         ranges = np.array([ranges[name] for name in names], dtype=float)
-    benchmark_names, benchmarks, steps = finite_difference_benchmarks(names, reference_point, epsilon, SM_BENCHMARK)
+    ranges = np.asarray(ranges, dtype=float)
+    grid = _regular_grid(ranges, grid_points) if grid_points else None
+    benchmark_names, benchmarks, steps = finite_difference_benchmarks(names, reference_point, epsilon, SM_BENCHMARK,
+                                                                      grid)
     return ParameterSpace(
         names=tuple(names),
-        ranges=np.asarray(ranges, dtype=float),
+        ranges=ranges,
         max_powers=(2,) * len(names),  # MadMiner's default; nothing reads it without morphing
         benchmark_names=benchmark_names,
         benchmarks=benchmarks,
