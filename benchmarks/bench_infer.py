@@ -21,6 +21,8 @@ import torch
 
 from goldmine import config as config_module
 from goldmine.inference import analysis
+from goldmine.inference.grid import analysis_grid
+from goldmine.io import events
 from goldmine.ml import estimators
 from goldmine.ml.models import read_metadata
 
@@ -55,6 +57,11 @@ def main() -> None:
     start, start_cpu = time.perf_counter(), time.process_time()
     output = analysis.run_inference(config, arguments.test, models, progress=False)
     print(f"infer: {time.perf_counter() - start:.1f} s wall, {time.process_time() - start_cpu:.1f} CPU s")
+    space, test = events.read_parameter_space(arguments.test), events.read(arguments.test)
+    reference = analysis_grid(config, space).reference
+    expected = config["inference"]["luminosity"] * float(space.morphing.morph(test.weights).total(reference))
+    print(f"  {len(test.weights)} test events, N = Lσ(θ_ref) = {expected:.0f} expected events: "
+          f"E_ref[log r̂] must be right to 1/(2N) = {0.5 / expected:.1e} for q to be right to 1")
     for part, (thetas, n) in pairs.items():
         print(f"  {part}: {thetas} θ, {n / 1e6:.2f} M (event, θ) pairs")
     for method in [*models, "exact"]:
