@@ -165,6 +165,23 @@ def test_refined_scan_is_exact_below_the_cutoff_where_the_interpolation_fails_it
     assert len(set(evaluated)) < 0.7 * len(exact)
 
 
+
+def test_refined_scan_finds_a_minimum_narrower_than_the_coarse_cells():
+    # An over-confident flow's q: a bent valley 0.002 wide around θ_ref = 0, whose points below the cutoff
+    # all lie between the coarse sub-grid's points (every 8th: ±0.04, ±0.12, ±0.2). The region the coarse
+    # points suggest misses it; the scan seeds the exact region at θ_ref, where the Asimov data put q's minimum.
+    grid = Grid(("a", "b"), (np.linspace(-0.2, 0.2, 41),) * 2, np.zeros(2))
+    u, v = (grid.points @ np.array([[0.88, -0.48], [0.48, 0.88]])).T
+    exact = (u / 0.01) ** 2 + ((v + 20 * u**2) / 0.002) ** 2
+    evaluated = []
+    scan = refined_scan(lambda i: evaluated.extend(i) or exact[i], grid, methods.EXACT_BELOW)
+    below = exact < methods.EXACT_BELOW
+    assert scan.exact_below == methods.EXACT_BELOW and np.count_nonzero(below) >= 2
+    q = scan.q.ravel()
+    np.testing.assert_array_equal(q[below], exact[below])  # the minimum, 0, found: nothing shifted
+    assert np.all(q[~below] >= methods.EXACT_BELOW - 1e-12)
+    assert len(set(evaluated)) < 100
+
 def test_an_interval_reaching_the_grid_edge_is_open():
     axis = np.linspace(-0.2, 0.2, 41)
     q = np.add.outer(0.5 * (axis / 0.1) ** 2, 0.5 * (axis / 1.0) ** 2)  # b: q < 1 on the whole grid

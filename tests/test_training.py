@@ -11,7 +11,13 @@ import torch
 
 from goldmine.io.samples import TrainingSample
 from goldmine.ml import DENSITY_METHODS, RATIO_METHODS, SCORE_METHODS
-from goldmine.ml.estimators import evaluate_log_ratio, evaluate_score, mean_log_ratio, train_estimator
+from goldmine.ml.estimators import (
+    LogRatioTable,
+    evaluate_log_ratio,
+    evaluate_score,
+    mean_log_ratio,
+    train_estimator,
+)
 from goldmine.ml.models import DensityModel
 
 RANGES = np.array([[-1.0, 1.0]])
@@ -264,6 +270,31 @@ def test_flow_scan_batched_over_the_grid_equals_the_point_by_point_one():
     np.testing.assert_allclose(mean_log_ratio(model, x, weights, thetas), one_by_one @ weights / weights.sum(),
                                rtol=0, atol=1e-4)
 
+
+
+def test_log_ratio_table_evaluates_each_theta_once_and_equals_the_direct_scan():
+    torch.set_num_threads(1)
+    torch.manual_seed(9)
+    model = DensityModel(3, 2, [16, 16], "relu", transforms=2)
+    model.reference.copy_(torch.tensor([0.05, -0.1], dtype=torch.float64))
+    for parameter in model.parameters():
+        torch.nn.init.normal_(parameter, std=0.3)
+    rng = np.random.default_rng(10)
+    x, weights = rng.normal(size=(2000, 3)), rng.uniform(0.5, 1.5, 2000)
+    thetas = rng.uniform(-0.2, 0.2, (6, 2))
+    # Room for 4 rows: the two oldest are dropped, their means kept.
+    table = LogRatioTable(model, x, max_bytes=4 * 4 * len(x))
+    # The same float32 arithmetic as the direct scan, pair by pair: equal to float32 rounding of log p ≈ 10.
+    np.testing.assert_allclose(table.mean(thetas, weights), mean_log_ratio(model, x, weights, thetas), rtol=0,
+                               atol=1e-5)
+    assert table.evaluated == 6
+    # the scan's repeats, a bootstrap's rows at the last points and the means again cost no evaluation
+    np.testing.assert_allclose(table(thetas[[5, 4, 5]]), evaluate_log_ratio(model, x, thetas[[5, 4, 5]]), rtol=0,
+                               atol=1e-5)
+    table.mean(thetas[::-1], weights)
+    assert table.evaluated == 6
+    table(thetas[:1])  # dropped: evaluated again
+    assert table.evaluated == 7
 
 def test_flow_spline_equals_zukos_own():
     from zuko.transforms import MonotonicRQSTransform

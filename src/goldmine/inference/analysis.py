@@ -66,7 +66,7 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         "validation" and "workspace" (the pyhf workspace of the histogram).
     """
     from goldmine.ml import SCORE_METHODS
-    from goldmine.ml.estimators import evaluate_log_ratio, evaluate_ratio_score, evaluate_score, mean_log_ratio
+    from goldmine.ml.estimators import LogRatioTable, evaluate_log_ratio, evaluate_ratio_score, evaluate_score
     from goldmine.ml.models import load_model
 
     settings = config["inference"]
@@ -193,10 +193,11 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         validation[f"{method}_mean_score_at_reference"] = np.mean(
             [weights_ref @ evaluate_ratio_score(member, x, reference) / weights_ref.sum() for member in members],
             axis=0).tolist()
-        scans = [lambda thetas, member=member: mean_log_ratio(member, x, weights_ref, thetas) for member in members]
+        # the scan, the bootstrap and the calibration ask for many of the same θ: each is evaluated once
+        tables = [LogRatioTable(member, x) for member in members]
+        scans = [lambda thetas, table=table: table.mean(thetas, weights_ref) for table in tables]
         results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity, learned_nuisances)
-        log_ratios[method] = lambda thetas, members=members: np.mean(
-            [evaluate_log_ratio(member, x, thetas) for member in members], axis=0)
+        log_ratios[method] = lambda thetas, tables=tables: np.mean([table(thetas) for table in tables], axis=0)
         observers[method] = lambda data, members=members: _observed_unbinned(
             lambda thetas, x_data: np.mean([evaluate_log_ratio(m, x_data, thetas) for m in members], axis=0),
             data, morphed, grid, luminosity)

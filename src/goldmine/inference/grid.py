@@ -174,6 +174,9 @@ def refined_scan(evaluate: Callable[[np.ndarray], np.ndarray], grid: Grid, exact
                 q = np.where(coarse | checks, values, estimate)
                 return Scan(q - q.min(), None, error)
     todo = region(coarse_points, coarse_values)
+    # a q narrower than the coarse cells can have its minimum between them: the grid point nearest θ_ref,
+    # where the Asimov data put the minimum, seeds the region too
+    todo[tuple(int(np.argmin(np.abs(axis - value))) for axis, value in zip(grid.axes, grid.reference))] = True
     # the values left above the cutoff: the spline where there is one
     estimate = RegularGridInterpolator(coarse_points, coarse_values, method="cubic" if all(
         len(a) >= 4 for a in coarse_axes) else "linear")(grid.points).reshape(shape)

@@ -21,6 +21,7 @@ from goldmine.ml.models import DensityModel, MorphingAwareRatioModel, RatioModel
 from goldmine.ml.trainer import BLOCK_ROWS, TrainingHistory, train
 
 __all__ = [
+    "LogRatioTable",
     "evaluate_log_ratio",
     "evaluate_ratio_score",
     "evaluate_score",
@@ -194,6 +195,79 @@ def mean_log_ratio(model: RatioModel | MorphingAwareRatioModel | DensityModel, x
     return torch.cat(means).numpy()
 
 
+class LogRatioTable:
+    """log r̂(x_e|θ, θ_ref) of one model on fixed events, each θ evaluated once however often it is asked for.
+
+    The ``infer`` stage asks for the same θ several times: the scan's passes, the bootstrap
+    along the profile lines (grid points the scan has mostly evaluated), the calibration. A
+    flow pays per (event, θ) pair, so every repeat costs as much as the first call. The table
+    keeps each θ's per-event row (float32, as evaluated) up to ``max_bytes``, dropping the
+    oldest beyond, and each θ's weighted mean for good; a flow's log p̂(x|θ_ref) is computed once.
+
+    Args:
+        model: the ratio or density model.
+        x: the events, shape (n, k).
+        max_bytes: memory for the per-event rows.
+        elements_per_batch: as :func:`evaluate_log_ratio`.
+
+    Example:
+        >>> model = RatioModel(1, 1, [4], "tanh")
+        >>> table = LogRatioTable(model, np.linspace(-1, 1, 5)[:, None])
+        >>> rows = table(np.array([[0.5], [0.1]]))
+        >>> bool(np.all(table(np.array([[0.1]])) == rows[1])), table.evaluated
+        (True, 2)
+    """
+
+    def __init__(self, model: RatioModel | MorphingAwareRatioModel | DensityModel, x: np.ndarray,
+                 max_bytes: int = 2**28, elements_per_batch: int = 2**24) -> None:
+        self.model, self.x = model, x
+        self.max_rows = max(1, max_bytes // (4 * max(1, len(x))))
+        self.elements_per_batch = elements_per_batch
+        self._rows: dict[bytes, np.ndarray] = {}
+        self._means: dict[tuple[bytes, bytes], float] = {}
+        self._reference: torch.Tensor | None = None
+        #: θ points sent through the model so far.
+        self.evaluated = 0
+
+    def __call__(self, thetas: np.ndarray) -> np.ndarray:
+        """log r̂ of every event at every θ, shape (m, n), float64."""
+        thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
+        keys = [theta.tobytes() for theta in thetas]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._rows))
+        if missing:
+            rows = self._evaluate(np.array([np.frombuffer(key) for key in missing]))
+            for key, row in zip(missing, rows):
+                self._rows[key] = row
+        values = np.stack([self._rows[key] for key in keys]).astype(np.float64)
+        while len(self._rows) > self.max_rows:  # oldest first: dicts keep insertion order
+            del self._rows[next(iter(self._rows))]
+        return values
+
+    def mean(self, thetas: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Σ_e w_e log r̂(x_e|θ) / Σ_e w_e at every θ, shape (m,) (as :func:`mean_log_ratio`)."""
+        thetas = np.atleast_2d(np.asarray(thetas, dtype=float))
+        weights = np.asarray(weights, dtype=float)
+        weights_key = weights.tobytes()
+        keys = [(theta.tobytes(), weights_key) for theta in thetas]
+        missing = [i for i, key in enumerate(keys) if key not in self._means]
+        if missing:
+            means = self(thetas[missing]) @ (weights / weights.sum())
+            for i, value in zip(missing, means):
+                self._means[keys[i]] = float(value)
+        return np.array([self._means[key] for key in keys])
+
+    def _evaluate(self, thetas: np.ndarray) -> np.ndarray:
+        self.evaluated += len(thetas)
+        if isinstance(self.model, DensityModel) and self._reference is None:
+            model = self.model.float().eval()
+            with torch.inference_mode():
+                self._reference = _flow_on_pairs(model, torch.as_tensor(self.x, dtype=torch.float32,
+                                                                        device=_device_of(model)),
+                                                 model.reference.float()[None])
+        return np.concatenate([chunk.cpu().numpy() for chunk in _log_ratio_chunks(
+            self.model, self.x, thetas, self.elements_per_batch, reference=self._reference)])
+
+
 def _hidden_layers_on_slabs(layers: torch.nn.Sequential, first_layer: torch.Tensor, shift: torch.Tensor,
                             slab_rows: int = 8192) -> torch.Tensor:
     """``layers(first_layer + shift)`` for all rows, without autograd, in cache-sized slabs of rows.
@@ -235,12 +309,13 @@ def _hidden_layers_on_slabs(layers: torch.nn.Sequential, first_layer: torch.Tens
 
 
 def _log_ratio_chunks(model: RatioModel | MorphingAwareRatioModel | DensityModel, x: np.ndarray, thetas: np.ndarray,
-                      elements_per_batch: int, dtype: torch.dtype = torch.float32) -> Iterator[torch.Tensor]:
+                      elements_per_batch: int, dtype: torch.dtype = torch.float32,
+                      reference: torch.Tensor | None = None) -> Iterator[torch.Tensor]:
     """log r̂(x|θ, θ_ref) of all events for a few θ at a time, shape (k, n) per chunk, in ``dtype``.
 
     Without autograd, and where the θ dependence is simple, the work that depends on x
     alone is done once: the x columns of a ratio network's first layer, a morphing-aware
-    network entirely, a flow's log p̂(x|θ_ref).
+    network entirely, a flow's log p̂(x|θ_ref) (or ``reference``, that already computed in ``dtype``).
     """
     model = model.to(dtype).eval()
     device = _device_of(model)
@@ -261,7 +336,8 @@ def _log_ratio_chunks(model: RatioModel | MorphingAwareRatioModel | DensityModel
             for shift in theta_part:
                 yield _hidden_layers_on_slabs(rest, x_part, shift).T
         else:
-            reference = _flow_on_pairs(model, x_tensor, model.reference.to(dtype)[None])
+            if reference is None:
+                reference = _flow_on_pairs(model, x_tensor, model.reference.to(dtype)[None])
             for start in range(0, len(theta_tensor), chunk):
                 yield _flow_on_pairs(model, x_tensor, theta_tensor[start : start + chunk]) - reference
 
