@@ -59,7 +59,8 @@ _FAMILY_LABELS = {"nde": "NDE", "scandal": "SCANDAL", "sally": "SALLY (score his
                   "sallino": "SALLINO (score histogram)"}
 #: methods that are no estimator: the references the estimators are judged against.
 _REFERENCE_STYLES = {
-    "exact": dict(color="black", linestyle="-", linewidth=3.0, label="exact likelihood"),
+    # under every other line (zorder 2): a method that agrees with it stays visible on top of it
+    "exact": dict(color="black", linestyle="-", linewidth=3.0, zorder=1.5, label="exact likelihood"),
     "histogram": dict(color="#2ca02c", linestyle="-.", label="histogram (pyhf)"),
     "rate": dict(color="#94a4a2", linestyle=":", label="rate only"),
     "truth": dict(color="#717581", linestyle=(0, (1, 1)), label="parton-level truth"),
@@ -370,7 +371,7 @@ def plot_limits(limits: Mapping[str, Any], output: str | Path) -> list[Path]:
             surface = surface.min(axis=tuple(range(2, surface.ndim))) if surface.ndim > 2 else surface
             contours = ax.contour(axes_values[0], axes_values[1], surface.T, levels=[2.30, 5.99],
                                   colors=[style["color"]], linestyles=[style["linestyle"]],
-                                  linewidths=style["linewidth"], alpha=expected_alpha)
+                                  linewidths=style["linewidth"], alpha=expected_alpha, zorder=style.get("zorder", 2))
             contours.set_gid(method)
         if result.get("observed"):
             _draw_observed(ax, interval_axes, row, result["observed"], axes_values, parameters, method, style)
