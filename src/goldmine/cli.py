@@ -42,6 +42,35 @@ _TEST = click.option("--test", "test_file", type=click.Path(exists=True, dir_oka
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
 
 
+def _plot_options(command):
+    """The options of an exclusion plot (goldmine.publish.contour.plot_exclusion)."""
+    for option in reversed([
+        click.option("--label", "labels", multiple=True, metavar="TEXT",
+                     help="Axis labels of the plot: mass 1, then mass 2 (give both).  [default: mass 1, mass 2]"),
+        click.option("--fixed", multiple=True, metavar="K=VALUE",
+                     help="Plot only points whose K-th mass (from 1) is VALUE, e.g. 3=60; repeatable."),
+        click.option("--title", help="A line above the plot."),
+    ]):
+        command = option(command)
+    return command
+
+
+def _plot_exclusion(results: dict, plot_file: Path, labels: tuple[str, ...], fixed: tuple[str, ...],
+                    title: str | None) -> None:
+    from goldmine.publish.contour import plot_exclusion
+
+    if labels and len(labels) != 2:
+        raise click.BadParameter(f"give two labels (mass 1, mass 2), not {len(labels)}", param_hint="--label")
+    where = {}
+    for item in fixed:
+        index, _, value = item.partition("=")
+        try:
+            where[int(index) - 1] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not K=VALUE (e.g. 3=60)", param_hint="--fixed") from None
+    plot_exclusion(results, plot_file, labels=labels or ("mass 1 [GeV]", "mass 2 [GeV]"), fixed=where, title=title)
+
+
 def _done(summary: str) -> None:
     """The stage's one-line summary on stdout, with its seconds: the workflow's rules keep stdout
     on the console (stderr goes to the log), so a run shows what each job did and how long it took."""
@@ -453,10 +482,12 @@ def fisher(path: Path, theta: tuple[float, ...], luminosity: float | None, as_js
 @click.option("--upper-limits", is_flag=True, help="Also compute observed and expected upper limits on μ (95% CL).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Exclusion contour over the first two masses (PNG/PDF by suffix).")
+@_plot_options
 @click.option("-j", "--workers", type=int, default=None, help="Processes (default: available CPUs).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, output: Path | None, upper_limits: bool,
-                plot_file: Path | None, workers: int | None, progress: bool) -> None:
+                plot_file: Path | None, labels: tuple[str, ...], fixed: tuple[str, ...], title: str | None,
+                workers: int | None, progress: bool) -> None:
     """CLs of signal PATCHES on the background-only workspace BACKGROUND, like `pyhf cls`, converged.
 
     \b
@@ -469,7 +500,6 @@ def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, outpu
     CLs values are null unless ok or ill_conditioned.
     """
     from goldmine.io.atomic import atomic_output
-    from goldmine.publish.contour import plot_exclusion
     from goldmine.publish.reinterpret import load_patches, read_json
     from goldmine.publish.reinterpret import reinterpret as reinterpret_patches
 
@@ -480,7 +510,7 @@ def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, outpu
         with atomic_output(output) as temporary:
             temporary.write_text(text + "\n")
     if plot_file:
-        plot_exclusion(results, plot_file)
+        _plot_exclusion(results, plot_file, labels, fixed, title)
     if as_json:
         click.echo(text)
         return
@@ -599,21 +629,34 @@ def publish(workspace: Path, limits_file: Path, output: Path, inspire: str) -> N
 @main.command("reinterpret-merge")
 @click.argument("blocks", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_OUTPUT
+@click.option("--best-expected", is_flag=True,
+              help="BLOCKS are the results of different signal regions on the same points: keep, per point, "
+                   "the region with the lowest median expected CLs (and name it).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the exclusion contours over the first two masses (format from the suffix).")
-def reinterpret_merge(blocks: tuple[Path, ...], output: Path, plot_file: Path | None) -> None:
+@_plot_options
+def reinterpret_merge(blocks: tuple[Path, ...], output: Path, best_expected: bool, plot_file: Path | None,
+                      labels: tuple[str, ...], fixed: tuple[str, ...], title: str | None) -> None:
     """Merge the results of `goldmine reinterpret -o BLOCK.json` over blocks of patches into one JSON (-o),
-    keyed by patch name in the order of BLOCKS."""
+    keyed by patch name in the order of BLOCKS; with --best-expected, combine signal regions instead."""
+    from goldmine.exceptions import ReinterpretError
     from goldmine.io.atomic import atomic_output
-    from goldmine.publish.contour import plot_exclusion
+    from goldmine.publish.contour import best_expected as combine
     from goldmine.publish.reinterpret import merge_results, read_json
 
-    results = merge_results([read_json(path) for path in blocks], [str(path) for path in blocks])
+    if best_expected:
+        regions = {path.stem: read_json(path) for path in blocks}  # a region is named by its file
+        if len(regions) != len(blocks):
+            raise ReinterpretError(f"--best-expected names each region by its file's stem; two files share one: "
+                                   f"{', '.join(str(path) for path in blocks)}")
+        results = combine(regions)
+    else:
+        results = merge_results([read_json(path) for path in blocks], [str(path) for path in blocks])
     with atomic_output(output) as temporary:
         temporary.write_text(json.dumps(results, indent=2) + "\n")
     if plot_file:
-        plot_exclusion(results, plot_file)
-    _done(f"{output}: {len(results)} patches from {len(blocks)} blocks")
+        _plot_exclusion(results, plot_file, labels, fixed, title)
+    _done(f"{output}: {len(results)} patches from {len(blocks)} {'regions' if best_expected else 'blocks'}")
 
 
 @main.command("signal-patches")
