@@ -156,10 +156,16 @@ def plot_exclusion(results: dict[str, dict], path: Path, level: float = 0.05,
                      zorder=4, label="ill-conditioned / no sensitivity")
     axes.set_xlabel(labels[0], fontsize=12)
     axes.set_ylabel(labels[1], fontsize=12)
-    heading = [title] if title else []
-    heading += [f"mass {k + 1} = {value:g}" for k, value in sorted(fixed.items())]
-    heading.append(f"CLs = {level:g}, {len(good)} points")
-    axes.set_title(", ".join(heading), fontsize=10)
+    details = [f"mass {k + 1} = {value:g}" for k, value in sorted(fixed.items())]
+    details.append(f"CLs = {level:g}, {len(good)} points")
+    axes.set_title("\n".join([*([title] if title else []), ", ".join(details)]), fontsize=10)
+    shown = good + bad
+    if shown:
+        # the filled band pins the axes to the triangulation: give the outermost points room
+        for limits, k in ((axes.set_xlim, 0), (axes.set_ylim, 1)):
+            low, high = min(r["masses"][k] for r in shown), max(r["masses"][k] for r in shown)
+            margin = 0.04 * (high - low) or 1.0
+            limits(low - margin, high + margin)
     axes.legend(fontsize="small", loc="upper left", frameon=False)
     axes.tick_params(direction="in", top=True, right=True)
     figure.tight_layout()
