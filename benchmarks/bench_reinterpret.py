@@ -98,6 +98,48 @@ def _compare(region: str, name: str, ours: dict, theirs, threshold: float) -> di
     return {**entry, "max_abs_diff": float(difference.max()), "abs_diff_CLs_obs": float(difference[0])}
 
 
+def _summary(report: dict, jobs: list, results: list, per_patch: dict, timings: dict, every: int,
+             threshold: float) -> dict:
+    """Add pyhf's times per region, the speed-up and the agreement with goldmine to ``report``."""
+    n_all = report["patches_all"]
+    pyhf_total, pyhf_timed, worst_obs, differences = 0.0, 0, 0.0, []
+    for region, patches, region_results in zip(REGIONS, jobs, results, strict=True):
+        statuses = {s: sum(r["status"] == s for r in region_results.values())
+                    for s in ("ok", "ill_conditioned", "no_sensitivity")}
+        for name, theirs in per_patch.get(region, {}).items():
+            ours = region_results[name]
+            if ours["status"] == "ok" and not isinstance(theirs, str) and np.isfinite(theirs[0]):
+                worst_obs = max(worst_obs, abs(ours["CLs_obs"] - theirs[0]))
+            entry = _compare(region, name, ours, theirs, threshold)
+            if entry is not None:
+                differences.append(entry)
+        times = timings.get(region, [])
+        pyhf_timed += len(times)
+        pyhf_total += float(np.mean(times)) * len(patches) * every if times else float("nan")
+        report["regions"][region] = {"patches": len(patches), "status": statuses, "pyhf_patches_timed": len(times),
+                                     "pyhf_s_per_patch": round(float(np.mean(times)), 3) if times else None}
+    complete = pyhf_timed == n_all
+    report["pyhf_patches_timed"] = pyhf_timed
+    report["pyhf_serial_all_s" if complete else "pyhf_serial_all_s_extrapolated"] = round(pyhf_total, 1)
+    if report.get("goldmine_s"):
+        report["speed_up" if complete else "speed_up_extrapolated"] = round(
+            pyhf_total / report["goldmine_all_s_extrapolated"], 1)
+    report["max_abs_diff_CLs_obs_vs_pyhf_where_ok"] = worst_obs
+    report[f"patches_differing_by_more_than_{threshold:g}"] = differences
+    return report
+
+
+def _read_progress(prefix: Path) -> tuple[dict, dict]:
+    """pyhf's results and times per region from a run's progress file (PREFIX.pyhf.jsonl)."""
+    per_patch: dict[str, dict] = {}
+    timings: dict[str, list[float]] = {}
+    for line in prefix.with_suffix(".pyhf.jsonl").read_text().splitlines():
+        region, name, seconds, theirs = json.loads(line)
+        per_patch.setdefault(region, {})[name] = theirs
+        timings.setdefault(region, []).append(seconds)
+    return per_patch, timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
@@ -110,10 +152,23 @@ def main() -> None:
                         help="list patches where pyhf and goldmine differ by more (absolute, any CLs value)")
     parser.add_argument("--pyhf-blas-threads", type=int, default=1,
                         help="BLAS threads of pyhf's process (1: serial means one core)")
-    parser.add_argument("-o", "--output", type=Path, help="also write every patch's results here")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="also write every patch's results here (and OUTPUT.goldmine.json, OUTPUT.pyhf.jsonl "
+                             "while it runs)")
+    parser.add_argument("--summarise", type=Path, metavar="OUTPUT",
+                        help="only the report of a run with -o OUTPUT stopped while pyhf ran (from its files)")
     args = parser.parse_args()
     if args.serial_all:
         args.pyhf_every, args.pyhf_tolerance = 1, None
+    if args.summarise:
+        goldmine = json.loads(args.summarise.with_suffix(".goldmine.json").read_text())
+        report, results = goldmine["report"], [goldmine["results"][region] for region in REGIONS]
+        per_patch, timings = _read_progress(args.summarise)
+        patches = [list(region_results) for region_results in results]
+        report["stopped"] = "while pyhf ran: its time is extrapolated from the patches it finished (random order)"
+        print(json.dumps(_summary(report, patches, results, per_patch, timings, report["every"], args.threshold),
+                         indent=2))
+        return
     folder = Path(tempfile.mkdtemp())
     with tarfile.open(ARCHIVE) as tar:
         tar.extractall(folder, filter="data")
@@ -128,61 +183,42 @@ def main() -> None:
         start = time.perf_counter()
         results = reinterpret_many(jobs, workers=args.workers, progress=False)
         elapsed = time.perf_counter() - start
-    if args.output:
-        # goldmine's results on their own, before pyhf's long serial run
-        args.output.with_suffix(".goldmine.json").write_text(json.dumps(dict(zip(REGIONS, results, strict=True))))
-
-    if args.pyhf_tolerance is not None:
-        pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=args.pyhf_tolerance))
-    report = {"workers": args.workers, "patches": n_patches, "cpus": os.cpu_count(),
-              "goldmine_s": round(elapsed, 1),
+    report = {"workers": args.workers, "patches": n_patches, "patches_all": n_all, "every": args.every,
+              "cpus": os.cpu_count(), "goldmine_s": round(elapsed, 1),
               "goldmine_s_per_patch_per_core": round(elapsed * args.workers / n_patches, 3),
               "goldmine_all_s_extrapolated": round(elapsed * n_all / n_patches, 1),
               "goldmine_load": goldmine_load.summary(),
               "pyhf": f"{pyhf.__version__}, tolerance {args.pyhf_tolerance or 'default'}, serial, in-process, "
                       f"{args.pyhf_blas_threads} BLAS thread(s)",
               "regions": {}}
-    per_patch: dict[str, dict] = {}
+    if args.output:
+        # goldmine's part on its own, before pyhf's long serial run (--summarise reads it)
+        args.output.with_suffix(".goldmine.json").write_text(json.dumps(
+            {"report": report, "results": dict(zip(REGIONS, results, strict=True))}))
+
+    if args.pyhf_tolerance is not None:
+        pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=args.pyhf_tolerance))
     # pyhf runs the patches of all regions in a fixed random order: a run stopped early (the
     # progress file has every finished patch) still times an unbiased sample of the full set
     tasks = [(region, background, patch) for region, (background, patches) in zip(REGIONS, jobs, strict=True)
              for patch in patches[:: args.pyhf_every]]
     order = np.random.default_rng(14).permutation(len(tasks))
     progress = args.output.with_suffix(".pyhf.jsonl").open("w") if args.output else None
-    timings: dict[str, list[float]] = {region: [] for region in REGIONS}
+    per_patch: dict[str, dict] = {}
+    timings: dict[str, list[float]] = {}
     with _Load() as pyhf_load, threadpool_limits(args.pyhf_blas_threads, user_api="blas"):
         for k in order:
             region, background, patch = tasks[k]
             start = time.perf_counter()
             theirs = _pyhf_cls(background, patch)
-            timings[region].append(time.perf_counter() - start)
+            timings.setdefault(region, []).append(time.perf_counter() - start)
             per_patch.setdefault(region, {})[patch.name] = theirs
             if progress:
                 progress.write(json.dumps([region, patch.name, timings[region][-1], theirs]) + "\n")
                 progress.flush()
-    pyhf_total, pyhf_timed, worst_obs, differences = 0.0, 0, 0.0, []
-    for region, (_, patches), region_results in zip(REGIONS, jobs, results, strict=True):
-        statuses = {s: sum(r["status"] == s for r in region_results.values())
-                    for s in ("ok", "ill_conditioned", "no_sensitivity")}
-        for name, theirs in per_patch[region].items():
-            ours = region_results[name]
-            if ours["status"] == "ok" and not isinstance(theirs, str) and np.isfinite(theirs[0]):
-                worst_obs = max(worst_obs, abs(ours["CLs_obs"] - theirs[0]))
-            entry = _compare(region, name, ours, theirs, args.threshold)
-            if entry is not None:
-                differences.append(entry)
-        pyhf_timed += len(timings[region])
-        pyhf_total += float(np.mean(timings[region])) * len(patches) * args.every
-        report["regions"][region] = {"patches": len(patches), "status": statuses,
-                                     "pyhf_patches_timed": len(timings[region]),
-                                     "pyhf_s_per_patch": round(float(np.mean(timings[region])), 3)}
-    complete = pyhf_timed == n_all
-    report["pyhf_serial_all_s" if complete else "pyhf_serial_all_s_extrapolated"] = round(pyhf_total, 1)
     report["pyhf_load"] = pyhf_load.summary()
-    if complete:
-        report["speed_up"] = round(pyhf_total / elapsed, 1)
-    report["max_abs_diff_CLs_obs_vs_pyhf_where_ok"] = worst_obs
-    report[f"patches_differing_by_more_than_{args.threshold:g}"] = differences
+    report = _summary(report, [patches for _, patches in jobs], results, per_patch, timings, args.every,
+                      args.threshold)
     print(json.dumps(report, indent=2))
     if args.output:
         args.output.write_text(json.dumps({"report": report, "goldmine": dict(zip(REGIONS, results, strict=True)),
