@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +30,15 @@ def region_a(sbottom_likelihoods):
 
 
 def test_blocks_merged_by_the_workflow_equal_one_reinterpret_call(region_a, tmp_path):
+    # The likelihood as HEPData serves it (an archive, unpacked by the workflow's first job) and as
+    # one of the signal regions of an analysis (merged per region, then combined over regions).
+    (tmp_path / "published").mkdir()
+    with tarfile.open(tmp_path / "published" / "sbottom.tar.gz", "w:gz") as archive:
+        for path in sorted(region_a.iterdir()):
+            archive.add(path, arcname=f"RegionA/{path.name}")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(
-        {"name": "sbottom", "background": str(region_a / "BkgOnly.json"), "patches": [str(region_a)], "blocks": 2}))
+        {"name": "sbottom", "archive": "published/sbottom.tar.gz", "blocks": 2,
+         "regions": {"RegionA": {"background": "RegionA/BkgOnly.json", "patches": ["RegionA"]}}}))
     run = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPOSITORY / "workflow" / "reinterpret.smk"), "--directory",
          str(tmp_path), "--configfile", str(tmp_path / "config.yaml"), "--cores", "2"],
@@ -39,7 +47,7 @@ def test_blocks_merged_by_the_workflow_equal_one_reinterpret_call(region_a, tmp_
     )
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "results" / "reinterpret" / "sbottom"
-    blocks = [json.loads((results / "blocks" / f"{k}.json").read_text()) for k in range(2)]
+    blocks = [json.loads((results / "blocks" / f"RegionA.{k}.json").read_text()) for k in range(2)]
     assert [len(block) for block in blocks] == [1, 2]  # one job per block, not one for all
     merged = json.loads((results / "results.json").read_text())
     assert (results / "exclusion.png").stat().st_size > 0
@@ -55,6 +63,7 @@ def test_blocks_merged_by_the_workflow_equal_one_reinterpret_call(region_a, tmp_
         assert merged[name]["CLs_obs"] == pytest.approx(result["CLs_obs"], rel=1e-9)
         assert merged[name]["CLs_exp"] == pytest.approx(result["CLs_exp"], rel=1e-9)
         assert merged[name]["masses"] == result["masses"]
+        assert merged[name]["region"] == "RegionA"
 
 
 def test_a_patch_in_two_blocks_is_an_error(tmp_path):
