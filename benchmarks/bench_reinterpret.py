@@ -1,7 +1,8 @@
 """goldmine reinterpret on the ATLAS SUSY-2018-31 sbottom likelihoods against serial `pyhf cls`.
 
     python benchmarks/bench_reinterpret.py [--workers 2] [--every 1] [--pyhf-every 10] [--pyhf-tolerance 1e-10]
-    python benchmarks/bench_reinterpret.py --serial-all [--workers 2] [-o results.json]
+    python benchmarks/bench_reinterpret.py --serial-all [--workers 2] [--check-tight] [-o OUTPUT.json]
+    python benchmarks/bench_reinterpret.py --summarise OUTPUT.json [--check-tight]
 
 Runs goldmine on every ``--every``-th patch of all three regions (all 650 by default) in one
 process pool, then in-process ``pyhf.infer.hypotest`` (what ``pyhf cls`` runs: SLSQP at
@@ -12,11 +13,13 @@ machine OpenBLAS's thread pool slows SLSQP down several times (docs/reinterpret.
 ``--serial-all`` is the comparison in one run: goldmine and then pyhf's defaults on all 650.
 
 Prints JSON: both times, the speed-up, the machine's load while each ran (the 1-minute load
-average, sampled every 10 s), and the agreement — the largest |ΔCLs_obs| over the patches
+average, sampled every 10 s), and the agreement: the largest |ΔCLs_obs| over the patches
 goldmine calls ``ok``, and every patch where pyhf differs from goldmine by more than
-``--threshold`` on any of the six CLs values (or where pyhf fails or returns NaN). ``-o`` also
-writes every patch's results from both (``goldmine reinterpret-merge`` and
-``goldmine.publish.contour`` read its ``goldmine`` part per region).
+``--threshold`` on any of the six CLs values (or where pyhf fails or returns NaN); with
+``--check-tight``, pyhf at tolerance 1e-10 on those patches says which of the two it confirms.
+``-o OUTPUT`` also writes every patch's results from both (per region, the ``goldmine`` part is
+what ``goldmine reinterpret -o`` writes), OUTPUT.goldmine.json as soon as goldmine is done, and
+OUTPUT.pyhf.jsonl while pyhf runs: ``--summarise OUTPUT`` reports on a run stopped early.
 """
 
 from __future__ import annotations
@@ -129,6 +132,53 @@ def _summary(report: dict, jobs: list, results: list, per_patch: dict, timings: 
     return report
 
 
+def _six(values) -> np.ndarray:
+    """CLs_obs and the five CLs_exp of a goldmine result or a pyhf (observed, expected) pair."""
+    if isinstance(values, dict):
+        return np.array([values["CLs_obs"], *values["CLs_exp"]])
+    return np.array([values[0], *values[1]])
+
+
+def _check_tight(differences: list[dict], jobs: list, results: list, per_patch: dict,
+                 tolerance: float = 1e-10) -> None:
+    """Add pyhf's CLs at SLSQP tolerance ``tolerance`` to every difference with numbers on both sides:
+    which of the two the tight pyhf fit confirms."""
+    pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer(tolerance=tolerance))
+    try:
+        for entry in differences:
+            if "max_abs_diff" not in entry:
+                continue
+            k = REGIONS.index(entry["region"])
+            background, patches = jobs[k]
+            patch = next(p for p in patches if p.name == entry["patch"])
+            with threadpool_limits(1, user_api="blas"):
+                tight = _pyhf_cls(background, patch)
+            if isinstance(tight, str):
+                entry["pyhf_tight"] = tight
+                continue
+            entry["pyhf_tight_CLs_obs"] = tight[0]
+            entry["pyhf_tight_vs_goldmine_max_abs_diff"] = float(np.max(np.abs(
+                _six(tight) - _six(results[k][entry["patch"]]))))
+            entry["pyhf_tight_vs_pyhf_default_max_abs_diff"] = float(np.max(np.abs(
+                _six(tight) - _six(per_patch[entry["region"]][entry["patch"]]))))
+    finally:
+        pyhf.set_backend("numpy", pyhf.optimize.scipy_optimizer())
+
+
+def _jobs(every: int) -> tuple[list, int]:
+    """(background-only workspace, every ``every``-th patch) per region, and the number of all patches."""
+    folder = Path(tempfile.mkdtemp())
+    with tarfile.open(ARCHIVE) as tar:
+        tar.extractall(folder, filter="data")
+    jobs, n_all = [], 0
+    for region in REGIONS:
+        files = sorted((folder / region).glob("patch.*.json"))
+        n_all += len(files)
+        background = json.loads((folder / region / "BkgOnly.json").read_text())
+        jobs.append((background, load_patches([str(f) for f in files[::every]])))
+    return jobs, n_all
+
+
 def _read_progress(prefix: Path) -> tuple[dict, dict]:
     """pyhf's results and times per region from a run's progress file (PREFIX.pyhf.jsonl)."""
     per_patch: dict[str, dict] = {}
@@ -155,6 +205,8 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path,
                         help="also write every patch's results here (and OUTPUT.goldmine.json, OUTPUT.pyhf.jsonl "
                              "while it runs)")
+    parser.add_argument("--check-tight", action="store_true",
+                        help="rerun pyhf at tolerance 1e-10 on every patch where pyhf and goldmine differ")
     parser.add_argument("--summarise", type=Path, metavar="OUTPUT",
                         help="only the report of a run with -o OUTPUT stopped while pyhf ran (from its files)")
     args = parser.parse_args()
@@ -166,18 +218,13 @@ def main() -> None:
         per_patch, timings = _read_progress(args.summarise)
         patches = [list(region_results) for region_results in results]
         report["stopped"] = "while pyhf ran: its time is extrapolated from the patches it finished (random order)"
-        print(json.dumps(_summary(report, patches, results, per_patch, timings, report["every"], args.threshold),
-                         indent=2))
+        report = _summary(report, patches, results, per_patch, timings, report["every"], args.threshold)
+        if args.check_tight:
+            _check_tight(report[f"patches_differing_by_more_than_{args.threshold:g}"], _jobs(report["every"])[0],
+                         results, per_patch)
+        print(json.dumps(report, indent=2))
         return
-    folder = Path(tempfile.mkdtemp())
-    with tarfile.open(ARCHIVE) as tar:
-        tar.extractall(folder, filter="data")
-    jobs, n_all = [], 0
-    for region in REGIONS:
-        files = sorted((folder / region).glob("patch.*.json"))
-        n_all += len(files)
-        background = json.loads((folder / region / "BkgOnly.json").read_text())
-        jobs.append((background, load_patches([str(f) for f in files[:: args.every]])))
+    jobs, n_all = _jobs(args.every)
     n_patches = sum(len(patches) for _, patches in jobs)
     with _Load() as goldmine_load:
         start = time.perf_counter()
@@ -219,6 +266,8 @@ def main() -> None:
     report["pyhf_load"] = pyhf_load.summary()
     report = _summary(report, [patches for _, patches in jobs], results, per_patch, timings, args.every,
                       args.threshold)
+    if args.check_tight:
+        _check_tight(report[f"patches_differing_by_more_than_{args.threshold:g}"], jobs, results, per_patch)
     print(json.dumps(report, indent=2))
     if args.output:
         args.output.write_text(json.dumps({"report": report, "goldmine": dict(zip(REGIONS, results, strict=True)),
