@@ -42,33 +42,35 @@ _TEST = click.option("--test", "test_file", type=click.Path(exists=True, dir_oka
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
 
 
+def _fixed_masses(context, parameter, items: tuple[str, ...]) -> dict[int, float]:
+    """--fixed K=VALUE (K from 1) as {K - 1: VALUE}, checked before any work is done."""
+    fixed = {}
+    for item in items:
+        index, _, value = item.partition("=")
+        try:
+            fixed[int(index) - 1] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not K=VALUE (e.g. 3=60)") from None
+    return fixed
+
+
+def _two_labels(context, parameter, labels: tuple[str, ...]) -> tuple[str, ...]:
+    if labels and len(labels) != 2:
+        raise click.BadParameter(f"give two labels (mass 1, mass 2), not {len(labels)}")
+    return labels or ("mass 1 [GeV]", "mass 2 [GeV]")
+
+
 def _plot_options(command):
     """The options of an exclusion plot (goldmine.publish.contour.plot_exclusion)."""
     for option in reversed([
-        click.option("--label", "labels", multiple=True, metavar="TEXT",
+        click.option("--label", "labels", multiple=True, metavar="TEXT", callback=_two_labels,
                      help="Axis labels of the plot: mass 1, then mass 2 (give both).  [default: mass 1, mass 2]"),
-        click.option("--fixed", multiple=True, metavar="K=VALUE",
+        click.option("--fixed", multiple=True, metavar="K=VALUE", callback=_fixed_masses,
                      help="Plot only points whose K-th mass (from 1) is VALUE, e.g. 3=60; repeatable."),
         click.option("--title", help="A line above the plot."),
     ]):
         command = option(command)
     return command
-
-
-def _plot_exclusion(results: dict, plot_file: Path, labels: tuple[str, ...], fixed: tuple[str, ...],
-                    title: str | None) -> None:
-    from goldmine.publish.contour import plot_exclusion
-
-    if labels and len(labels) != 2:
-        raise click.BadParameter(f"give two labels (mass 1, mass 2), not {len(labels)}", param_hint="--label")
-    where = {}
-    for item in fixed:
-        index, _, value = item.partition("=")
-        try:
-            where[int(index) - 1] = float(value)
-        except ValueError:
-            raise click.BadParameter(f"{item!r} is not K=VALUE (e.g. 3=60)", param_hint="--fixed") from None
-    plot_exclusion(results, plot_file, labels=labels or ("mass 1 [GeV]", "mass 2 [GeV]"), fixed=where, title=title)
 
 
 def _done(summary: str) -> None:
@@ -486,7 +488,7 @@ def fisher(path: Path, theta: tuple[float, ...], luminosity: float | None, as_js
 @click.option("-j", "--workers", type=int, default=None, help="Processes (default: available CPUs).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, output: Path | None, upper_limits: bool,
-                plot_file: Path | None, labels: tuple[str, ...], fixed: tuple[str, ...], title: str | None,
+                plot_file: Path | None, labels: tuple[str, str], fixed: dict[int, float], title: str | None,
                 workers: int | None, progress: bool) -> None:
     """CLs of signal PATCHES on the background-only workspace BACKGROUND, like `pyhf cls`, converged.
 
@@ -500,6 +502,7 @@ def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, outpu
     CLs values are null unless ok or ill_conditioned.
     """
     from goldmine.io.atomic import atomic_output
+    from goldmine.publish.contour import plot_exclusion
     from goldmine.publish.reinterpret import load_patches, read_json
     from goldmine.publish.reinterpret import reinterpret as reinterpret_patches
 
@@ -510,7 +513,7 @@ def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, outpu
         with atomic_output(output) as temporary:
             temporary.write_text(text + "\n")
     if plot_file:
-        _plot_exclusion(results, plot_file, labels, fixed, title)
+        plot_exclusion(results, plot_file, labels=labels, fixed=fixed, title=title)
     if as_json:
         click.echo(text)
         return
@@ -636,12 +639,13 @@ def publish(workspace: Path, limits_file: Path, output: Path, inspire: str) -> N
               help="Also draw the exclusion contours over the first two masses (format from the suffix).")
 @_plot_options
 def reinterpret_merge(blocks: tuple[Path, ...], output: Path, best_expected: bool, plot_file: Path | None,
-                      labels: tuple[str, ...], fixed: tuple[str, ...], title: str | None) -> None:
+                      labels: tuple[str, str], fixed: dict[int, float], title: str | None) -> None:
     """Merge the results of `goldmine reinterpret -o BLOCK.json` over blocks of patches into one JSON (-o),
     keyed by patch name in the order of BLOCKS; with --best-expected, combine signal regions instead."""
     from goldmine.exceptions import ReinterpretError
     from goldmine.io.atomic import atomic_output
     from goldmine.publish.contour import best_expected as combine
+    from goldmine.publish.contour import plot_exclusion
     from goldmine.publish.reinterpret import merge_results, read_json
 
     if best_expected:
@@ -655,7 +659,7 @@ def reinterpret_merge(blocks: tuple[Path, ...], output: Path, best_expected: boo
     with atomic_output(output) as temporary:
         temporary.write_text(json.dumps(results, indent=2) + "\n")
     if plot_file:
-        _plot_exclusion(results, plot_file, labels, fixed, title)
+        plot_exclusion(results, plot_file, labels=labels, fixed=fixed, title=title)
     _done(f"{output}: {len(results)} patches from {len(blocks)} {'regions' if best_expected else 'blocks'}")
 
 
