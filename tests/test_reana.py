@@ -179,3 +179,33 @@ def test_snakemake_fills_the_defaults_goldmine_fills():
         assert family not in by_snakemake["training"]
         del by_goldmine["training"][family]
     assert by_snakemake == by_goldmine
+
+
+# The reinterpretation on REANA: the published sbottom archive, three regions in 4 blocks each.
+REINTERPRET_JOBS = {"all": 1, "unpack": 1, "block": 12, "region": 3, "merge": 1}
+
+
+def test_reana_client_validates_the_reinterpretation_spec_on_the_published_archive(reana_bin, shared_data,
+                                                                                  tmp_path):
+    spec = yaml.safe_load((REPOSITORY / "reana-reinterpret.yaml").read_text())
+    assert spec["workflow"]["file"] in spec["inputs"]["files"]
+    assert spec["inputs"]["parameters"]["input"] in spec["inputs"]["files"]
+    # The upload as a user makes it: the repository's files and the archive as HEPData serves it.
+    shutil.copy(REPOSITORY / "reana-reinterpret.yaml", tmp_path)
+    for name in spec["inputs"]["files"]:
+        source = REPOSITORY / name if (REPOSITORY / name).exists() else shared_data / name
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, tmp_path / name)
+    result = subprocess.run([reana_bin / "reana-client", "validate", "--file", "reana-reinterpret.yaml"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Valid REANA specification file" in output and "ERROR" not in output
+    # Snakemake 7.32 read the patches of all three regions from the archive while parsing.
+    assert _job_counts(output) == REINTERPRET_JOBS
+    # What the spec lists for download is what the rules write (merge and region in reinterpret.smk):
+    # the folder is named by the configuration's name.
+    config = yaml.safe_load((tmp_path / spec["inputs"]["parameters"]["input"]).read_text())
+    results = f"results/reinterpret/{config['name']}"
+    assert set(spec["outputs"]["files"]) == {f"{results}/results.json", f"{results}/exclusion.png"}
+    assert spec["outputs"]["directories"] == [f"{results}/regions"]

@@ -42,6 +42,37 @@ _TEST = click.option("--test", "test_file", type=click.Path(exists=True, dir_oka
 _OUTPUT = click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file.")
 
 
+def _fixed_masses(context, parameter, items: tuple[str, ...]) -> dict[int, float]:
+    """--fixed K=VALUE (K from 1) as {K - 1: VALUE}, checked before any work is done."""
+    fixed = {}
+    for item in items:
+        index, _, value = item.partition("=")
+        try:
+            fixed[int(index) - 1] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not K=VALUE (e.g. 3=60)") from None
+    return fixed
+
+
+def _two_labels(context, parameter, labels: tuple[str, ...]) -> tuple[str, ...]:
+    if labels and len(labels) != 2:
+        raise click.BadParameter(f"give two labels (mass 1, mass 2), not {len(labels)}")
+    return labels or ("mass 1 [GeV]", "mass 2 [GeV]")
+
+
+def _plot_options(command):
+    """The options of an exclusion plot (goldmine.publish.contour.plot_exclusion)."""
+    for option in reversed([
+        click.option("--label", "labels", multiple=True, metavar="TEXT", callback=_two_labels,
+                     help="Axis labels of the plot: mass 1, then mass 2 (give both).  [default: mass 1, mass 2]"),
+        click.option("--fixed", multiple=True, metavar="K=VALUE", callback=_fixed_masses,
+                     help="Plot only points whose K-th mass (from 1) is VALUE, e.g. 3=60; repeatable."),
+        click.option("--title", help="A line above the plot."),
+    ]):
+        command = option(command)
+    return command
+
+
 def _done(summary: str) -> None:
     """The stage's one-line summary on stdout, with its seconds: the workflow's rules keep stdout
     on the console (stderr goes to the log), so a run shows what each job did and how long it took."""
@@ -475,10 +506,12 @@ def fisher(path: Path, theta: tuple[float, ...], luminosity: float | None, as_js
 @click.option("--upper-limits", is_flag=True, help="Also compute observed and expected upper limits on μ (95% CL).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Exclusion contour over the first two masses (PNG/PDF by suffix).")
+@_plot_options
 @click.option("-j", "--workers", type=int, default=None, help="Processes (default: available CPUs).")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Progress bar on stderr.")
 def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, output: Path | None, upper_limits: bool,
-                plot_file: Path | None, workers: int | None, progress: bool) -> None:
+                plot_file: Path | None, labels: tuple[str, str], fixed: dict[int, float], title: str | None,
+                workers: int | None, progress: bool) -> None:
     """CLs of signal PATCHES on the background-only workspace BACKGROUND, like `pyhf cls`, converged.
 
     \b
@@ -502,7 +535,7 @@ def reinterpret(background: Path, patches: tuple[str, ...], as_json: bool, outpu
         with atomic_output(output) as temporary:
             temporary.write_text(text + "\n")
     if plot_file:
-        plot_exclusion(results, plot_file)
+        plot_exclusion(results, plot_file, labels=labels, fixed=fixed, title=title)
     if as_json:
         click.echo(text)
         return
@@ -666,21 +699,35 @@ def publish(workspace: Path, limits_file: Path, output: Path, inspire: str) -> N
 @main.command("reinterpret-merge")
 @click.argument("blocks", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_OUTPUT
+@click.option("--best-expected", is_flag=True,
+              help="BLOCKS are the results of different signal regions on the same points: keep, per point, "
+                   "the region with the lowest median expected CLs (and name it).")
 @click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the exclusion contours over the first two masses (format from the suffix).")
-def reinterpret_merge(blocks: tuple[Path, ...], output: Path, plot_file: Path | None) -> None:
+@_plot_options
+def reinterpret_merge(blocks: tuple[Path, ...], output: Path, best_expected: bool, plot_file: Path | None,
+                      labels: tuple[str, str], fixed: dict[int, float], title: str | None) -> None:
     """Merge the results of `goldmine reinterpret -o BLOCK.json` over blocks of patches into one JSON (-o),
-    keyed by patch name in the order of BLOCKS."""
+    keyed by patch name in the order of BLOCKS; with --best-expected, combine signal regions instead."""
+    from goldmine.exceptions import ReinterpretError
     from goldmine.io.atomic import atomic_output
+    from goldmine.publish.contour import best_expected as combine
     from goldmine.publish.contour import plot_exclusion
     from goldmine.publish.reinterpret import merge_results, read_json
 
-    results = merge_results([read_json(path) for path in blocks], [str(path) for path in blocks])
+    if best_expected:
+        regions = {path.stem: read_json(path) for path in blocks}  # a region is named by its file
+        if len(regions) != len(blocks):
+            raise ReinterpretError(f"--best-expected names each region by its file's stem; two files share one: "
+                                   f"{', '.join(str(path) for path in blocks)}")
+        results = combine(regions)
+    else:
+        results = merge_results([read_json(path) for path in blocks], [str(path) for path in blocks])
     with atomic_output(output) as temporary:
         temporary.write_text(json.dumps(results, indent=2) + "\n")
     if plot_file:
-        plot_exclusion(results, plot_file)
-    _done(f"{output}: {len(results)} patches from {len(blocks)} blocks")
+        plot_exclusion(results, plot_file, labels=labels, fixed=fixed, title=title)
+    _done(f"{output}: {len(results)} patches from {len(blocks)} {'regions' if best_expected else 'blocks'}")
 
 
 @main.command("signal-patches")
