@@ -18,7 +18,9 @@ to ``DIR/summary.json``):
 - each method's profiled intervals against the histogram's
   (``validation.intervals_against_histogram`` of ``goldmine infer``);
 - the 1-D histogram of every observable ranked by its Fisher information;
-- for a ratio method (``--methods sally alices``), where its q goes wrong (:func:`ratio_diagnosis`);
+- for a ratio method (``--methods sally alices``), where its q goes wrong (:func:`ratio_diagnosis`),
+  and its one-parameter intervals once normalised on the training sample's SM events and given a
+  control variate for the test sample's fluctuation (:func:`ratio_calibration`);
 - the wall time of each stage.
 """
 
@@ -99,6 +101,7 @@ def run(config: dict, directory: Path, n_replicates: int = 100, n_axis: int = 16
         if method not in ("sally", "sallino"):
             members = [path for path in models if path.name.startswith(f"{method}_")]
             scans[f"diagnosis {method}"] = ratio_diagnosis(config, samples["test"], members)
+            scans[f"calibration {method}"] = ratio_calibration(config, samples["test"], samples["ratio"], members)
     return result, scans, times
 
 
@@ -130,6 +133,67 @@ def ratio_diagnosis(config: dict, test_file: Path, model_files: list[Path]) -> d
         diagnosis[label] = {"minimum_at": [float(axis[i]) for axis, i in zip(grid.axes, lowest)],
                             "q_reference_above_minimum": float(q[centre] - q.min()), "one_parameter_68": ends}
     return diagnosis
+
+
+def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_files: list[Path],
+                      n_axis: int = 81) -> dict:
+    """One-parameter intervals of a learned ratio (the ensemble mean of log r̂) with two corrections that
+    use the events drawn at θ_ref in the training sample (``y = 1``: 100 000 here, independent of the test
+    events), each separately and together:
+
+    - *normalised*: log r̂(x|θ) − log Ê_cal[r̂(x|θ)], as the true ratio has E_ref[r(x|θ)] = 1 for every θ;
+    - *test − cal control*: the control variate (θ − θ_ref)·(Ê_test[t̂] − Ê_cal[t̂]) of the estimator's
+      score t̂ at θ_ref, zero in expectation: it removes the test sample's own fluctuation of the mean
+      score, which the joint-score control cannot where σ is the test events' own total (there it is
+      zero identically), and leaves the estimator's bias Ê_cal[t̂] in place.
+
+    Also q at the degenerate corner (−0.2, +0.4, +0.2) and at (−0.2, −0.08, +0.2) above the SM.
+    """
+    import h5py
+    import torch
+
+    from goldmine.ml.estimators import _log_ratio_chunks
+
+    space = events.read_parameter_space(test_file)
+    test = events.read(test_file)
+    x = test.observations
+    morphed = space.require_morphing("the benchmark's calibration").morph(test.weights)
+    reference = analysis_grid(config, space).reference
+    weights_ref = morphed(reference)
+    with h5py.File(ratio_file) as handle:
+        x_cal = handle["x"][:][handle["y"][:] == 1]
+    members = [load_model(path)[0] for path in model_files]
+    own_test = np.mean([weights_ref @ evaluate_ratio_score(m, x, reference) for m in members], axis=0) / weights_ref.sum()
+    own_cal = np.mean([evaluate_ratio_score(m, x_cal, reference).mean(axis=0) for m in members], axis=0)
+
+    def mean_log_r(thetas: np.ndarray) -> np.ndarray:
+        return np.mean([mean_log_ratio(m, x, weights_ref, thetas) for m in members], axis=0)
+
+    def log_normaliser(thetas: np.ndarray) -> np.ndarray:
+        return np.mean([np.concatenate([(torch.logsumexp(chunk.double(), dim=1) - np.log(chunk.shape[1])).numpy()
+                                        for chunk in _log_ratio_chunks(m, x_cal, thetas, 2**24)])
+                        for m in members], axis=0)
+
+    corners = np.array([[-0.2, 0.4, 0.2], [-0.2, -0.08, 0.2]])
+    result: dict = {"n_calibration": len(x_cal), "own_mean_score_test": own_test.tolist(),
+                    "own_mean_score_calibration": own_cal.tolist(),
+                    "log_normaliser_at_corners": log_normaliser(corners).tolist()}
+    for k, name in enumerate(space.names):
+        low, high = space.ranges[k]
+        axis = np.linspace(low, high, n_axis)
+        points = np.vstack([np.tile(reference, (n_axis, 1)), corners])
+        points[:n_axis, k] = axis
+        centre = int(np.argmin(np.abs(axis - reference[k])))
+        raw, normaliser = mean_log_r(points), log_normaliser(points)
+        control = (points - reference) @ (own_test - own_cal)
+        for label, centred in (("shared control variate", raw), ("test - cal control", raw - control),
+                               ("normalised", raw - normaliser), ("normalised, test - cal control",
+                                                                  raw - normaliser - control)):
+            q = methods.profiled_unbinned_q(morphed, points, reference, centred, config["inference"]["luminosity"])
+            line = q[:n_axis] - q[:n_axis].min()
+            entry = result.setdefault(label, {"corners_above_reference": (q[n_axis:] - q[centre]).tolist()})
+            entry[name] = {cl: list(_ends(axis, line, threshold)) for cl, threshold in _thresholds().items()}
+    return result
 
 
 def _ends(axis: np.ndarray, q: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -328,7 +392,7 @@ def report(result: dict, scans: dict, times: dict[str, float]) -> dict:
                 print(f"  {method:10s} {level}% {name:18s} width ratio {text}")
     summary["profiled"] = result["validation"].get("intervals_against_histogram", {})
     for key, diagnosis in scans.items():
-        if key.startswith("diagnosis "):
+        if key.startswith(("diagnosis ", "calibration ")):
             print(key, json.dumps(diagnosis))
             summary[key] = diagnosis
     print("wall time per stage (s):", {key: round(value, 1) for key, value in times.items()})
