@@ -163,7 +163,8 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
     with h5py.File(ratio_file) as handle:
         x_cal = handle["x"][:][handle["y"][:] == 1]
     members = [load_model(path)[0] for path in model_files]
-    own_test = np.mean([weights_ref @ evaluate_ratio_score(m, x, reference) for m in members], axis=0) / weights_ref.sum()
+    own_test = np.mean([weights_ref @ evaluate_ratio_score(m, x, reference) for m in members],
+                       axis=0) / weights_ref.sum()
     own_cal = np.mean([evaluate_ratio_score(m, x_cal, reference).mean(axis=0) for m in members], axis=0)
 
     def mean_log_r(thetas: np.ndarray) -> np.ndarray:
