@@ -101,7 +101,8 @@ def run(config: dict, directory: Path, n_replicates: int = 100, n_axis: int = 16
         if method not in ("sally", "sallino"):
             members = [path for path in models if path.name.startswith(f"{method}_")]
             scans[f"diagnosis {method}"] = ratio_diagnosis(config, samples["test"], members)
-            scans[f"calibration {method}"] = ratio_calibration(config, samples["test"], samples["ratio"], members)
+            scans[f"calibration {method}"] = ratio_calibration(config, samples["test"], samples["ratio"], members,
+                                                               sally)
     return result, scans, times
 
 
@@ -136,7 +137,7 @@ def ratio_diagnosis(config: dict, test_file: Path, model_files: list[Path]) -> d
 
 
 def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_files: list[Path],
-                      n_axis: int = 81) -> dict:
+                      score_files: list[Path] = (), n_axis: int = 81) -> dict:
     """One-parameter intervals of a learned ratio (the ensemble mean of log r̂) with two corrections that
     use the events drawn at θ_ref in the training sample (``y = 1``: 100 000 here, independent of the test
     events), each separately and together:
@@ -147,7 +148,9 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
       score, which the joint-score control cannot where σ is the test events' own total (there it is
       zero identically), and leaves the estimator's bias Ê_cal[t̂] in place.
 
-    Also q at the degenerate corner (−0.2, +0.4, +0.2) and at (−0.2, −0.08, +0.2) above the SM.
+    Also q at the degenerate corner (−0.2, +0.4, +0.2) and at (−0.2, −0.08, +0.2) above the SM, the
+    standard error of the test events' mean score, and the mean over the test events of each SALLY
+    member's t̂ in ``score_files`` (another estimator's view of the same fluctuation).
     """
     import h5py
     import torch
@@ -176,7 +179,12 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
                         for m in members], axis=0)
 
     corners = np.array([[-0.2, 0.4, 0.2], [-0.2, -0.08, 0.2]])
+    score_test = evaluate_ratio_score(members[0], x, reference)
+    spread = np.sqrt(weights_ref**2 @ (score_test - own_test) ** 2) / weights_ref.sum()
     result: dict = {"n_calibration": len(x_cal), "own_mean_score_test": own_test.tolist(),
+                    "own_mean_score_test_error": spread.tolist(),
+                    "sally_mean_score_test": [(weights_ref @ evaluate_score(load_model(path)[0], x)
+                                               / weights_ref.sum()).tolist() for path in score_files],
                     "own_mean_score_calibration": own_cal.tolist(),
                     "log_normaliser_at_corners": log_normaliser(corners).tolist()}
     for k, name in enumerate(space.names):
