@@ -142,7 +142,8 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
     use the events drawn at θ_ref in the training sample (``y = 1``: 100 000 here, independent of the test
     events), each separately and together:
 
-    - *normalised*: log r̂(x|θ) − log Ê_cal[r̂(x|θ)], as the true ratio has E_ref[r(x|θ)] = 1 for every θ;
+    - *normalised*: log r̂(x|θ) − log Ê_cal[r̂(x|θ)/r̂(x|θ_ref)], as the true ratio has E_ref[r(x|θ)] = 1 for
+      every θ (and r(x|θ_ref) = 1);
     - *test − cal control*: the control variate (θ − θ_ref)·(Ê_test[t̂] − Ê_cal[t̂]) of the estimator's
       score t̂ at θ_ref, zero in expectation: it removes the test sample's own fluctuation of the mean
       score, which the joint-score control cannot where σ is the test events' own total (there it is
@@ -174,9 +175,14 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
         return np.mean([mean_log_ratio(m, x, weights_ref, thetas) for m in members], axis=0)
 
     def log_normaliser(thetas: np.ndarray) -> np.ndarray:
-        return np.mean([np.concatenate([(torch.logsumexp(chunk.double(), dim=1) - np.log(chunk.shape[1])).numpy()
-                                        for chunk in _log_ratio_chunks(m, x_cal, thetas, 2**24)])
-                        for m in members], axis=0)
+        # Of the ratio pinned to r̂(x|θ_ref) = 1 (which the network is not): its normaliser's slope at θ_ref is
+        # then Ê_cal[t̂] exactly, so that (a) and (b) together remove the test events' own mean score.
+        def one(model) -> np.ndarray:
+            pinned = next(_log_ratio_chunks(model, x_cal, reference[None], 2**24)).double()
+            return np.concatenate([(torch.logsumexp(chunk.double() - pinned, dim=1) - np.log(chunk.shape[1])).numpy()
+                                   for chunk in _log_ratio_chunks(model, x_cal, thetas, 2**24)])
+
+        return np.mean([one(m) for m in members], axis=0)
 
     corners = np.array([[-0.2, 0.4, 0.2], [-0.2, -0.08, 0.2]])
     score_test = evaluate_ratio_score(members[0], x, reference)
