@@ -101,8 +101,10 @@ def run(config: dict, directory: Path, n_replicates: int = 100, n_axis: int = 16
         if method not in ("sally", "sallino"):
             members = [path for path in models if path.name.startswith(f"{method}_")]
             scans[f"diagnosis {method}"] = ratio_diagnosis(config, samples["test"], members)
+            start = time.perf_counter()
             scans[f"calibration {method}"] = ratio_calibration(config, samples["test"], samples["ratio"], members,
                                                                sally)
+            times[f"calibration {method}"] = time.perf_counter() - start
     return result, scans, times
 
 
