@@ -171,7 +171,8 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
     members = [load_model(path)[0] for path in model_files]
     own_test = np.mean([weights_ref @ evaluate_ratio_score(m, x, reference) for m in members],
                        axis=0) / weights_ref.sum()
-    own_cal = np.mean([evaluate_ratio_score(m, x_cal, reference).mean(axis=0) for m in members], axis=0)
+    score_cal = np.mean([evaluate_ratio_score(m, x_cal, reference) for m in members], axis=0)
+    own_cal = score_cal.mean(axis=0)
 
     def mean_log_r(thetas: np.ndarray) -> np.ndarray:
         return np.mean([mean_log_ratio(m, x, weights_ref, thetas) for m in members], axis=0)
@@ -194,6 +195,7 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
                     "sally_mean_score_test": [(weights_ref @ evaluate_score(load_model(path)[0], x)
                                                / weights_ref.sum()).tolist() for path in score_files],
                     "own_mean_score_calibration": own_cal.tolist(),
+                    "own_mean_score_calibration_error": (score_cal.std(axis=0) / np.sqrt(len(x_cal))).tolist(),
                     "log_normaliser_at_corners": log_normaliser(corners).tolist()}
     for k, name in enumerate(space.names):
         low, high = space.ranges[k]
