@@ -31,7 +31,9 @@ import json
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
+import torch
 from scipy.stats import chi2
 
 from goldmine import api
@@ -39,7 +41,7 @@ from goldmine.inference import diagnostics, fisher, limits, methods
 from goldmine.inference.grid import analysis_grid
 from goldmine.inference.methods import CONFIDENCE_LEVELS
 from goldmine.io import events
-from goldmine.ml.estimators import evaluate_ratio_score, evaluate_score, mean_log_ratio
+from goldmine.ml.estimators import _log_ratio_chunks, evaluate_ratio_score, evaluate_score, mean_log_ratio
 from goldmine.ml.models import load_model
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -155,11 +157,6 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
     standard error of the test events' mean score, and the mean over the test events of each SALLY
     member's t̂ in ``score_files`` (another estimator's view of the same fluctuation).
     """
-    import h5py
-    import torch
-
-    from goldmine.ml.estimators import _log_ratio_chunks
-
     space = events.read_parameter_space(test_file)
     test = events.read(test_file)
     x = test.observations
