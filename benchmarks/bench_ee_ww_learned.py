@@ -18,7 +18,9 @@ to ``DIR/summary.json``):
 - each method's profiled intervals against the histogram's
   (``validation.intervals_against_histogram`` of ``goldmine infer``);
 - the 1-D histogram of every observable ranked by its Fisher information;
-- for a ratio method (``--methods sally alices``), where its q goes wrong (:func:`ratio_diagnosis`);
+- for a ratio method (``--methods sally alices``), where its q goes wrong (:func:`ratio_diagnosis`),
+  and its one-parameter intervals once normalised on the training sample's SM events and given a
+  control variate for the test sample's fluctuation (:func:`ratio_calibration`);
 - the wall time of each stage.
 """
 
@@ -29,7 +31,9 @@ import json
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
+import torch
 from scipy.stats import chi2
 
 from goldmine import api
@@ -37,7 +41,7 @@ from goldmine.inference import diagnostics, fisher, limits, methods
 from goldmine.inference.grid import analysis_grid
 from goldmine.inference.methods import CONFIDENCE_LEVELS
 from goldmine.io import events
-from goldmine.ml.estimators import evaluate_ratio_score, evaluate_score, mean_log_ratio
+from goldmine.ml.estimators import _log_ratio_chunks, evaluate_ratio_score, evaluate_score, mean_log_ratio
 from goldmine.ml.models import load_model
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -99,6 +103,10 @@ def run(config: dict, directory: Path, n_replicates: int = 100, n_axis: int = 16
         if method not in ("sally", "sallino"):
             members = [path for path in models if path.name.startswith(f"{method}_")]
             scans[f"diagnosis {method}"] = ratio_diagnosis(config, samples["test"], members)
+            start = time.perf_counter()
+            scans[f"calibration {method}"] = ratio_calibration(config, samples["test"], samples["ratio"], members,
+                                                               sally)
+            times[f"calibration {method}"] = time.perf_counter() - start
     return result, scans, times
 
 
@@ -131,6 +139,78 @@ def ratio_diagnosis(config: dict, test_file: Path, model_files: list[Path]) -> d
         diagnosis[label] = {"minimum_at": [float(axis[i]) for axis, i in zip(grid.axes, lowest)],
                             "q_reference_above_minimum": float(q[centre] - q.min()), "one_parameter_68": ends}
     return diagnosis
+
+
+def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_files: list[Path],
+                      score_files: list[Path] = (), n_axis: int = 81) -> dict:
+    """One-parameter intervals of a learned ratio (the ensemble mean of log r̂) with two corrections that
+    use the events drawn at θ_ref in the training sample (``y = 1``: 100 000 here, independent of the test
+    events), each separately and together:
+
+    - *normalised*: log r̂(x|θ) − log Ê_cal[r̂(x|θ)/r̂(x|θ_ref)], as the true ratio has E_ref[r(x|θ)] = 1 for
+      every θ (and r(x|θ_ref) = 1);
+    - *test − cal control*: the control variate (θ − θ_ref)·(Ê_test[t̂] − Ê_cal[t̂]) of the estimator's
+      score t̂ at θ_ref, zero in expectation: it removes the test sample's own fluctuation of the mean
+      score, which the joint-score control cannot where σ is the test events' own total (there it is
+      zero identically), and leaves the estimator's bias Ê_cal[t̂] in place.
+
+    Also q at the degenerate corner (−0.2, +0.4, +0.2) and at (−0.2, −0.08, +0.2) above the SM, the
+    standard error of the test events' mean score, and the mean over the test events of each SALLY
+    member's t̂ in ``score_files`` (another estimator's view of the same fluctuation).
+    """
+    space = events.read_parameter_space(test_file)
+    test = events.read(test_file)
+    x = test.observations
+    morphed = space.require_morphing("the benchmark's calibration").morph(test.weights)
+    reference = analysis_grid(config, space).reference
+    weights_ref = morphed(reference)
+    with h5py.File(ratio_file) as handle:
+        x_cal = handle["x"][:][handle["y"][:] == 1]
+    members = [load_model(path)[0] for path in model_files]
+    own_test = np.mean([weights_ref @ evaluate_ratio_score(m, x, reference) for m in members],
+                       axis=0) / weights_ref.sum()
+    score_cal = np.mean([evaluate_ratio_score(m, x_cal, reference) for m in members], axis=0)
+    own_cal = score_cal.mean(axis=0)
+
+    def mean_log_r(thetas: np.ndarray) -> np.ndarray:
+        return np.mean([mean_log_ratio(m, x, weights_ref, thetas) for m in members], axis=0)
+
+    def log_normaliser(thetas: np.ndarray) -> np.ndarray:
+        # Of the ratio pinned to r̂(x|θ_ref) = 1 (which the network is not): its normaliser's slope at θ_ref is
+        # then Ê_cal[t̂] exactly, so that (a) and (b) together remove the test events' own mean score.
+        def one(model) -> np.ndarray:
+            pinned = next(_log_ratio_chunks(model, x_cal, reference[None], 2**24)).double()
+            return np.concatenate([(torch.logsumexp(chunk.double() - pinned, dim=1) - np.log(chunk.shape[1])).numpy()
+                                   for chunk in _log_ratio_chunks(model, x_cal, thetas, 2**24)])
+
+        return np.mean([one(m) for m in members], axis=0)
+
+    corners = np.array([[-0.2, 0.4, 0.2], [-0.2, -0.08, 0.2]])
+    score_test = evaluate_ratio_score(members[0], x, reference)
+    spread = np.sqrt(weights_ref**2 @ (score_test - own_test) ** 2) / weights_ref.sum()
+    result: dict = {"n_calibration": len(x_cal), "own_mean_score_test": own_test.tolist(),
+                    "own_mean_score_test_error": spread.tolist(),
+                    "sally_mean_score_test": [(weights_ref @ evaluate_score(load_model(path)[0], x)
+                                               / weights_ref.sum()).tolist() for path in score_files],
+                    "own_mean_score_calibration": own_cal.tolist(),
+                    "own_mean_score_calibration_error": (score_cal.std(axis=0) / np.sqrt(len(x_cal))).tolist(),
+                    "log_normaliser_at_corners": log_normaliser(corners).tolist()}
+    for k, name in enumerate(space.names):
+        low, high = space.ranges[k]
+        axis = np.linspace(low, high, n_axis)
+        points = np.vstack([np.tile(reference, (n_axis, 1)), corners])
+        points[:n_axis, k] = axis
+        centre = int(np.argmin(np.abs(axis - reference[k])))
+        raw, normaliser = mean_log_r(points), log_normaliser(points)
+        control = (points - reference) @ (own_test - own_cal)
+        for label, centred in (("shared control variate", raw), ("test - cal control", raw - control),
+                               ("normalised", raw - normaliser), ("normalised, test - cal control",
+                                                                  raw - normaliser - control)):
+            q = methods.profiled_unbinned_q(morphed, points, reference, centred, config["inference"]["luminosity"])
+            line = q[:n_axis] - q[:n_axis].min()
+            entry = result.setdefault(label, {"corners_above_reference": (q[n_axis:] - q[centre]).tolist()})
+            entry[name] = {cl: list(_ends(axis, line, threshold)) for cl, threshold in _thresholds().items()}
+    return result
 
 
 def _ends(axis: np.ndarray, q: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -329,7 +409,7 @@ def report(result: dict, scans: dict, times: dict[str, float]) -> dict:
                 print(f"  {method:10s} {level}% {name:18s} width ratio {text}")
     summary["profiled"] = result["validation"].get("intervals_against_histogram", {})
     for key, diagnosis in scans.items():
-        if key.startswith("diagnosis "):
+        if key.startswith(("diagnosis ", "calibration ")):
             print(key, json.dumps(diagnosis))
             summary[key] = diagnosis
     print("wall time per stage (s):", {key: round(value, 1) for key, value in times.items()})
