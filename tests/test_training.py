@@ -245,14 +245,20 @@ def test_saved_models_reload_to_the_same_predictions(method, tmp_path):
         np.testing.assert_array_equal(evaluate_log_ratio(loaded, x, thetas), evaluate_log_ratio(model, x, thetas))
 
 
-def test_flow_scan_batched_over_the_grid_equals_the_point_by_point_one():
+def _random_flow(seed: int) -> DensityModel:
+    """A small flow with weights drawn at random, standing for a trained one: the tests that use it
+    check the evaluation, not the training (one torch thread, as the infer stage)."""
     torch.set_num_threads(1)
-    torch.manual_seed(7)
-    # Weights drawn at random stand for a trained flow: the equality is of the evaluation, not the training.
+    torch.manual_seed(seed)
     model = DensityModel(3, 2, [16, 16], "relu", transforms=2)
     model.reference.copy_(torch.tensor([0.05, -0.1], dtype=torch.float64))
     for parameter in model.parameters():
         torch.nn.init.normal_(parameter, std=0.3)
+    return model
+
+
+def test_flow_scan_batched_over_the_grid_equals_the_point_by_point_one():
+    model = _random_flow(seed=7)
     rng = np.random.default_rng(8)
     x = rng.normal(size=(3001, 3))
     thetas = rng.uniform(-0.2, 0.2, (7, 2))
@@ -271,14 +277,8 @@ def test_flow_scan_batched_over_the_grid_equals_the_point_by_point_one():
                                rtol=0, atol=1e-4)
 
 
-
 def test_log_ratio_table_evaluates_each_theta_once_and_equals_the_direct_scan():
-    torch.set_num_threads(1)
-    torch.manual_seed(9)
-    model = DensityModel(3, 2, [16, 16], "relu", transforms=2)
-    model.reference.copy_(torch.tensor([0.05, -0.1], dtype=torch.float64))
-    for parameter in model.parameters():
-        torch.nn.init.normal_(parameter, std=0.3)
+    model = _random_flow(seed=9)
     rng = np.random.default_rng(10)
     x, weights = rng.normal(size=(2000, 3)), rng.uniform(0.5, 1.5, 2000)
     thetas = rng.uniform(-0.2, 0.2, (6, 2))
