@@ -256,7 +256,7 @@ def plot_fisher_ellipses(fisher: Mapping[str, Any], output: str | Path) -> list[
 
 
 def _parameter_label(name: str) -> str:
-    """A parameter's axis label: its name, typeset (``c_vv`` → $c_{vv}$); a Wilson coefficient
+    r"""A parameter's axis label: its name, typeset (``c_vv`` → $c_{vv}$); a Wilson coefficient
     at fixed Λ is dimensionless, so no unit.
 
     Example:
