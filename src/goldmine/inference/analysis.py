@@ -186,6 +186,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         validation["exact_log_r_variance"] = float(np.mean(np.var(true_log_r, axis=1)))
         validation["exact_score_variance"] = np.var(exact_scores, axis=0).tolist()
 
+    # the benchmarks other than θ_ref: where every ratio's closure is checked
+    closure_at = [name for name in space.benchmark_names if not np.array_equal(space.benchmark(name), reference)]
+    closure_thetas = np.array([space.benchmark(name) for name in closure_at])
     for method, paths in model_files.items():
         members = [load_model(path)[0] for path in paths]
         if method in SCORE_METHODS:
@@ -228,24 +231,17 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
             lambda thetas, x_data: np.mean([evaluate_log_ratio(m, x_data, thetas) for m in members], axis=0)
             - normaliser(thetas)[:, None], data, morphed, grid, luminosity)
         if x_calibration is not None:
-            minimum = grid.points[np.argmin(results[method].q)]
-            validation.setdefault("ratio_calibration", {})[method] = {
-                "events": ratio_calibration.n_events,
-                "mean_score_calibration": ratio_calibration.mean_score.tolist(),
-                "mean_score_calibration_error": ratio_calibration.mean_score_error.tolist(),
-                "control_variate": method_control.tolist(),
-                "minimum": minimum.tolist(),
-                "log_normaliser_at_minimum": float(normaliser(minimum[None])[0])}
+            validation.setdefault("ratio_calibration", {})[method] = _calibration_record(
+                ratio_calibration, method_control, grid.points[np.argmin(results[method].q)],
+                dict(zip(closure_at, closure_thetas)))
         if exact is not None:
             subset = x[:MSE_EVENTS]
             estimated = np.mean([evaluate_log_ratio(m, subset, validation_thetas)
                                  - evaluate_log_ratio(m, subset, reference[None]) for m in members], axis=0)
             validation[f"{method}_log_r_mse"] = float(np.mean((estimated - true_log_r[:, :MSE_EVENTS]) ** 2))
 
-    closure_at = [name for name in space.benchmark_names if not np.array_equal(space.benchmark(name), reference)]
-    thetas = np.array([space.benchmark(name) for name in closure_at])
-    validation["calibration"] = {method: calibration.closure(morphed, x, names, thetas, closure_at, log_ratio(thetas),
-                                                             reference)
+    validation["calibration"] = {method: calibration.closure(morphed, x, names, closure_thetas, closure_at,
+                                                             log_ratio(closure_thetas), reference)
                                  for method, log_ratio in log_ratios.items() if log_ratio is not None}
     failed = diagnostics.fisher_failures(results)
     if exact is not None:
@@ -278,6 +274,21 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     return {"fisher": fisher_document(results, grid, luminosity),
             "limits": limits_document(results, grid, luminosity, observed_results, data_meta),
             "validation": validation, "workspace": None if model is None else dict(model.workspace)}
+
+
+def _calibration_record(ratio_calibration: ratio_calibration_module.RatioCalibration, control: np.ndarray,
+                        minimum: np.ndarray, benchmarks: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """What validation.json keeps of one ratio's calibration: its estimator's mean score over the calibration
+    events (a bias stays visible there) with its standard error, the control variate, and the log normaliser
+    at q's minimum and at the benchmarks (far from θ_ref, where a mis-normalised ratio shows)."""
+    normaliser = ratio_calibration.log_normaliser
+    return {"events": ratio_calibration.n_events,
+            "mean_score_calibration": ratio_calibration.mean_score.tolist(),
+            "mean_score_calibration_error": ratio_calibration.mean_score_error.tolist(),
+            "control_variate": control.tolist(),
+            "minimum": minimum.tolist(),
+            "log_normaliser_at_minimum": float(normaliser(minimum)[0]),
+            "log_normaliser_at_benchmarks": {name: float(normaliser(theta)[0]) for name, theta in benchmarks.items()}}
 
 
 def _no_normaliser(thetas: np.ndarray, member: int | None = None) -> np.ndarray:
