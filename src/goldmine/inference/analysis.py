@@ -43,7 +43,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     An ensemble's prediction is the mean of its members' (log r̂ or t̂); each member's own
     limits and Fisher information give the ensemble spread reported beside them. Every
     unbinned q shares one control variate, the events' mean exact score where the exact likelihood
-    exists, else their mean joint score, zero identically (no centring). Where the
+    exists, else their mean joint score, zero identically (no centring); a ratio calibrated on
+    ``calibration_file`` has its own instead (:mod:`goldmine.inference.ratio_calibration`). Where the
     exact likelihood exists, the validation compares every method's interval ends with it, with
     bootstrap error bars, and lists what fails (:mod:`goldmine.inference.diagnostics`, logged as warnings); the
     calibration closure of every ratio is there too (:mod:`goldmine.inference.calibration`). Without it,
