@@ -16,7 +16,9 @@ to ``DIR/summary.json``):
   histogram and of SALLY (q as the workflow computes it, on 161 points per line), their width
   ratio with the bootstrap, the members' spread, and the width over the truth bound's;
 - each method's profiled intervals against the histogram's
-  (``validation.intervals_against_histogram`` of ``goldmine infer``);
+  (``validation.intervals_against_histogram`` of ``goldmine infer``, whose learned ratios are
+  calibrated as ``inference.ratio_calibration`` says; ``DIR/results`` holds its q grids for
+  ``scripts/one_parameter_intervals.py``);
 - the 1-D histogram of every observable ranked by its Fisher information;
 - for a ratio method (``--methods sally alices``), where its q goes wrong (:func:`ratio_diagnosis`),
   and its one-parameter intervals once normalised on the training sample's SM events and given a
@@ -31,17 +33,16 @@ import json
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
-import torch
 from scipy.stats import chi2
 
 from goldmine import api
 from goldmine.inference import diagnostics, fisher, limits, methods
 from goldmine.inference.grid import analysis_grid
 from goldmine.inference.methods import CONFIDENCE_LEVELS
+from goldmine.inference.ratio_calibration import RatioCalibration, calibration_events
 from goldmine.io import events
-from goldmine.ml.estimators import _log_ratio_chunks, evaluate_ratio_score, evaluate_score, mean_log_ratio
+from goldmine.ml.estimators import LogRatioTable, evaluate_ratio_score, evaluate_score, mean_log_ratio
 from goldmine.ml.models import load_model
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -93,7 +94,8 @@ def run(config: dict, directory: Path, n_replicates: int = 100, n_axis: int = 16
             _timed(f"train {method}", times, models[-1], api.train, config, method, samples[family], setup,
                    models[-1], member)
     start = time.perf_counter()
-    result = api.infer(config, samples["test"], models, directory / "results")
+    # the ratio sample's SM events calibrate the learned ratios (inference.ratio_calibration of ee_ww.yaml)
+    result = api.infer(config, samples["test"], models, directory / "results", calibration=samples["ratio"])
     times["infer"] = time.perf_counter() - start
     start = time.perf_counter()
     sally = [path for path in models if path.name.startswith("sally_")]
@@ -164,26 +166,18 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
     morphed = space.require_morphing("the benchmark's calibration").morph(test.weights)
     reference = analysis_grid(config, space).reference
     weights_ref = morphed(reference)
-    with h5py.File(ratio_file) as handle:
-        x_cal = handle["x"][:][handle["y"][:] == 1]
+    x_cal = calibration_events(ratio_file, reference, config["inference"]["ratio_calibration"]["events"])
     members = [load_model(path)[0] for path in model_files]
     own_test = np.mean([weights_ref @ evaluate_ratio_score(m, x, reference) for m in members],
                        axis=0) / weights_ref.sum()
-    score_cal = np.mean([evaluate_ratio_score(m, x_cal, reference) for m in members], axis=0)
-    own_cal = score_cal.mean(axis=0)
+    # the workflow's calibration (goldmine.inference.ratio_calibration), here on one-parameter lines
+    calibration = RatioCalibration([LogRatioTable(m, x_cal) for m in members],
+                                   np.mean([evaluate_ratio_score(m, x_cal, reference) for m in members], axis=0),
+                                   reference)
+    own_cal, log_normaliser = calibration.mean_score, calibration.log_normaliser
 
     def mean_log_r(thetas: np.ndarray) -> np.ndarray:
         return np.mean([mean_log_ratio(m, x, weights_ref, thetas) for m in members], axis=0)
-
-    def log_normaliser(thetas: np.ndarray) -> np.ndarray:
-        # Of the ratio pinned to r̂(x|θ_ref) = 1 (which the network is not): its normaliser's slope at θ_ref is
-        # then Ê_cal[t̂] exactly, so that (a) and (b) together remove the test events' own mean score.
-        def one(model) -> np.ndarray:
-            pinned = next(_log_ratio_chunks(model, x_cal, reference[None], 2**24)).double()
-            return np.concatenate([(torch.logsumexp(chunk.double() - pinned, dim=1) - np.log(chunk.shape[1])).numpy()
-                                   for chunk in _log_ratio_chunks(model, x_cal, thetas, 2**24)])
-
-        return np.mean([one(m) for m in members], axis=0)
 
     corners = np.array([[-0.2, 0.4, 0.2], [-0.2, -0.08, 0.2]])
     score_test = evaluate_ratio_score(members[0], x, reference)
@@ -193,7 +187,7 @@ def ratio_calibration(config: dict, test_file: Path, ratio_file: Path, model_fil
                     "sally_mean_score_test": [(weights_ref @ evaluate_score(load_model(path)[0], x)
                                                / weights_ref.sum()).tolist() for path in score_files],
                     "own_mean_score_calibration": own_cal.tolist(),
-                    "own_mean_score_calibration_error": (score_cal.std(axis=0) / np.sqrt(len(x_cal))).tolist(),
+                    "own_mean_score_calibration_error": calibration.mean_score_error.tolist(),
                     "log_normaliser_at_corners": log_normaliser(corners).tolist()}
     for k, name in enumerate(space.names):
         low, high = space.ranges[k]

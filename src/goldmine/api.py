@@ -262,7 +262,8 @@ def train(config: ConfigLike, method: str, sample: str | Path, setup: str | Path
 
 
 def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], directory: str | Path,
-          progress: bool = False, data: str | Path | None = None) -> dict[str, Any]:
+          progress: bool = False, data: str | Path | None = None, calibration: str | Path | None = None
+          ) -> dict[str, Any]:
     """Fisher information, expected limits and validation of every configured method, from the
     test events and the trained models; on data, every method's observed results too.
 
@@ -276,6 +277,8 @@ def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], di
         progress: show progress bars.
         data: an event file of data (default: ``inference.data``; e.g. from :func:`pseudodata`):
             limits.json then has an ``observed`` block (q, best fit, intervals) per method.
+        calibration: the ratio training sample (``mine(...)["ratio"]``), needed when
+            ``inference.ratio_calibration.events`` > 0: its events at θ_ref calibrate the learned ratios.
 
     Returns:
         dict: ``"fisher"`` and ``"limits"`` (the documents of :mod:`goldmine.inference.results`:
@@ -289,7 +292,7 @@ def infer(config: ConfigLike, test: str | Path, models: Sequence[str | Path], di
     directory.mkdir(parents=True, exist_ok=True)
     paths = {key: directory / name for key, name in INFERENCE_FILES.items()}
     return stages.infer(load_config(config), test, models, paths["fisher"], paths["limits"], paths["validation"],
-                        paths["workspace"], progress, data)
+                        paths["workspace"], progress, data, calibration=calibration)
 
 
 def pseudodata(events: str | Path, theta: Sequence[float], output: str | Path, luminosity: float, seed: int = 0

@@ -321,9 +321,13 @@ def train_nuisances(config_path: Path, event_file: Path, output: Path, progress:
 @click.option("--nuisances", "nuisance_model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=None, help="The per-nuisance ratio networks of `goldmine train-nuisances`: the learned "
                                  "ratios are profiled with them  [default: the per-event weight factors].")
+@click.option("--calibration", "calibration_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The ratio training sample of `goldmine mine`: its events at the reference point "
+                                 "calibrate the learned ratios (needed when inference.ratio_calibration.events > 0).")
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, validation: Path, workspace: Path,
-          progress: bool, data_file: Path | None, nuisance_model: Path | None, models: tuple[Path, ...]) -> None:
+          progress: bool, data_file: Path | None, nuisance_model: Path | None, calibration_file: Path | None,
+          models: tuple[Path, ...]) -> None:
     """Fisher information and expected limits of every configured method, from the trained MODELS;
     with data, every method's observed q, best fit and intervals beside its expected ones.
 
@@ -334,7 +338,7 @@ def infer(config_path: Path, test_file: Path, fisher: Path, limits: Path, valida
     from goldmine.summary import limits_table
 
     results = stages.infer(_load(config_path), test_file, models, fisher, limits, validation, workspace,
-                           _progress(progress), data_file, nuisance_model)
+                           _progress(progress), data_file, nuisance_model, calibration_file)
     click.echo(limits_table(results["limits"]))
     for failure in results["validation"]["failed"]:
         where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""

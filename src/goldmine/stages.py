@@ -549,7 +549,8 @@ def models_by_method(config: Mapping[str, Any], models: Sequence[str | Path]) ->
 
 def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str | Path], fisher: str | Path,
           limits: str | Path, validation: str | Path, workspace: str | Path, progress: bool = True,
-          data: str | Path | None = None, nuisance_model: str | Path | None = None) -> dict[str, Any]:
+          data: str | Path | None = None, nuisance_model: str | Path | None = None,
+          calibration: str | Path | None = None) -> dict[str, Any]:
     """Fisher information, expected limits and validation of every configured method, and the pyhf
     workspace of the histogram likelihood; on data, the observed results too.
 
@@ -565,6 +566,9 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
         data: an event file of data (default: ``inference.data``, absent: none).
         nuisance_model: the per-nuisance ratio networks of :func:`train_nuisances` (None: the learned
             ratios are profiled with the shape variations' per-event factors).
+        calibration: the ratio training sample (from :func:`mine`), whose events at θ_ref calibrate the
+            learned ratios when ``inference.ratio_calibration.events`` > 0
+            (:mod:`goldmine.inference.ratio_calibration`).
 
     Returns:
         dict: the results, keyed "fisher", "limits", "validation" and "workspace".
@@ -584,7 +588,8 @@ def infer(config: Mapping[str, Any], test_file: str | Path, models: Sequence[str
         data = config["inference"].get("data")
     if data is not None and not Path(data).is_file():
         raise ConfigError(f"config key 'inference.data' (or --data): no data file {data}")
-    results = run_inference(config, test_file, models_by_method(config, models), progress, data, nuisance_model)
+    results = run_inference(config, test_file, models_by_method(config, models), progress, data, nuisance_model,
+                            calibration)
     for key, path in (("fisher", fisher), ("limits", limits), ("validation", validation), ("workspace", workspace)):
         write_json(path, results[key])
     return results

@@ -189,6 +189,14 @@ def nuisance_model():
     return [f"{RESULTS}/models/nuisances.pt"] if learned and (systematics.get("tilts") or variations) else []
 
 
+def calibration_sample():
+    """The ratio training sample, whose events at the reference point calibrate the learned ratios
+    (inference.ratio_calibration), where a ratio or density method is trained and the calibration is on."""
+    events = config["inference"].get("ratio_calibration", {}).get("events", 0)
+    learned = any(METHOD_FAMILIES[method] != "local_score" for method in config["training"]["methods"])
+    return [f"{RESULTS}/samples/ratio.h5"] if learned and events > 0 else []
+
+
 def front_page():
     """The report's front page: the run's own (rule summarise) once it exists, else a placeholder."""
     if os.path.exists(FRONT_PAGE):

@@ -4,6 +4,7 @@ rule infer:
         test=f"{RESULTS}/samples/test.h5",
         models=trained_models("pt"),
         nuisances=nuisance_model(),
+        calibration=calibration_sample(),
         # inference.data: the command reads it from the config; an input here, so a new data file reruns infer
         data=config["inference"].get("data", []),
     output:
@@ -19,6 +20,7 @@ rule infer:
         # process, detector: the exact likelihood; mining: the reference point; training: the methods expected.
         config=config_sections("process", "detector", "mining", "training", "inference"),
         nuisances=lambda wildcards, input: f"--nuisances {input.nuisances}" if input.nuisances else "",
+        calibration=lambda wildcards, input: f"--calibration {input.calibration}" if input.calibration else "",
     threads: config["training"]["threads"]
     log:
         f"{LOGS}/infer.log",
@@ -33,4 +35,4 @@ rule infer:
     shell:
         "goldmine infer --config {input.config} --test {input.test} --fisher {output.fisher} "
         "--limits {output.limits} --validation {output.validation} --workspace {output.workspace} "
-        "{params.nuisances} {input.models} 2> {log}"
+        "{params.nuisances} {params.calibration} {input.models} 2> {log}"

@@ -16,6 +16,7 @@ import numpy as np
 from goldmine.exceptions import ConfigError
 from goldmine.inference import calibration, coverage, diagnostics, limits, methods, observed, systematics, toys
 from goldmine.inference import exact as exact_module
+from goldmine.inference import ratio_calibration as ratio_calibration_module
 from goldmine.inference.grid import Grid, analysis_grid
 from goldmine.inference.results import fisher_document, flag_intervals, limits_document
 from goldmine.io import events
@@ -34,14 +35,16 @@ MSE_EVENTS = 10_000
 
 def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files: Mapping[str, Sequence[Path]],
                   progress: bool = True, data_file: str | Path | None = None,
-                  nuisance_model: str | Path | None = None) -> dict[str, Any]:
+                  nuisance_model: str | Path | None = None,
+                  calibration_file: str | Path | None = None) -> dict[str, Any]:
     """Compute Fisher information, expected limits and validation metrics of every method, and
     with data its observed results.
 
     An ensemble's prediction is the mean of its members' (log r̂ or t̂); each member's own
     limits and Fisher information give the ensemble spread reported beside them. Every
     unbinned q shares one control variate, the events' mean exact score where the exact likelihood
-    exists, else their mean joint score, zero identically (no centring). Where the
+    exists, else their mean joint score, zero identically (no centring); a ratio calibrated on
+    ``calibration_file`` has its own instead (:mod:`goldmine.inference.ratio_calibration`). Where the
     exact likelihood exists, the validation compares every method's interval ends with it, with
     bootstrap error bars, and lists what fails (:mod:`goldmine.inference.diagnostics`, logged as warnings); the
     calibration closure of every ratio is there too (:mod:`goldmine.inference.calibration`). Without it,
@@ -59,6 +62,10 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         nuisance_model: the per-nuisance ratio networks (:mod:`goldmine.ml.nuisances`) of the shape
             variations: the learned ratios' q is profiled with their ĝ(x) instead of the per-event
             weight factors (which the exact likelihood keeps), and the validation compares the two.
+        calibration_file: the ratio training sample, whose events at θ_ref calibrate every learned ratio
+            (:mod:`goldmine.inference.ratio_calibration`) when ``inference.ratio_calibration.events`` > 0:
+            each ratio's q (scan, bootstrap, closure, data) is then the calibrated ratio's, and the
+            validation's ``ratio_calibration`` has its calibration's means.
 
     Returns:
         dict with "fisher" and "limits" (the documents of :mod:`goldmine.inference.results`,
@@ -71,6 +78,11 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
 
     settings = config["inference"]
     luminosity = settings["luminosity"]
+    calibrating = settings["ratio_calibration"]["events"] > 0 and any(
+        method not in SCORE_METHODS for method in model_files)
+    if calibrating and calibration_file is None:
+        raise ConfigError("config key 'inference.ratio_calibration.events' > 0 calibrates the learned ratios on the "
+                          "ratio training sample: give it (goldmine infer --calibration samples/ratio.h5)")
     space = events.read_parameter_space(test_file)
     names = list(events.read_observable_names(test_file))
     test = events.read(test_file)
@@ -78,6 +90,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     # read first: a bad data file fails before the scans, not after
     data = None if data_file is None else observed.read_data(data_file, names)
     grid = analysis_grid(config, space)
+    x_calibration = None if not calibrating else ratio_calibration_module.calibration_events(
+        calibration_file, grid.reference, settings["ratio_calibration"]["events"])
     # morphed to any θ, or (parameters that do not morph) known at benchmarks that include the grid
     space.weights_known_at(grid.points, "goldmine infer (limits over the θ grid)")
     morphed = space.evaluator(test.weights)
@@ -88,6 +102,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     # per method, what the bootstrap re-evaluates: per-event log r at given θ (None: rate only), or bins
     log_ratios: dict[str, Any] = {"rate": None}
     bins: dict[str, tuple[np.ndarray, int]] = {}
+    # per calibrated method, its per-event control scores t̂ − Ê_cal[t̂] (the bootstrap's, replacing the shared ones)
+    own_scores: dict[str, np.ndarray] = {}
     # per method, its observed result from data: each uses the likelihood of its expected limits
     observers: dict[str, Callable[[observed.Data], observed.Observed]] = {
         "rate": lambda data: observed.unbinned(np.zeros((1, len(grid.points))), [data.n_events], morphed, grid,
@@ -171,6 +187,9 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         validation["exact_log_r_variance"] = float(np.mean(np.var(true_log_r, axis=1)))
         validation["exact_score_variance"] = np.var(exact_scores, axis=0).tolist()
 
+    # the benchmarks other than θ_ref: where every ratio's closure is checked
+    closure_at = [name for name in space.benchmark_names if not np.array_equal(space.benchmark(name), reference)]
+    closure_thetas = np.array([space.benchmark(name) for name in closure_at])
     for method, paths in model_files.items():
         members = [load_model(path)[0] for path in paths]
         if method in SCORE_METHODS:
@@ -189,32 +208,46 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
                 validation[f"{method}_score_mse"] = np.mean((np.mean(scores, axis=0) - exact_scores) ** 2,
                                                             axis=0).tolist()
             continue
+        test_scores = np.mean([evaluate_ratio_score(member, x, reference) for member in members], axis=0)
         # an estimator's own mean score: zero for an unbiased one, up to the control variate
-        validation[f"{method}_mean_score_at_reference"] = np.mean(
-            [weights_ref @ evaluate_ratio_score(member, x, reference) / weights_ref.sum() for member in members],
-            axis=0).tolist()
+        validation[f"{method}_mean_score_at_reference"] = (weights_ref @ test_scores / weights_ref.sum()).tolist()
         # the scan, the bootstrap and the calibration ask for many of the same θ: each is evaluated once
         tables = [LogRatioTable(member, x) for member in members]
-        scans = [lambda thetas, table=table: table.mean(thetas, weights_ref) for table in tables]
-        results[method] = methods.learned_ratio(scans, control, morphed, grid, luminosity, learned_nuisances)
-        log_ratios[method] = lambda thetas, tables=tables: np.mean([table(thetas) for table in tables], axis=0)
-        observers[method] = lambda data, members=members: _observed_unbinned(
-            lambda thetas, x_data: np.mean([evaluate_log_ratio(m, x_data, thetas) for m in members], axis=0),
-            data, morphed, grid, luminosity)
+        normaliser = _no_normaliser
+        method_control = control
+        if x_calibration is not None:
+            ratio_calibration = ratio_calibration_module.RatioCalibration(
+                [LogRatioTable(member, x_calibration) for member in members],
+                np.mean([evaluate_ratio_score(member, x_calibration, reference) for member in members], axis=0),
+                reference)
+            normaliser = ratio_calibration.log_normaliser
+            method_control = ratio_calibration.control(test_scores, weights_ref)
+            own_scores[method] = test_scores - ratio_calibration.mean_score
+        scans = [lambda thetas, table=table, k=k, normaliser=normaliser: table.mean(thetas, weights_ref)
+                 - normaliser(thetas, k) for k, table in enumerate(tables)]
+        results[method] = methods.learned_ratio(scans, method_control, morphed, grid, luminosity, learned_nuisances)
+        log_ratios[method] = lambda thetas, tables=tables, normaliser=normaliser: (
+            np.mean([table(thetas) for table in tables], axis=0) - normaliser(thetas)[:, None])
+        observers[method] = lambda data, members=members, normaliser=normaliser: _observed_unbinned(
+            lambda thetas, x_data: np.mean([evaluate_log_ratio(m, x_data, thetas) for m in members], axis=0)
+            - normaliser(thetas)[:, None], data, morphed, grid, luminosity)
+        if x_calibration is not None:
+            validation.setdefault("ratio_calibration", {})[method] = _calibration_record(
+                ratio_calibration, method_control, grid.points[np.argmin(results[method].q)],
+                dict(zip(closure_at, closure_thetas)))
         if exact is not None:
             subset = x[:MSE_EVENTS]
             estimated = np.mean([evaluate_log_ratio(m, subset, validation_thetas)
                                  - evaluate_log_ratio(m, subset, reference[None]) for m in members], axis=0)
             validation[f"{method}_log_r_mse"] = float(np.mean((estimated - true_log_r[:, :MSE_EVENTS]) ** 2))
 
-    closure_at = [name for name in space.benchmark_names if not np.array_equal(space.benchmark(name), reference)]
-    thetas = np.array([space.benchmark(name) for name in closure_at])
-    validation["calibration"] = {method: calibration.closure(morphed, x, names, thetas, closure_at, log_ratio(thetas),
-                                                             reference)
+    validation["calibration"] = {method: calibration.closure(morphed, x, names, closure_thetas, closure_at,
+                                                             log_ratio(closure_thetas), reference)
                                  for method, log_ratio in log_ratios.items() if log_ratio is not None}
     failed = diagnostics.fisher_failures(results)
     if exact is not None:
-        replicas = diagnostics.bootstrap_methods(results, morphed, grid, luminosity, exact_scores, log_ratios, bins)
+        replicas = diagnostics.bootstrap_methods(results, morphed, grid, luminosity, exact_scores, log_ratios, bins,
+                                                 own_scores=own_scores)
         validation["intervals_against_exact"], interval_failures = diagnostics.compare_with_exact(
             results, replicas, space.names)
         failed += interval_failures
@@ -222,8 +255,8 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
         # zero control variate, as for the nominal q: a replica's own mean joint score is zero too
         no_control = np.zeros((len(x), len(reference)))
         validation["intervals_against_histogram"] = _against_histogram(
-            results, diagnostics.bootstrap_methods(results, morphed, grid, luminosity, no_control, log_ratios, bins),
-            space.names)
+            results, diagnostics.bootstrap_methods(results, morphed, grid, luminosity, no_control, log_ratios, bins,
+                                                   own_scores=own_scores), space.names)
     for failure in failed:
         where = f" {failure['confidence_level']}% CL {failure['parameter']}" if failure["parameter"] else ""
         log.warning("FAILED %s%s: %s", failure["method"], where, failure["reason"])
@@ -242,6 +275,26 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     return {"fisher": fisher_document(results, grid, luminosity),
             "limits": limits_document(results, grid, luminosity, observed_results, data_meta),
             "validation": validation, "workspace": None if model is None else dict(model.workspace)}
+
+
+def _calibration_record(ratio_calibration: ratio_calibration_module.RatioCalibration, control: np.ndarray,
+                        minimum: np.ndarray, benchmarks: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """What validation.json keeps of one ratio's calibration: its estimator's mean score over the calibration
+    events (a bias stays visible there) with its standard error, the control variate, and the log normaliser
+    at q's minimum and at the benchmarks (far from θ_ref, where a mis-normalised ratio shows)."""
+    normaliser = ratio_calibration.log_normaliser
+    return {"events": ratio_calibration.n_events,
+            "mean_score_calibration": ratio_calibration.mean_score.tolist(),
+            "mean_score_calibration_error": ratio_calibration.mean_score_error.tolist(),
+            "control_variate": control.tolist(),
+            "minimum": minimum.tolist(),
+            "log_normaliser_at_minimum": float(normaliser(minimum)[0]),
+            "log_normaliser_at_benchmarks": {name: float(normaliser(theta)[0]) for name, theta in benchmarks.items()}}
+
+
+def _no_normaliser(thetas: np.ndarray, member: int | None = None) -> np.ndarray:
+    """An uncalibrated ratio's log normaliser: zero at every θ."""
+    return np.zeros(len(np.atleast_2d(thetas)))
 
 
 def _grid_histogram(events: Differenced, values: np.ndarray, bins: int, grid: Grid,

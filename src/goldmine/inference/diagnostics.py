@@ -183,7 +183,7 @@ def _path_indices(profile: np.ndarray) -> np.ndarray:
 def bootstrap_methods(results: Mapping[str, MethodResult], events: Morphed, grid: Grid, luminosity: float,
                       joint_scores: np.ndarray, log_ratios: Mapping[str, Callable[[np.ndarray], np.ndarray] | None],
                       bins: Mapping[str, tuple[np.ndarray, int]], n_replicates: int = 50,
-                      ) -> dict[str, dict[str, np.ndarray]]:
+                      own_scores: Mapping[str, np.ndarray] | None = None) -> dict[str, dict[str, np.ndarray]]:
     """:func:`bootstrap_intervals` of every method that says how to re-evaluate it, each along its own profile lines.
 
     Args:
@@ -196,6 +196,8 @@ def bootstrap_methods(results: Mapping[str, MethodResult], events: Morphed, grid
             the rate alone: the unbinned methods.
         bins: method → (the bin of each event, number of bins): the binned methods.
         n_replicates: bootstrap replicates (the same for every method).
+        own_scores: method → the per-event scores of its own control variate instead of ``joint_scores``
+            (a calibrated ratio's t̂ − Ê_cal[t̂], :mod:`goldmine.inference.ratio_calibration`).
 
     Returns:
         method → the replicates' ends (:func:`bootstrap_intervals`).
@@ -213,7 +215,8 @@ def bootstrap_methods(results: Mapping[str, MethodResult], events: Morphed, grid
             else:
                 log_ratio = log_ratios[method]
                 log_r = np.zeros((len(points), len(events))) if log_ratio is None else log_ratio(points)
-                path_q = unbinned_path_q(events, points, log_r, joint_scores, grid.reference, luminosity)
+                scores = (own_scores or {}).get(method, joint_scores)
+                path_q = unbinned_path_q(events, points, log_r, scores, grid.reference, luminosity)
             paths.append((axis, path_q))
         replicas[method] = bootstrap_intervals(paths, len(events), n_replicates)
     return replicas

@@ -452,7 +452,9 @@ def learned_ratio(member_mean_log_ratio: Sequence[Callable[[np.ndarray], np.ndar
             (e.g. :func:`goldmine.ml.estimators.mean_log_ratio` on the test events).
         control: the control variate every method shares, shape (p,): the events' mean exact score
             Ê_ref[t(x|θ_ref)] where the exact likelihood exists, else zero
-            (:func:`goldmine.inference.analysis.run_inference`); an estimator's own mean score would hide its bias.
+            (:func:`goldmine.inference.analysis.run_inference`); an estimator's own mean score would hide its bias,
+            unless on independent events its normaliser calibrates that bias first (a calibrated ratio's
+            :meth:`~goldmine.inference.ratio_calibration.RatioCalibration.control`).
         events: the test events.
         grid: the grid.
         luminosity: in pb⁻¹.
