@@ -137,28 +137,29 @@ def run_inference(config: Mapping[str, Any], test_file: str | Path, model_files:
     results["truth"] = methods.truth(morphed, reference, luminosity, nuisances)
     results["rate"] = methods.rate(morphed, grid, luminosity, nuisances)
     histogram = settings["histogram"]
-    columns = x[:, [names.index(name) for name in histogram["observables"]]]
+    histogram_columns = [names.index(name) for name in histogram["observables"]]
+    columns = x[:, histogram_columns]
+    histogram_edges = methods.uniform_edges(columns, histogram["bins"])
+    histogram_bins = methods.bin_indices(columns, histogram_edges)
     if space.morphs:
         results["histogram"], model = methods.histogram(morphed, columns, histogram["bins"], grid, luminosity,
                                                         nuisances)
         observers["histogram"] = lambda data: observed.histogram(
-            morphed, columns, data.observations[:, [names.index(name) for name in histogram["observables"]]],
-            data.counts, histogram["bins"], grid, luminosity, nuisances)
+            morphed, columns, data.observations[:, histogram_columns], data.counts, histogram["bins"], grid,
+            luminosity, nuisances)
     else:
         # The pyhf model's modifiers are the morphing's components: without them, the same Poisson
         # likelihood (without systematics) from the weights on the grid's benchmarks.
         if nuisances.any:
             raise ConfigError(f"inference.systematics: the histogram's nuisance parameters are profiled in the pyhf "
                               f"model, which needs morphing; the parameters {list(space.names)} do not morph")
-        results["histogram"], model = _grid_histogram(morphed, columns, histogram["bins"], grid, luminosity), None
-        edges = methods.uniform_edges(columns, histogram["bins"])
-        test_bins, n_bins = methods.bin_indices(columns, edges)
-        # bound now: the names edges and n_bins are reused below
-        observers["histogram"] = lambda data, edges=edges, test_bins=test_bins, n_bins=n_bins: observed.binned(
-            test_bins, methods.bin_indices(data.observations[:, [names.index(n) for n in histogram["observables"]]],
-                                           edges)[0], n_bins, data.counts, morphed, grid, luminosity)
+        results["histogram"], model = _grid_histogram(morphed, columns, histogram_bins, histogram["bins"], grid,
+                                                      luminosity), None
+        observers["histogram"] = lambda data: observed.binned(
+            histogram_bins[0], methods.bin_indices(data.observations[:, histogram_columns], histogram_edges)[0],
+            histogram_bins[1], data.counts, morphed, grid, luminosity)
     if not nuisances.any:  # the bootstrap re-evaluates the Poisson likelihood alone: no systematics
-        bins["histogram"] = methods.bin_indices(columns, methods.uniform_edges(columns, histogram["bins"]))
+        bins["histogram"] = histogram_bins
         binned = morphed.binned(*bins["histogram"], luminosity)
         q_numpy = limits.binned_q(binned(grid.points), binned(reference)).reshape(grid.shape)
         validation["pyhf_vs_numpy_histogram_max_abs_q_difference"] = float(
@@ -297,11 +298,12 @@ def _no_normaliser(thetas: np.ndarray, member: int | None = None) -> np.ndarray:
     return np.zeros(len(np.atleast_2d(thetas)))
 
 
-def _grid_histogram(events: Differenced, values: np.ndarray, bins: int, grid: Grid,
-                    luminosity: float) -> methods.MethodResult:
+def _grid_histogram(events: Differenced, values: np.ndarray, binned_values: tuple[np.ndarray, int], bins: int,
+                    grid: Grid, luminosity: float) -> methods.MethodResult:
     """The histogram method of :func:`goldmine.inference.methods.histogram` without pyhf: its
-    equal-width bins and Poisson likelihood, ν_b(θ) from the weights at the grid's benchmarks."""
-    index, n_bins = methods.bin_indices(values, methods.uniform_edges(values, bins))
+    equal-width bins (``binned_values``: each event's bin and their number, of ``bins`` per observable)
+    and Poisson likelihood, ν_b(θ) from the weights at the grid's benchmarks."""
+    index, n_bins = binned_values
     binned = events.binned(index, n_bins, luminosity)
     return methods.MethodResult.from_q(
         grid, limits.binned_q(binned(grid.points), binned(grid.reference)),
