@@ -18,7 +18,7 @@ from goldmine.io.samples import TrainingSample
 from goldmine.ml import DENSITY_METHODS, METHODS, MORPHING_AWARE_PREFIX, RATIO_METHODS, SCORE_METHODS, family_of
 from goldmine.ml.losses import RATIO_LOSSES, density_loss, local_score_loss, ratio_loss
 from goldmine.ml.models import DensityModel, MorphingAwareRatioModel, RatioModel, ScoreModel
-from goldmine.ml.trainer import BLOCK_ROWS, TrainingHistory, train
+from goldmine.ml.trainer import BLOCK_ROWS, TRAINING_SETTINGS, TrainingHistory, train
 
 __all__ = [
     "LogRatioTable",
@@ -29,8 +29,6 @@ __all__ = [
     "model_metadata",
     "train_estimator",
 ]
-
-_TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "seed")
 
 
 def model_metadata(method: str, model: torch.nn.Module, settings: Mapping[str, Any], parameter_names: Sequence[str],
@@ -50,7 +48,7 @@ def model_metadata(method: str, model: torch.nn.Module, settings: Mapping[str, A
         "parameter_ranges": np.asarray(parameter_ranges).tolist(),
         "observables": list(observable_names),
         "reference": np.asarray(reference).tolist(),
-        "training": {key: settings[key] for key in _TRAINING_KEYS + ("alpha",) if key in settings},
+        "training": {key: settings[key] for key in TRAINING_SETTINGS + ("alpha",) if key in settings},
         "history": history.as_dict(),
         "torch": torch.__version__,
     }
@@ -85,7 +83,7 @@ def train_estimator(method: str, sample: TrainingSample, parameter_ranges: np.nd
     Returns:
         (model, history).
     """
-    options = {key: settings[key] for key in _TRAINING_KEYS}
+    options = {key: settings[key] for key in TRAINING_SETTINGS}
     if method in SCORE_METHODS:
         model = ScoreModel(sample.x.shape[1], sample.t_xz.shape[1], settings["hidden"], settings["activation"])
         model.set_scaling(sample.x, parameter_ranges)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from goldmine.ml.models import _mlp, _Standardised, read_metadata, save_model
-from goldmine.ml.trainer import TrainingHistory, train
+from goldmine.ml.trainer import TRAINING_SETTINGS, TrainingHistory, train
 
 __all__ = [
     "NUISANCE_METHOD",
@@ -39,8 +39,6 @@ __all__ = [
 
 #: the ``method`` of a nuisance model's metadata.
 NUISANCE_METHOD = "nuisance_ratios"
-
-_TRAINING_KEYS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "seed")
 
 
 class NuisanceRatioModel(_Standardised):
@@ -97,7 +95,7 @@ def train_nuisance_ratios(x: np.ndarray, weights: np.ndarray, factors: Mapping[s
         return (batch["w"] * squared.sum(dim=(1, 2))).mean()
 
     history = train(model, loss, {"x": x, "w": relative, "f": targets}, checkpoint=checkpoint, progress=progress,
-                    device=device, **{key: settings[key] for key in _TRAINING_KEYS})
+                    device=device, **{key: settings[key] for key in TRAINING_SETTINGS})
     return model, history
 
 
@@ -133,7 +131,7 @@ def save_nuisance_model(path: str | Path, model: NuisanceRatioModel, settings: M
         "activation": settings["activation"],
         "observables": list(observable_names),
         "reference": np.asarray(reference).tolist(),
-        "training": {key: settings[key] for key in _TRAINING_KEYS},
+        "training": {key: settings[key] for key in TRAINING_SETTINGS},
         "history": history.as_dict(),
         "torch": torch.__version__,
     })

@@ -34,10 +34,12 @@ from tqdm.auto import tqdm
 
 from goldmine.io.atomic import atomic_output
 
-__all__ = ["BLOCK_ROWS", "TrainingHistory", "choose_device", "train"]
+__all__ = ["BLOCK_ROWS", "TRAINING_SETTINGS", "TrainingHistory", "choose_device", "train"]
 
 #: rows read from the sample file at a time when streaming (rounded down to whole batches).
 BLOCK_ROWS = 2**18
+#: the keys of a config's network section that are :func:`train`'s keyword arguments.
+TRAINING_SETTINGS = ("epochs", "batch_size", "learning_rate", "validation_fraction", "patience", "seed")
 
 log = logging.getLogger(__name__)
 
